@@ -1,0 +1,82 @@
+"""The asyncio TWIN client (deferrable triggers, high-concurrency sends)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from airflow_provider_twin.client.auth import Authenticate
+from airflow_provider_twin.client.calls import ApiCall, next_page
+from airflow_provider_twin.client.config import TwinClientConfig
+from airflow_provider_twin.client.engine import Engine, Flow, Send, Sleep
+from airflow_provider_twin.client.http import http_options
+
+T = TypeVar("T")
+P = TypeVar("P", bound=Mapping[str, Any])
+
+
+class AsyncTwinClient:
+    """Sends TWIN API calls over one pooled ``httpx.AsyncClient``.
+
+    Many coroutines may share one client: a token renewal happens once for all of them.
+    Use it from one event loop.
+    """
+
+    def __init__(
+        self, config: TwinClientConfig, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.engine = Engine(config)
+        self._http = httpx.AsyncClient(transport=transport, **http_options(config))
+        self._auth_lock = asyncio.Lock()
+
+    async def send(self, call: ApiCall[T]) -> T:
+        """Perform ``call`` (with auth and retries) and return its parsed result."""
+        return await self._drive(self.engine.execute(call))
+
+    async def paginate(self, call: ApiCall[P]) -> AsyncIterator[Any]:
+        """Iterate over the items of every page of a list call, fetching pages lazily."""
+        current: ApiCall[P] | None = call
+        while current is not None:
+            page = await self.send(current)
+            for item in page["items"]:
+                yield item
+            current = next_page(current, page)
+
+    async def _drive(self, flow: Flow[T]) -> T:
+        reply: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                effect = flow.throw(error) if error is not None else flow.send(reply)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            reply, error = None, None
+            if isinstance(effect, Send):
+                try:
+                    reply = await self._http.send(effect.request)
+                except httpx.TransportError as exc:
+                    error = exc
+            elif isinstance(effect, Sleep):
+                await asyncio.sleep(effect.seconds)
+            elif isinstance(effect, Authenticate):
+                async with self._auth_lock:
+                    try:
+                        await self._drive(self.engine.authenticate(effect))
+                    except Exception as exc:  # noqa: BLE001 - re-raised inside the flow
+                        error = exc
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncTwinClient:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()

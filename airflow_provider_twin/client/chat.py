@@ -1,0 +1,103 @@
+"""Chat calls: start or continue a bot session, read sessions (twin-api.md §4)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, cast
+from urllib.parse import quote
+
+from airflow_provider_twin.client.calls import ApiCall, expect_object, query_params
+from airflow_provider_twin.client.errors import TwinInputError, TwinProtocolError
+from airflow_provider_twin.client.models import SessionInfo, SessionPage, StartedSession
+
+#: Longest chat session TWIN allows, in seconds (twin-api.md §4.2: 12 h).
+MAX_SESSION_TTL = 43200
+
+
+def _started(body: Any) -> StartedSession:
+    data = expect_object(body)
+    if not isinstance(data.get("id"), str):
+        raise TwinProtocolError("TWIN chat answered a session start without a session id")
+    return cast("StartedSession", data)
+
+
+def _session(body: Any) -> SessionInfo:
+    return cast("SessionInfo", expect_object(body))
+
+
+def _session_page(body: Any) -> SessionPage:
+    data = expect_object(body)
+    if not isinstance(data.get("count"), int) or not isinstance(data.get("items"), list):
+        raise TwinProtocolError("TWIN chat answered a session list without count/items")
+    return cast("SessionPage", data)
+
+
+def _segment(value: str, name: str) -> str:
+    if not value or not isinstance(value, str):
+        raise TwinInputError(f"{name} must be a non-empty string")
+    return quote(value, safe="")
+
+
+def _session_body(body: Mapping[str, Any]) -> dict[str, Any]:
+    ttl = body.get("sessionTtl")
+    if ttl is not None and (
+        isinstance(ttl, bool) or not isinstance(ttl, int) or not 1 <= ttl <= MAX_SESSION_TTL
+    ):
+        raise TwinInputError(
+            f"sessionTtl must be an integer from 1 to {MAX_SESSION_TTL} seconds, got {ttl!r}"
+        )
+    return {key: value for key, value in body.items() if value is not None}
+
+
+def start_session(chat_id: str, body: Mapping[str, Any]) -> ApiCall[StartedSession]:
+    """``POST /chats/{chatId}/sessions``: start a bot session (twin-api.md §4.2).
+
+    With a caller-chosen ``sessionId`` in ``body`` a repeat cannot start a second session
+    (TWIN refuses a taken id), so the call is retried after an ambiguous failure.
+    """
+    payload = _session_body(body)
+    return ApiCall(
+        method="POST",
+        service="chat",
+        path=f"/chats/{_segment(chat_id, 'chat_id')}/sessions",
+        description=f"start a chat session in chat {chat_id}",
+        parse=_started,
+        json=payload,
+        idempotent=bool(payload.get("sessionId")),
+    )
+
+
+def continue_or_start_session(chat_id: str, body: Mapping[str, Any]) -> ApiCall[StartedSession]:
+    """``PUT /chats/{chatId}/sessions``: continue the client's open session or start one (§4.3)."""
+    return ApiCall(
+        method="PUT",
+        service="chat",
+        path=f"/chats/{_segment(chat_id, 'chat_id')}/sessions",
+        description=f"continue or start a chat session in chat {chat_id}",
+        parse=_started,
+        json=_session_body(body),
+        idempotent=True,
+    )
+
+
+def get_session(session_id: str) -> ApiCall[SessionInfo]:
+    """``GET /sessions/{sessionId}`` (twin-api.md §4.4)."""
+    return ApiCall(
+        method="GET",
+        service="chat",
+        path=f"/sessions/{_segment(session_id, 'session_id')}",
+        description=f"read chat session {session_id}",
+        parse=_session,
+    )
+
+
+def list_sessions(*, limit: int = 100, offset: int = 0, **filters: Any) -> ApiCall[SessionPage]:
+    """``GET /sessions`` with filters such as ``sessionId``, ``status``, ``chatId`` (§4.4)."""
+    return ApiCall(
+        method="GET",
+        service="chat",
+        path="/sessions",
+        description="list chat sessions",
+        parse=_session_page,
+        params=query_params(limit=limit, offset=offset, **filters),
+    )

@@ -1,0 +1,83 @@
+"""The synchronous TWIN client (poke/reschedule sensors, hooks, scripts)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from types import TracebackType
+from typing import Any, TypeVar
+
+import httpx
+
+from airflow_provider_twin.client.auth import Authenticate
+from airflow_provider_twin.client.calls import ApiCall, next_page
+from airflow_provider_twin.client.config import TwinClientConfig
+from airflow_provider_twin.client.engine import Engine, Flow, Send, Sleep
+from airflow_provider_twin.client.http import http_options
+
+T = TypeVar("T")
+P = TypeVar("P", bound=Mapping[str, Any])
+
+
+class TwinClient:
+    """Sends TWIN API calls over one pooled ``httpx.Client``; safe to share between threads.
+
+    Build calls with :mod:`~airflow_provider_twin.client.notify` and
+    :mod:`~airflow_provider_twin.client.chat`, then ``client.send(call)``::
+
+        with TwinClient(config) as twin:
+            items = twin.send(notify.create_messages([...], bulk_id=bulk_id))
+    """
+
+    def __init__(self, config: TwinClientConfig, *, transport: httpx.BaseTransport | None = None) -> None:
+        self.engine = Engine(config)
+        self._http = httpx.Client(transport=transport, **http_options(config))
+        self._auth_lock = threading.Lock()
+
+    def send(self, call: ApiCall[T]) -> T:
+        """Perform ``call`` (with auth and retries) and return its parsed result."""
+        return self._drive(self.engine.execute(call))
+
+    def paginate(self, call: ApiCall[P]) -> Iterator[Any]:
+        """Iterate over the items of every page of a list call, fetching pages lazily."""
+        current: ApiCall[P] | None = call
+        while current is not None:
+            page = self.send(current)
+            yield from page["items"]
+            current = next_page(current, page)
+
+    def _drive(self, flow: Flow[T]) -> T:
+        reply: Any = None
+        error: BaseException | None = None
+        while True:
+            try:
+                effect = flow.throw(error) if error is not None else flow.send(reply)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            reply, error = None, None
+            if isinstance(effect, Send):
+                try:
+                    reply = self._http.send(effect.request)
+                except httpx.TransportError as exc:
+                    error = exc
+            elif isinstance(effect, Sleep):
+                time.sleep(effect.seconds)
+            elif isinstance(effect, Authenticate):
+                with self._auth_lock:
+                    try:
+                        self._drive(self.engine.authenticate(effect))
+                    except Exception as exc:  # noqa: BLE001 - re-raised inside the flow
+                        error = exc
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> TwinClient:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

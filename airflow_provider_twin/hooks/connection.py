@@ -1,0 +1,117 @@
+"""Reading a ``twin`` Airflow connection into a client configuration.
+
+Fields: login = account e-mail, password = password; extras: ``company_id``, ``token_ttl``,
+``api_token`` (the static-token alternative), ``iam_url``, ``notify_url``, ``chat_url``,
+``centrifugo_url``, ``timeout`` (read timeout, seconds) and ``max_retries``. Extras may also
+carry the ``extra__twin__`` prefix older connection forms wrote.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from airflow_provider_twin.client.config import (
+    DEFAULT_CENTRIFUGO_URL,
+    DEFAULT_CHAT_URL,
+    DEFAULT_IAM_URL,
+    DEFAULT_NOTIFY_URL,
+    DEFAULT_TOKEN_TTL,
+    TwinClientConfig,
+    TwinCredentials,
+    TwinEndpoints,
+)
+from airflow_provider_twin.client.errors import TwinConfigError
+from airflow_provider_twin.client.retry import RetryPolicy
+
+#: Every extra the ``twin`` connection understands.
+EXTRA_FIELDS = (
+    "company_id",
+    "token_ttl",
+    "api_token",
+    "iam_url",
+    "notify_url",
+    "chat_url",
+    "centrifugo_url",
+    "timeout",
+    "max_retries",
+)
+
+
+class ConnectionLike(Protocol):
+    """The parts of an Airflow ``Connection`` this module reads."""
+
+    conn_id: str
+    login: str | None
+    password: str | None
+
+    @property
+    def extra_dejson(self) -> dict[str, Any]: ...
+
+
+def _extras(conn: ConnectionLike) -> dict[str, Any]:
+    raw = conn.extra_dejson or {}
+    extras: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = key.removeprefix("extra__twin__")
+        if value in (None, ""):
+            continue
+        extras[name] = value
+    unknown = sorted(set(extras) - set(EXTRA_FIELDS))
+    if unknown:
+        raise TwinConfigError(
+            f"connection {conn.conn_id!r}: unknown extra field(s) {', '.join(unknown)}; "
+            f"known fields are {', '.join(EXTRA_FIELDS)}"
+        )
+    return extras
+
+
+def _number(conn_id: str, extras: Mapping[str, Any], name: str, kind: type, default: Any) -> Any:
+    value = extras.get(name, default)
+    if value is None:
+        return None
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise TwinConfigError(
+            f"connection {conn_id!r}: extra field {name} must be a number, got {value!r}"
+        ) from None
+    if number < 0 or isinstance(value, bool):
+        raise TwinConfigError(f"connection {conn_id!r}: extra field {name} must be a positive number")
+    return number
+
+
+def client_config(conn: ConnectionLike) -> TwinClientConfig:
+    """The client configuration described by the ``twin`` connection ``conn``.
+
+    :raises TwinConfigError: naming the connection and the field that is wrong.
+    """
+    extras = _extras(conn)
+    conn_id = conn.conn_id
+    api_token = extras.get("api_token")
+    if api_token is not None and not isinstance(api_token, str):
+        raise TwinConfigError(f"connection {conn_id!r}: extra field api_token must be a string")
+    max_retries = _number(conn_id, extras, "max_retries", int, 4)
+    timeout = _number(conn_id, extras, "timeout", float, 60.0)
+    try:
+        credentials = TwinCredentials(
+            email=conn.login or None,
+            password=conn.password or None,
+            api_token=api_token,
+            company_id=_number(conn_id, extras, "company_id", int, None),
+            token_ttl=_number(conn_id, extras, "token_ttl", int, DEFAULT_TOKEN_TTL),
+        )
+        endpoints = TwinEndpoints(
+            iam_url=str(extras.get("iam_url", DEFAULT_IAM_URL)),
+            notify_url=str(extras.get("notify_url", DEFAULT_NOTIFY_URL)),
+            chat_url=str(extras.get("chat_url", DEFAULT_CHAT_URL)),
+            centrifugo_url=str(extras.get("centrifugo_url", DEFAULT_CENTRIFUGO_URL)),
+        )
+        return TwinClientConfig(
+            credentials=credentials,
+            endpoints=endpoints,
+            retry=RetryPolicy(max_attempts=max_retries + 1),
+            read_timeout=timeout,
+        )
+    except TwinConfigError as exc:
+        raise TwinConfigError(f"connection {conn_id!r}: {exc}") from None
