@@ -158,7 +158,7 @@ class Engine:
     def build_request(self, call: ApiCall[Any], token: str | None) -> httpx.Request:
         """The HTTP request for ``call``, with ``token`` as bearer when the call needs one."""
         url = self.config.endpoints.base(call.service) + call.path
-        headers = {"Accept": "application/json", **call.headers}
+        headers = {"Accept": "application/json", "User-Agent": self.config.user_agent, **call.headers}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         if call.json is NO_BODY:

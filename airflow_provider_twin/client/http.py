@@ -13,7 +13,6 @@ def http_options(config: TwinClientConfig) -> dict[str, Any]:
     """Keyword arguments for ``httpx.Client`` / ``httpx.AsyncClient``."""
     return {
         "timeout": httpx.Timeout(config.read_timeout, connect=config.connect_timeout),
-        "headers": {"User-Agent": config.user_agent},
         "limits": httpx.Limits(
             max_connections=config.max_connections, max_keepalive_connections=config.max_connections
         ),

@@ -1,0 +1,54 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both bootstrap .venv first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.bootstrapped
+CONSTRAINTS ?= constraints.txt
+
+.DEFAULT_GOAL := help
+.PHONY: help bootstrap demo airflow emulator test lint typecheck pytest test-airflow-lowest constraints clean
+
+help:
+	@echo "make demo    - start the local TWIN emulator and run the example campaign DAG"
+	@echo "make test    - lint, type-check and run the whole test suite"
+	@echo "make emulator - run the TWIN emulator in the foreground"
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c $(CONSTRAINTS) pip setuptools wheel
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c $(CONSTRAINTS) -e ".[dev,realtime]"
+	touch $(STAMP)
+
+bootstrap: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
+
+emulator: $(STAMP)
+	$(BIN)/twin-emulator --port 8765
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+# pytest exits 5 when it collected no test: that must fail, not pass silently.
+pytest: $(STAMP)
+	$(BIN)/python -m pytest; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
+
+test: lint typecheck pytest
+
+# The lowest supported Airflow, in its own environment (CI runs it after `make test`).
+LOWEST_VENV := .venv-airflow-lowest
+test-airflow-lowest:
+	$(MAKE) VENV=$(LOWEST_VENV) CONSTRAINTS=constraints-airflow-lowest.txt pytest
+
+# Re-pin after changing dependencies: writes constraints.txt from the current .venv.
+constraints: $(STAMP)
+	$(BIN)/python -m pip freeze --all --exclude-editable | grep -v '^airflow-provider-twin' > $(CONSTRAINTS)
+
+clean:
+	rm -rf $(VENV) $(LOWEST_VENV) .demo build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache

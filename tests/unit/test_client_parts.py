@@ -1,0 +1,193 @@
+"""Token expiry parsing, retry pacing, call building and configuration checks."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+
+import pytest
+
+from airflow_provider_twin.client import (
+    RetryPolicy,
+    TwinClientConfig,
+    TwinConfigError,
+    TwinCredentials,
+    TwinEndpoints,
+    TwinInputError,
+    chat,
+    notify,
+)
+from airflow_provider_twin.client.auth import Authenticate, TokenState
+from airflow_provider_twin.client.engine import Engine
+from airflow_provider_twin.client.jwt import jwt_expiry
+from airflow_provider_twin.client.retry import parse_retry_after
+from tests.unit.fake_twin import config, make_jwt
+
+
+def test_client_package_never_imports_airflow() -> None:
+    code = (
+        "import sys, airflow_provider_twin.client, airflow_provider_twin.client.sync_client, "
+        "airflow_provider_twin.client.async_client\n"
+        "bad = sorted(m for m in sys.modules if m == 'airflow' or m.startswith('airflow.'))\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        (make_jwt(1_800_000_000), 1_800_000_000.0),
+        (make_jwt(1_800_000_000.5), 1_800_000_000.5),
+        ("not-a-jwt", None),
+        ("a.b.c", None),
+        (make_jwt("soon"), None),  # type: ignore[arg-type]
+        (make_jwt(True), None),  # type: ignore[arg-type]
+    ],
+)
+def test_jwt_expiry(token: str, expected: float | None) -> None:
+    assert jwt_expiry(token) == expected
+
+
+def test_token_state_renews_before_expiry_and_tracks_generations() -> None:
+    now = [1000.0]
+    state = TokenState(lambda: now[0])
+    assert state.usable_token() is None
+    state.store(make_jwt(1000 + 3600), "refresh")
+    assert state.usable_token() is not None
+    now[0] = 1000 + 3600 - 400  # margin is 10 % of lifetime = 360 s
+    assert state.usable_token() is not None
+    now[0] = 1000 + 3600 - 300
+    assert state.usable_token() is None
+    assert state.needs(Authenticate(None))
+    assert state.needs(Authenticate(state.generation))
+    assert not state.needs(Authenticate(state.generation - 1))
+
+
+def test_renewal_margin_is_capped_at_fifteen_minutes() -> None:
+    now = [0.0]
+    state = TokenState(lambda: now[0])
+    state.store(make_jwt(86400), None)
+    now[0] = 86400 - 901
+    assert state.usable_token() is not None
+    now[0] = 86400 - 899
+    assert state.usable_token() is None
+
+
+def test_retry_policy_backoff_is_bounded_and_jittered() -> None:
+    policy = RetryPolicy(max_attempts=6, backoff_initial=1, backoff_max=4, max_elapsed=100)
+    rng = random.Random(1)
+    delays = [policy.delay(attempt, 0, rng) for attempt in range(1, 6)]
+    ceilings = [1, 2, 4, 4, 4]
+    assert all(d is not None and 0 <= d <= c for d, c in zip(delays, ceilings, strict=True))
+    assert policy.delay(6, 0, rng) is None  # attempts exhausted
+    assert policy.delay(1, 99.9, rng, retry_after=1) is None  # total time exhausted
+    assert policy.delay(1, 0, rng, retry_after=7) == 7
+    assert policy.delay(1, 0, rng, retry_after=121) is None  # longer than max_retry_after
+
+
+@pytest.mark.parametrize(("value", "expected"), [("3", 3.0), (" 1.5 ", 1.5), ("-1", 0.0), (None, None)])
+def test_parse_retry_after(value: str | None, expected: float | None) -> None:
+    assert parse_retry_after(value) == expected
+
+
+def test_http_date_retry_after_falls_back_to_backoff() -> None:
+    assert parse_retry_after("Wed, 21 Oct 2026 07:28:00 GMT") is None
+
+
+def test_credentials_need_a_login_or_a_token() -> None:
+    with pytest.raises(TwinConfigError, match="e-mail .* and password, or an api_token"):
+        TwinCredentials(email="ops@example.com")
+    assert TwinCredentials(api_token="t").uses_static_token
+
+
+def test_secrets_are_not_in_repr() -> None:
+    text = repr(TwinCredentials(email="a@b.c", password="hunter22", api_token="tok-123"))
+    assert "hunter22" not in text
+    assert "tok-123" not in text
+
+
+@pytest.mark.parametrize("field", ["iam_url", "notify_url", "chat_url"])
+def test_endpoints_must_be_http_urls(field: str) -> None:
+    with pytest.raises(TwinConfigError, match=field):
+        TwinEndpoints(**{field: "notify.twin24.ai"})
+
+
+def test_endpoints_reject_a_non_websocket_realtime_url() -> None:
+    with pytest.raises(TwinConfigError, match="centrifugo_url"):
+        TwinEndpoints(centrifugo_url="https://twin24.ai/centrifugo")
+
+
+def test_default_endpoints_are_the_production_hosts() -> None:
+    endpoints = TwinEndpoints()
+    assert endpoints.notify_url == "https://notify.twin24.ai/api/v1"
+    assert endpoints.chat_url == "https://chat-api.twin24.ai/api/v1"
+    assert endpoints.iam_url == "https://iam.twin24.ai/api/v1"
+
+
+def test_default_timeouts_follow_twin_sdk() -> None:
+    cfg = TwinClientConfig(TwinCredentials(api_token="t"))
+    assert (cfg.connect_timeout, cfg.read_timeout) == (5.0, 60.0)
+
+
+def test_create_messages_body_and_safety() -> None:
+    call = notify.create_messages([{"destinations": [{"phone": "79990000000"}]}], bulk_id="b-1")
+    assert call.json == {
+        "messages": [{"destinations": [{"phone": "79990000000"}]}],
+        "companyId": None,
+        "taskId": None,
+        "bulkId": "b-1",
+    }
+    assert not call.safe_to_repeat
+    assert notify.create_messages([{}], idempotent=True).safe_to_repeat
+    with pytest.raises(TwinInputError):
+        notify.create_messages([])
+
+
+def test_filters_are_comma_joined() -> None:
+    call = notify.list_messages(bulk_ids=["a", "b"], status=["DELIVERED", "UNDELIVERED"], limit=50)
+    assert dict(call.params) == {
+        "bulkId": "a,b",
+        "status": "DELIVERED,UNDELIVERED",
+        "limit": "50",
+        "offset": "0",
+    }
+    assert notify.count_messages(group_ids="g1, g2").params["groupId"] == "g1,g2"
+    with pytest.raises(TwinInputError, match="limit"):
+        notify.list_messages(limit=5000)
+
+
+def test_cancel_sends_a_json_body_and_needs_a_target() -> None:
+    call = notify.cancel_messages(bulk_ids=["b1", "b2"])
+    assert call.method == "DELETE"
+    assert call.json == {"id": None, "bulkId": "b1,b2", "groupId": None, "flowId": None}
+    assert call.safe_to_repeat
+    with pytest.raises(TwinInputError, match="at least one"):
+        notify.cancel_messages()
+
+
+def test_chat_calls() -> None:
+    start = chat.start_session("chat/1", {"sessionId": "s-1", "sessionTtl": 600, "name": None})
+    assert start.path == "/chats/chat%2F1/sessions"
+    assert start.json == {"sessionId": "s-1", "sessionTtl": 600}
+    assert start.safe_to_repeat  # a caller-chosen session id makes the start repeatable
+    assert not chat.start_session("c", {}).safe_to_repeat
+    with pytest.raises(TwinInputError, match="sessionTtl"):
+        chat.start_session("c", {"sessionTtl": 50_000})
+    assert chat.get_session("s 1").path == "/sessions/s%201"
+    assert chat.list_sessions(status="OPEN", limit=5).params == {
+        "limit": "5",
+        "offset": "0",
+        "status": "OPEN",
+    }
+
+
+def test_request_building() -> None:
+    engine = Engine(config())
+    request = engine.build_request(notify.cancel_messages(ids="m1"), "tok")
+    assert request.method == "DELETE"
+    assert str(request.url) == "http://twin.test/notify/api/v1/messages"
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["Authorization"] == "Bearer tok"
+    assert request.content == b'{"id":"m1","bulkId":null,"groupId":null,"flowId":null}'
