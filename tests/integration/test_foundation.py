@@ -48,7 +48,7 @@ def test_expired_token_is_renewed_mid_run(twin_emulator: Any, twin_connection_en
 
 
 def test_short_lived_tokens_are_renewed_before_expiry(twin_emulator: Any, twin_connection_env: Any) -> None:
-    twin_emulator.admin.update_settings(token_ttl_cap=2)
+    twin_emulator.admin.update_settings(token_ttl_cap=1)  # tokens live 1-2 s
     hook = TwinHook()
     client = hook.get_client()
     deadline = time.monotonic() + 4.5
@@ -128,10 +128,10 @@ def test_test_connection(
 
 def test_providers_manager_sees_the_hook() -> None:
     from airflow.providers_manager import ProvidersManager
+    from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
 
-    manager = ProvidersManager()
-    assert "airflow-provider-twin" in manager.providers
-    hook_info = manager.hooks["twin"]
+    assert "airflow-provider-twin" in ProvidersManager().providers
+    hook_info = ProvidersManagerTaskRuntime().hooks["twin"]
     assert hook_info is not None
     assert hook_info.hook_class_name == "airflow_provider_twin.hooks.twin.TwinHook"
     assert hook_info.connection_type == "twin"

@@ -59,11 +59,12 @@ def test_wheel_installs_and_registers_in_a_clean_venv(tmp_path: Path) -> None:
         """
         import airflow_provider_twin, importlib.metadata as md
         from airflow.providers_manager import ProvidersManager
+        from airflow.sdk.providers_manager_runtime import ProvidersManagerTaskRuntime
         assert airflow_provider_twin.__file__.startswith(%r), airflow_provider_twin.__file__
         assert md.version("airflow-provider-twin") == "0.1.0"
         manager = ProvidersManager()
         assert "airflow-provider-twin" in manager.providers, sorted(manager.providers)
-        assert manager.hooks["twin"].hook_class_name == "airflow_provider_twin.hooks.twin.TwinHook"
+        assert ProvidersManagerTaskRuntime().hooks["twin"].hook_class_name == "airflow_provider_twin.hooks.twin.TwinHook"
         import airflow_provider_twin.client, airflow_provider_twin.emulator
         from importlib.resources import files
         assert files("airflow_provider_twin").joinpath("py.typed").is_file()
