@@ -89,7 +89,7 @@ def main() -> int:
             env,
             WORK / "dags-test.log",
         )
-        messages = emulator.admin.messages(limit=1000)
+        messages = emulator.admin.messages(limit=1000)["items"]
         print_report(messages)
         counters = emulator.admin.counters()
         print(f"\n  requests TWIN served: {json.dumps(counters.get('requests', {}))}")
