@@ -75,6 +75,12 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "hooks": [{"integration-name": "TWIN", "python-modules": ["airflow_provider_twin.hooks.twin"]}],
+        "sensors": [
+            {"integration-name": "TWIN", "python-modules": ["airflow_provider_twin.sensors.messages"]}
+        ],
+        "triggers": [
+            {"integration-name": "TWIN", "python-modules": ["airflow_provider_twin.triggers.messages"]}
+        ],
         "connection-types": [
             {
                 "connection-type": "twin",

@@ -1,0 +1,181 @@
+"""``TwinMessageStatusTrigger``: waits in the triggerer for messages to reach final statuses.
+
+The deferrable mode of :class:`~airflow_provider_twin.sensors.messages.TwinMessageStatusSensor`.
+The trigger polls TWIN with the async client and the same counting rules as the sensor
+(:mod:`airflow_provider_twin.client.delivery`), so waiting for a campaign costs no worker slot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_twin.client import AsyncTwinClient
+from airflow_provider_twin.client.delivery import (
+    CountRequest,
+    Criteria,
+    Progress,
+    Targets,
+    breakdown_requests,
+    check_requests,
+    error_summary,
+    evaluate,
+    is_transient,
+    tally,
+    with_breakdown,
+)
+from airflow_provider_twin.hooks.twin import TwinHook
+
+
+def _event(payload: dict[str, Any]) -> TriggerEvent:
+    return TriggerEvent(payload)  # type: ignore[no-untyped-call]
+
+
+def epoch_seconds(value: float | int | str | datetime) -> float:
+    """An absolute moment as UTC epoch seconds, from epoch seconds, an ISO string or a datetime."""
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    else:
+        return float(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+async def count_async(client: AsyncTwinClient, requests: list[CountRequest]) -> dict[str, int]:
+    """Send count requests concurrently and sum their answers per key."""
+    answers = await asyncio.gather(*(client.send(request.call) for request in requests))
+    return tally(requests, answers)
+
+
+class TwinMessageStatusTrigger(BaseTrigger):
+    """Poll TWIN until the targets' messages reach final statuses, then fire one event.
+
+    Every keyword argument is plain JSON, so a triggerer restart re-creates the trigger with
+    the same targets, criteria and absolute deadline and carries on. The connection's
+    credentials are never serialized: the trigger reads the connection when it starts.
+
+    Events (``TriggerEvent.payload``):
+
+    * ``{"status": "success", "result": {...}, "message": str}``: done (``result`` as the sensor's XCom,
+      without failed destinations, which the sensor adds);
+    * ``{"status": "failure", "result": {...}, "message": str}``: ``max_failure_ratio`` exceeded;
+    * ``{"status": "timeout", "result": {...} | None, "message": str}``: deadline passed, last progress;
+    * ``{"status": "error", "message": str, "error_type": str}``: anything unexpected (bad connection,
+      TWIN refusing the request), never raised out of the trigger.
+
+    Rate limits, TWIN 5xx answers and dropped connections are retried by the client and, if
+    they persist, logged and retried at the next poll until the deadline.
+
+    :param targets: :meth:`Targets.to_json` of the messages to watch.
+    :param criteria: :meth:`Criteria.to_json` of the verdict rules.
+    :param deadline: when to give up, absolute: UTC epoch seconds or an ISO-8601 string.
+    :param poll_interval: seconds between checks.
+    :param twin_conn_id: the ``twin`` connection.
+    :param next_check_at: epoch seconds of the first check (the sensor has just checked);
+        in the past, or None, means at once.
+    """
+
+    def __init__(
+        self,
+        *,
+        targets: Mapping[str, Any],
+        criteria: Mapping[str, Any],
+        deadline: float | str,
+        poll_interval: float = 60.0,
+        twin_conn_id: str = TwinHook.default_conn_name,
+        next_check_at: float | None = None,
+    ) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.targets = dict(targets)
+        self.criteria = dict(criteria)
+        self.deadline = epoch_seconds(deadline)
+        self.poll_interval = float(poll_interval)
+        self.twin_conn_id = twin_conn_id
+        self.next_check_at = None if next_check_at is None else float(next_check_at)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        """Class path and JSON keyword arguments that re-create this trigger."""
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "targets": self.targets,
+                "criteria": self.criteria,
+                "deadline": self.deadline,
+                "poll_interval": self.poll_interval,
+                "twin_conn_id": self.twin_conn_id,
+                "next_check_at": self.next_check_at,
+            },
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """Fire exactly one event: success, failure, timeout or error."""
+        yield await self._watch()
+
+    async def _watch(self) -> TriggerEvent:
+        try:
+            targets = Targets.from_json(self.targets)
+            criteria = Criteria.from_json(self.criteria)
+        except Exception as exc:  # noqa: BLE001 - turned into an error event
+            return self._error(exc)
+        hook = TwinHook(twin_conn_id=self.twin_conn_id)
+        try:
+            client = await hook.get_async_client()
+            return await self._poll(client, targets, criteria)
+        except Exception as exc:  # noqa: BLE001 - turned into an error event
+            return self._error(exc)
+        finally:
+            try:
+                await hook.aclose()
+            except Exception:
+                self.log.debug("closing the TWIN client failed", exc_info=True)
+
+    async def _poll(self, client: AsyncTwinClient, targets: Targets, criteria: Criteria) -> TriggerEvent:
+        next_at = self.next_check_at if self.next_check_at is not None else time.time()
+        last: Progress | None = None
+        while True:
+            wait = min(next_at, self.deadline) - time.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            try:
+                last = evaluate(
+                    targets, criteria, await count_async(client, check_requests(targets, criteria))
+                )
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                self.log.warning("TWIN status check failed, trying again later: %s", error_summary(exc))
+            else:
+                self.log.info("%s", last.message)
+                if last.done:
+                    by_status = await count_async(client, breakdown_requests(targets, criteria))
+                    result = with_breakdown(last.to_result(), criteria, by_status)
+                    return _event({"status": last.state, "result": result, "message": last.message})
+            if time.time() >= self.deadline:
+                return self._timeout(targets, last)
+            next_at = time.time() + self.poll_interval
+
+    def _timeout(self, targets: Targets, last: Progress | None) -> TriggerEvent:
+        moment = datetime.fromtimestamp(self.deadline, timezone.utc).isoformat(timespec="seconds")
+        progress = last.message if last is not None else f"{targets.describe()}: no successful check"
+        return _event(
+            {
+                "status": "timeout",
+                "result": last.to_result() if last is not None else None,
+                "message": f"timed out at {moment} waiting for final statuses; {progress}",
+            }
+        )
+
+    def _error(self, exc: BaseException) -> TriggerEvent:
+        self.log.error("TWIN status trigger failed: %s", error_summary(exc))
+        return _event({"status": "error", "message": error_summary(exc), "error_type": type(exc).__name__})

@@ -1,0 +1,192 @@
+"""TwinMessageStatusTrigger against an in-memory TWIN: events, serialization, resilience."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import json
+import time
+from datetime import datetime, timezone
+from typing import Any
+
+import pytest
+
+from airflow_provider_twin.client import AsyncTwinClient, TwinConfigError
+from airflow_provider_twin.client.delivery import Criteria, Targets
+from airflow_provider_twin.hooks.twin import TwinHook
+from airflow_provider_twin.triggers.messages import TwinMessageStatusTrigger, epoch_seconds
+from tests.unit.test_delivery_support import MESSAGES_PATH, FakeTwin
+
+
+@pytest.fixture
+def twin(monkeypatch: pytest.MonkeyPatch) -> FakeTwin:
+    fake = FakeTwin()
+
+    async def get_async_client(self: TwinHook) -> AsyncTwinClient:
+        if self._async_client is None:
+            self._async_client = fake.async_client()
+        return self._async_client
+
+    monkeypatch.setattr(TwinHook, "get_async_client", get_async_client)
+    return fake
+
+
+def make_trigger(**overrides: Any) -> TwinMessageStatusTrigger:
+    kwargs: dict[str, Any] = {
+        "targets": Targets.of(bulk_ids=["bulk-1"]).to_json(),
+        "criteria": Criteria().to_json(),
+        "deadline": time.time() + 10,
+        "poll_interval": 0.02,
+        "twin_conn_id": "twin_default",
+    }
+    kwargs.update(overrides)
+    return TwinMessageStatusTrigger(**kwargs)
+
+
+async def first_event(trigger: TwinMessageStatusTrigger) -> dict[str, Any]:
+    events = [event.payload async for event in trigger.run()]
+    assert len(events) == 1
+    payload: dict[str, Any] = events[0]
+    return payload
+
+
+def test_serialization_round_trip_is_plain_json() -> None:
+    trigger = make_trigger(
+        targets=Targets.of(bulk_ids=["b1", "b2"], expected_total=20).to_json(),
+        criteria=Criteria(min_success_ratio=0.9, max_failure_ratio=0.05).to_json(),
+        deadline="2030-01-01T00:00:00Z",
+        next_check_at=1_900_000_000.5,
+    )
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "airflow_provider_twin.triggers.messages.TwinMessageStatusTrigger"
+    assert json.loads(json.dumps(kwargs)) == kwargs
+    assert kwargs["deadline"] == datetime(2030, 1, 1, tzinfo=timezone.utc).timestamp()
+    assert "token" not in json.dumps(kwargs).lower()
+    assert "password" not in json.dumps(kwargs).lower()
+    module, _, name = classpath.rpartition(".")
+    again = getattr(importlib.import_module(module), name)(**kwargs)
+    assert again.serialize() == (classpath, kwargs)
+
+
+def test_epoch_seconds_accepts_iso_epoch_and_datetimes() -> None:
+    moment = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    assert epoch_seconds("2030-01-01T00:00:00+00:00") == moment.timestamp()
+    assert epoch_seconds("2030-01-01T00:00:00") == moment.timestamp()
+    assert epoch_seconds(str(moment.timestamp())) == moment.timestamp()
+    assert epoch_seconds(moment) == moment.timestamp()
+    assert epoch_seconds(12) == 12.0
+
+
+async def test_success_event_after_messages_settle(twin: FakeTwin) -> None:
+    records = twin.add(5)
+
+    async def deliver_later() -> None:
+        await asyncio.sleep(0.1)
+        twin.set_status("DELIVERED", records[:4])
+        twin.set_status("UNDELIVERED", records[4:])
+
+    task = asyncio.create_task(deliver_later())
+    event = await first_event(make_trigger())
+    await task
+    assert event["status"] == "success"
+    result = event["result"]
+    assert (result["succeeded"], result["failed"], result["pending"], result["success_ratio"]) == (
+        4,
+        1,
+        0,
+        0.8,
+    )
+    assert result["by_status"]["DELIVERED"] == 4
+    assert result["by_status"]["UNDELIVERED"] == 1
+    assert result["reason"] == "all_final"
+
+
+async def test_failure_event_on_max_failure_ratio(twin: FakeTwin) -> None:
+    twin.add(8)
+    twin.add(2, status="ERROR")
+    event = await first_event(
+        make_trigger(criteria=Criteria(max_failure_ratio=0.1).to_json(), deadline=time.time() + 5)
+    )
+    assert event["status"] == "failure"
+    assert event["result"]["failure_ratio"] == 0.2
+    assert "max_failure_ratio" in event["message"]
+
+
+async def test_timeout_event_carries_the_last_progress(twin: FakeTwin) -> None:
+    twin.add(3)
+    started = time.monotonic()
+    event = await first_event(make_trigger(deadline=time.time() + 0.2, poll_interval=0.05))
+    assert time.monotonic() - started < 2
+    assert event["status"] == "timeout"
+    assert event["result"]["pending"] == 3
+    assert "timed out" in event["message"]
+
+
+async def test_restart_after_the_deadline_checks_once_more(twin: FakeTwin) -> None:
+    twin.add(2, status="DELIVERED")
+    event = await first_event(make_trigger(deadline=time.time() - 60))
+    assert event["status"] == "success"
+    twin.add(1)
+    event = await first_event(make_trigger(deadline=time.time() - 60))
+    assert event["status"] == "timeout"
+
+
+async def test_survives_server_errors_beyond_the_client_retries(twin: FakeTwin) -> None:
+    twin.add(2, status="DELIVERED")
+    twin.fail_next = 7  # the client tries twice per call: several whole checks fail
+    event = await first_event(make_trigger(poll_interval=0.01))
+    assert event["status"] == "success"
+    assert twin.fail_next == 0
+
+
+async def test_survives_rate_limits(twin: FakeTwin) -> None:
+    twin.add(1, status="DELIVERED")
+    twin.fail_next, twin.fail_status = 3, 429
+    event = await first_event(make_trigger(poll_interval=0.01))
+    assert event["status"] == "success"
+
+
+async def test_non_transient_errors_become_an_error_event(twin: FakeTwin) -> None:
+    twin.add(1)
+    twin.fail_next, twin.fail_status = 1, 422
+    event = await first_event(make_trigger())
+    assert event["status"] == "error"
+    assert event["error_type"] == "TwinValidationError"
+
+
+async def test_connection_problems_become_an_error_event(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(self: TwinHook) -> AsyncTwinClient:
+        raise TwinConfigError("connection 'twin_default': credentials are incomplete")
+
+    monkeypatch.setattr(TwinHook, "get_async_client", broken)
+    event = await first_event(make_trigger())
+    assert event == {
+        "status": "error",
+        "message": "TwinConfigError: connection 'twin_default': credentials are incomplete",
+        "error_type": "TwinConfigError",
+    }
+
+
+async def test_bad_serialized_state_becomes_an_error_event() -> None:
+    event = await first_event(make_trigger(targets={"bulk_ids": []}))
+    assert event["status"] == "error"
+
+
+async def test_first_check_waits_for_next_check_at(twin: FakeTwin) -> None:
+    twin.add(1, status="DELIVERED")
+    started = time.monotonic()
+    event = await first_event(make_trigger(next_check_at=time.time() + 0.3))
+    assert event["status"] == "success"
+    assert time.monotonic() - started >= 0.25
+
+
+async def test_cost_of_a_check_does_not_depend_on_size(twin: FakeTwin) -> None:
+    twin.add(10, status="DELIVERED", bulk_id="small")
+    twin.add(10_000, status="DELIVERED", bulk_id="large")
+    for bulk in ("small", "large"):
+        twin.queries.clear()
+        event = await first_event(make_trigger(targets=Targets.of(bulk_ids=bulk).to_json()))
+        assert event["status"] == "success"
+        # one check (3 counts) + the final per-status breakdown (8 counts), no listing
+        assert (twin.count_requests, twin.list_requests) == (3 + 8, 0)
+    assert twin.requests[f"GET {MESSAGES_PATH}"] == 22
