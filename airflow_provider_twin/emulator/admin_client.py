@@ -1,0 +1,122 @@
+"""A small synchronous client of the emulator's admin API (``/_emulator``)."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Any
+
+import httpx
+
+
+class EmulatorAdmin:
+    """Calls the admin API of a running emulator; every method raises ``httpx.HTTPStatusError`` on 4xx/5xx."""
+
+    def __init__(self, base_url: str, *, timeout: float = 30.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._client = httpx.Client(base_url=f"{self.base_url}/_emulator", timeout=timeout)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> EmulatorAdmin:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = self._client.request(method, path, **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+    @staticmethod
+    def _params(filters: dict[str, Any]) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        for key, value in filters.items():
+            if value is None:
+                continue
+            if isinstance(value, list | tuple | set | frozenset):
+                params[key] = ",".join(str(item) for item in value)
+            else:
+                params[key] = value
+        return params
+
+    def health(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", "/health")
+        return result
+
+    def reset(self) -> None:
+        """Forget messages, sessions, counters, the request log and faults (settings stay)."""
+        self._call("POST", "/reset")
+
+    def settings(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", "/settings")
+        return result
+
+    def update_settings(self, **changes: Any) -> dict[str, Any]:
+        """Change settings, e.g. ``update_settings(delivery_seconds=0.1, seed=7)``; returns all settings."""
+        result: dict[str, Any] = self._call("PATCH", "/settings", json=changes)
+        return result
+
+    def messages(self, **filters: Any) -> dict[str, Any]:
+        """State dump ``{"count", "items"}``; filters ``bulkId``, ``groupId``, ``flowId``, ``status``,
+        ``channel``, ``limit``, ``offset`` (lists are joined with commas)."""
+        result: dict[str, Any] = self._call("GET", "/messages", params=self._params(filters))
+        return result
+
+    def sessions(self, **filters: Any) -> dict[str, Any]:
+        """Chat sessions ``{"count", "items"}``; filters ``chatId``, ``status``, ``limit``, ``offset``."""
+        result: dict[str, Any] = self._call("GET", "/sessions", params=self._params(filters))
+        return result
+
+    def counters(self) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("GET", "/counters")
+        return result
+
+    def requests(self, **filters: Any) -> list[dict[str, Any]]:
+        """Recent requests, oldest first; filters ``method``, ``route``, ``path``, ``status``, ``limit``."""
+        result: list[dict[str, Any]] = self._call("GET", "/requests", params=self._params(filters))["items"]
+        return result
+
+    def add_fault(self, **rule: Any) -> int:
+        """Add a fault rule (see the docs for the keys) and return its id."""
+        result: int = self._call("POST", "/faults", json=rule)["id"]
+        return result
+
+    def faults(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call("GET", "/faults")
+        return result
+
+    def remove_fault(self, fault_id: int) -> None:
+        self._call("DELETE", f"/faults/{fault_id}")
+
+    def clear_faults(self) -> None:
+        self._call("DELETE", "/faults")
+
+    def expire_tokens(self) -> None:
+        """Every token issued so far reads as expired from now on."""
+        self._call("POST", "/tokens/expire")
+
+    def mint_token(self, ttl: float = 86400, email: str | None = None) -> str:
+        """A static "API help" token for the first account (or ``email``)."""
+        body: dict[str, Any] = {"ttl": ttl}
+        if email is not None:
+            body["email"] = email
+        result: str = self._call("POST", "/tokens", json=body)["token"]
+        return result
+
+    def close_session(
+        self, session_id: str, after_seconds: float = 0, rating_required: bool = False
+    ) -> dict[str, Any]:
+        """Close a chat session now or after ``after_seconds``; returns the session object."""
+        result: dict[str, Any] = self._call(
+            "POST",
+            f"/sessions/{session_id}/close",
+            json={"after_seconds": after_seconds, "rating_required": rating_required},
+        )
+        return result

@@ -1,0 +1,270 @@
+"""Admin API under ``/_emulator``: inspect and steer the emulator (no auth, never counted or logged)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .faults import FaultRuleError
+from .query_params import Query, QueryError
+from .responses import (
+    MalformedJSONError,
+    error_response,
+    json_response,
+    malformed_json,
+    not_found,
+    read_json,
+    validation_error,
+)
+from .settings import SettingsError, settings_to_dict
+from .state import EmulatorState, account_subject, state_of
+
+ADMIN_PREFIX = "/_emulator"
+DEFAULT_API_HELP_TTL = 86400
+
+router = APIRouter(prefix=ADMIN_PREFIX)
+
+
+class _BadBody(Exception):
+    def __init__(self, response: Response) -> None:
+        super().__init__("bad body")
+        self.response = response
+
+
+async def _object_body(request: Request) -> dict[str, Any]:
+    """The JSON object body (an empty body reads as ``{}``); raises :class:`_BadBody` otherwise."""
+    try:
+        body = await read_json(request, empty={})
+    except MalformedJSONError as exc:
+        raise _BadBody(malformed_json()) from exc
+    if not isinstance(body, dict):
+        raise _BadBody(validation_error({"body": ["Must be a JSON object."]}))
+    return body
+
+
+def _paging(query: Query) -> tuple[int, int]:
+    limit, offset = query.paging(default_limit=100, max_limit=100_000)
+    query.raise_errors()
+    return limit, offset
+
+
+@router.get("/health")
+async def health() -> Response:
+    """Liveness probe."""
+    return json_response({"status": "ok"})
+
+
+@router.post("/reset")
+async def reset(request: Request) -> Response:
+    """Forget messages, sessions, counters, the request log and faults; keep settings."""
+    state_of(request).reset()
+    return json_response({"status": "reset"})
+
+
+@router.get("/settings")
+async def get_settings(request: Request) -> Response:
+    state = state_of(request)
+    with state.lock:
+        return json_response(settings_to_dict(state.settings))
+
+
+@router.patch("/settings")
+async def patch_settings(request: Request) -> Response:
+    """Change some settings; answers the complete new settings."""
+    try:
+        body = await _object_body(request)
+        settings = state_of(request).update_settings(body)
+    except _BadBody as exc:
+        return exc.response
+    except SettingsError as exc:
+        return validation_error(exc.details)
+    return json_response(settings_to_dict(settings))
+
+
+@router.get("/messages")
+async def dump_messages(request: Request) -> Response:
+    """Every stored message record, including scheduled fallback attempts, with internal fields."""
+    state = state_of(request)
+    query = Query(request.query_params)
+    try:
+        limit, offset = _paging(query)
+    except QueryError as exc:
+        return validation_error(exc.details)
+    with state.lock:
+        count, items = state.messages.dump(
+            state.now(),
+            bulk_ids=query.csv("bulkId"),
+            group_ids=query.csv("groupId"),
+            flow_ids=query.csv("flowId"),
+            statuses=query.upper_set("status"),
+            channels=query.upper_set("channel"),
+            limit=limit,
+            offset=offset,
+        )
+    return json_response({"count": count, "items": items})
+
+
+@router.get("/sessions")
+async def dump_sessions(request: Request) -> Response:
+    """Every chat session with its messages (filters ``chatId``, ``status``)."""
+    state = state_of(request)
+    query = Query(request.query_params)
+    try:
+        limit, offset = _paging(query)
+    except QueryError as exc:
+        return validation_error(exc.details)
+    with state.lock:
+        now = state.now()
+        state.sessions.sweep(now)
+        found = state.sessions.search(now, statuses=query.upper_set("status"), chat_ids=query.csv("chatId"))
+        items = []
+        for session in found[offset : offset + limit]:
+            info = session.info(now)
+            info["messages"] = list(session.messages)
+            items.append(info)
+    return json_response({"count": len(found), "items": items})
+
+
+@router.post("/sessions/{session_id}/close")
+async def close_session(session_id: str, request: Request) -> Response:
+    """Close a session now or after ``after_seconds``; fires the ``session_closed`` event."""
+    state = state_of(request)
+    try:
+        body = await _object_body(request)
+    except _BadBody as exc:
+        return exc.response
+    after = body.get("after_seconds", 0) or 0
+    rating = body.get("rating_required", False)
+    details: dict[str, list[str]] = {}
+    if isinstance(after, bool) or not isinstance(after, int | float) or after < 0:
+        details["after_seconds"] = ["Must be a number >= 0."]
+    if not isinstance(rating, bool):
+        details["rating_required"] = ["Must be a boolean."]
+    if details:
+        return validation_error(details)
+    with state.lock:
+        session = state.sessions.get(session_id)
+        if session is None:
+            return not_found()
+        now = state.now()
+        state.sessions.close(session, now, float(after), rating)
+        info = session.info(now)
+    if after > 0:
+        # Fire the close event when the time comes, for realtime listeners.
+        asyncio.get_running_loop().call_later(float(after) + 0.01, _sweep, state)
+    return json_response(info)
+
+
+@router.get("/counters")
+async def counters(request: Request) -> Response:
+    return json_response(state_of(request).counters_snapshot())
+
+
+@router.get("/requests")
+async def requests_log(request: Request) -> Response:
+    """Recent product-API requests, oldest first (filters: method, route, path, status, limit)."""
+    state = state_of(request)
+    query = Query(request.query_params)
+    limit = query.integer("limit", 1000, 1, state.settings.request_log_size)
+    status = query.integer("status", 0, 0, 599)
+    try:
+        query.raise_errors()
+    except QueryError as exc:
+        return validation_error(exc.details)
+    method = query.text("method")
+    with state.lock:
+        items = state.request_log.entries(
+            method=None if method is None else method.upper(),
+            route=query.text("route"),
+            path=query.text("path"),
+            status=status or None,
+            limit=limit,
+        )
+        total = state.request_log.total
+    return json_response({"total": total, "count": len(items), "items": items})
+
+
+@router.post("/faults")
+async def add_fault(request: Request) -> Response:
+    """Add a fault rule; answers the rule with its ``id``."""
+    state = state_of(request)
+    try:
+        body = await _object_body(request)
+    except _BadBody as exc:
+        return exc.response
+    with state.lock:
+        try:
+            rule = state.faults.add(body)
+        except FaultRuleError as exc:
+            return validation_error(exc.details)
+        return json_response(rule.to_dict(), 201)
+
+
+@router.get("/faults")
+async def list_faults(request: Request) -> Response:
+    state = state_of(request)
+    with state.lock:
+        return json_response([rule.to_dict() for rule in state.faults.rules()])
+
+
+@router.delete("/faults")
+async def clear_faults(request: Request) -> Response:
+    state = state_of(request)
+    with state.lock:
+        removed = len(state.faults.rules())
+        state.faults.clear()
+    return json_response({"removed": removed})
+
+
+@router.delete("/faults/{fault_id}")
+async def delete_fault(fault_id: str, request: Request) -> Response:
+    state = state_of(request)
+    with state.lock:
+        if not fault_id.isdigit() or not state.faults.remove(int(fault_id)):
+            return not_found()
+    return json_response({"removed": 1})
+
+
+@router.post("/tokens/expire")
+async def expire_tokens(request: Request) -> Response:
+    """Every token issued so far reads as expired from now on."""
+    state = state_of(request)
+    with state.lock:
+        state.tokens.expire_all()
+    return json_response({"status": "expired"})
+
+
+@router.post("/tokens")
+async def mint_token(request: Request) -> Response:
+    """A ready-made "API help" token (twin-api.md §2.1) for ``email`` or the first account.
+
+    The ``token_ttl_cap`` setting does not apply: such a token cannot be refreshed.
+    """
+    state = state_of(request)
+    try:
+        body = await _object_body(request)
+    except _BadBody as exc:
+        return exc.response
+    ttl = body.get("ttl")
+    if ttl is None:
+        ttl = DEFAULT_API_HELP_TTL
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl <= 0:
+        return validation_error({"ttl": ["Must be a positive number of seconds."]})
+    email = body.get("email")
+    with state.lock:
+        account = state.settings.accounts[0] if email is None else state.find_account(str(email))
+        if account is None:
+            return error_response("Unknown account.", 404)
+        token = state.tokens.issue(
+            account_subject(account), account.company_id, float(ttl), state.now(), kind="api_help"
+        )
+    return json_response({"token": token})
+
+
+def _sweep(state: EmulatorState) -> None:
+    with state.lock:
+        state.sessions.sweep(state.now())

@@ -1,0 +1,220 @@
+"""Chat service: start/continue bot sessions and read them (twin-api.md §4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from .auth import require_token
+from .ids import is_uuid
+from .query_params import Query, QueryError
+from .responses import (
+    MalformedJSONError,
+    error_response,
+    json_response,
+    malformed_json,
+    not_found,
+    read_json,
+    validation_error,
+)
+from .sessions import (
+    DEFAULT_SESSION_TTL,
+    MAX_SESSION_TTL,
+    ChatSession,
+    SessionExistsError,
+    start_response,
+)
+from .state import EmulatorState, state_of
+
+CHAT_PREFIX = "/chat/api/v1"
+
+router = APIRouter(prefix=CHAT_PREFIX)
+_STRING_FIELDS = (
+    "name",
+    "botId",
+    "messengerType",
+    "messengerUserId",
+    "messageBody",
+    "clientNameForOperator",
+    "clientId",
+    "clientExternalId",
+    "clientPhone",
+    "clientEmail",
+    "clientDeviceId",
+    "channel",
+    "referer",
+)
+
+
+def _validate_start(body: Any) -> tuple[int, dict[str, list[str]]]:
+    """Check a start/continue body; returns the session ttl and error details."""
+    if not isinstance(body, dict):
+        return DEFAULT_SESSION_TTL, {"body": ["Must be a JSON object."]}
+    details: dict[str, list[str]] = {}
+    ttl = body.get("sessionTtl")
+    if ttl is None:
+        ttl = DEFAULT_SESSION_TTL
+    elif isinstance(ttl, bool) or not isinstance(ttl, int) or not 1 <= ttl <= MAX_SESSION_TTL:
+        details["sessionTtl"] = [f"Must be an integer number of seconds from 1 to {MAX_SESSION_TTL}."]
+    session_id = body.get("sessionId")
+    if session_id is not None and not is_uuid(session_id):
+        details["sessionId"] = ["Must be a UUID."]
+    for key in _STRING_FIELDS:
+        value = body.get(key)
+        if value is not None and not isinstance(value, str):
+            details[key] = ["Must be a string."]
+    return (ttl if isinstance(ttl, int) else DEFAULT_SESSION_TTL), details
+
+
+def _known_chat(state: EmulatorState, chat_id: str) -> bool:
+    if not is_uuid(chat_id):
+        return False
+    chats = state.settings.chats
+    return chats is None or chat_id.lower() in chats
+
+
+async def _start_or_continue(request: Request, chat_id: str, allow_continue: bool) -> Response:
+    """Shared body of the start (POST) and continue-or-start (PUT) calls.
+
+    Session start is documented without auth while the SDK sends a bearer token (twin-api.md §2.3,
+    ASSUMPTION §7.14): the header is accepted and not required.
+    """
+    state = state_of(request)
+    if not _known_chat(state, chat_id):
+        return not_found()
+    try:
+        body = await read_json(request, empty={})
+    except MalformedJSONError:
+        return malformed_json()
+    ttl, details = _validate_start(body)
+    if details:
+        return validation_error(details)
+    chat = chat_id.lower()
+    with state.lock:
+        now = state.now()
+        store = state.sessions
+        store.sweep(now)
+        if allow_continue:
+            existing = _session_to_continue(state, chat, body, now)
+            if existing is not None:
+                count_before = len(existing.messages)
+                store.continue_session(existing, body, now)
+                replies = [m for m in existing.messages[count_before:] if m["authorType"] != "CLIENT"]
+                return json_response(start_response(existing, replies), 200)
+        try:
+            session = store.start(chat, body, ttl, now, state.settings.bot_greeting)
+        except SessionExistsError:
+            # ASSUMPTION: TWIN's answer to a reused sessionId is not documented.
+            return error_response("Session already exists", 409)
+        replies = [m for m in session.messages if m["authorType"] == "BOT"]
+        return json_response(start_response(session, replies), 201)
+
+
+def _session_to_continue(
+    state: EmulatorState, chat: str, body: dict[str, Any], now: float
+) -> ChatSession | None:
+    """The open session named by ``sessionId``, else the client's last open session of the chat."""
+    requested = body.get("sessionId")
+    if isinstance(requested, str):
+        candidate = state.sessions.get(requested)
+        if candidate is not None and candidate.chat_id == chat and candidate.is_open(now):
+            return candidate
+    return state.sessions.find_open_for_client(chat, body, now)
+
+
+def _paging(query: Query) -> tuple[int, int]:
+    limit, offset = query.paging()
+    query.raise_errors()
+    return limit, offset
+
+
+@router.post("/chats/{chatId}/sessions")
+async def start_session(chatId: str, request: Request) -> Response:
+    """Start a new bot session; 201 with the bot's first messages (twin-api.md §4.2)."""
+    return await _start_or_continue(request, chatId, allow_continue=False)
+
+
+@router.put("/chats/{chatId}/sessions")
+async def continue_session(chatId: str, request: Request) -> Response:
+    """Continue the client's last open session (200) or start a new one (201) (twin-api.md §4.3)."""
+    return await _start_or_continue(request, chatId, allow_continue=True)
+
+
+@router.get("/sessions")
+async def list_sessions(request: Request) -> Response:
+    """Sessions filtered by ``sessionId``, ``status``, ``chatId``, ``name`` (twin-api.md §4.4)."""
+    state = state_of(request)
+    with state.lock:
+        denied = require_token(state, request)
+        if denied is not None:
+            return denied
+        query = Query(request.query_params)
+        try:
+            limit, offset = _paging(query)
+        except QueryError as exc:
+            return validation_error(exc.details)
+        now = state.now()
+        state.sessions.sweep(now)
+        found = state.sessions.search(
+            now,
+            session_ids=query.csv("sessionId"),
+            statuses=query.upper_set("status"),
+            chat_ids=query.csv("chatId"),
+            names=query.csv("name"),
+        )
+        items = [session.info(now) for session in found[offset : offset + limit]]
+        return json_response({"count": len(found), "items": items})
+
+
+@router.get("/sessions/{sessionId}")
+async def get_session(sessionId: str, request: Request) -> Response:
+    """One session; 404 ``Entity not found`` when unknown."""
+    state = state_of(request)
+    with state.lock:
+        denied = require_token(state, request)
+        if denied is not None:
+            return denied
+        now = state.now()
+        state.sessions.sweep(now)
+        session = state.sessions.get(sessionId)
+        if session is None:
+            return not_found()
+        return json_response(session.info(now))
+
+
+@router.get("/sessions/{sessionId}/messages")
+async def session_messages(sessionId: str, request: Request) -> Response:
+    """Messages of a session, oldest first (twin-api.md §4.5)."""
+    state = state_of(request)
+    with state.lock:
+        denied = require_token(state, request)
+        if denied is not None:
+            return denied
+        query = Query(request.query_params)
+        try:
+            limit, offset = _paging(query)
+        except QueryError as exc:
+            return validation_error(exc.details)
+        session = state.sessions.get(sessionId)
+        if session is None:
+            return not_found()
+        messages = session.messages
+        return json_response({"count": len(messages), "items": messages[offset : offset + limit]})
+
+
+@router.delete("/sessions/{sessionId}")
+async def close_session(sessionId: str, request: Request) -> Response:
+    """Close a session now; 204 (ASSUMPTION twin-api.md §7.23)."""
+    state = state_of(request)
+    with state.lock:
+        denied = require_token(state, request)
+        if denied is not None:
+            return denied
+        session = state.sessions.get(sessionId)
+        if session is None:
+            return not_found()
+        state.sessions.close(session, state.now(), 0.0, False)
+    return Response(status_code=204)

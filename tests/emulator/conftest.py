@@ -1,0 +1,23 @@
+"""Fixtures for the emulator tests: a real TwinEmulator on loopback and a small HTTP client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from emulator_testkit import TwinApi
+
+from airflow_provider_twin.emulator import EmulatorSettings, TwinEmulator
+
+
+@pytest.fixture(scope="session")
+def twin_emulator_settings() -> EmulatorSettings:
+    """Fast deliveries and a fixed seed for the whole emulator test session."""
+    return EmulatorSettings(delivery_seconds=0.3, seed=1234)
+
+
+@pytest.fixture
+def api(twin_emulator: TwinEmulator) -> Iterator[TwinApi]:
+    client = TwinApi(twin_emulator)
+    yield client
+    client.close()
