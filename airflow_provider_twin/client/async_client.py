@@ -16,6 +16,9 @@ from airflow_provider_twin.client.engine import Engine, Flow, Send, Sleep
 from airflow_provider_twin.client.http import http_options
 
 T = TypeVar("T")
+
+#: The pause between retries (a module attribute so tests can record pauses without sleeping).
+_sleep = asyncio.sleep
 P = TypeVar("P", bound=Mapping[str, Any])
 
 
@@ -61,7 +64,7 @@ class AsyncTwinClient:
                 except httpx.TransportError as exc:
                     error = exc
             elif isinstance(effect, Sleep):
-                await asyncio.sleep(effect.seconds)
+                await _sleep(effect.seconds)
             elif isinstance(effect, Authenticate):
                 async with self._auth_lock:
                     try:

@@ -17,6 +17,9 @@ from airflow_provider_twin.client.engine import Engine, Flow, Send, Sleep
 from airflow_provider_twin.client.http import http_options
 
 T = TypeVar("T")
+
+#: The pause between retries (a module attribute so tests can record pauses without sleeping).
+_sleep = time.sleep
 P = TypeVar("P", bound=Mapping[str, Any])
 
 
@@ -62,7 +65,7 @@ class TwinClient:
                 except httpx.TransportError as exc:
                     error = exc
             elif isinstance(effect, Sleep):
-                time.sleep(effect.seconds)
+                _sleep(effect.seconds)
             elif isinstance(effect, Authenticate):
                 with self._auth_lock:
                     try:

@@ -98,6 +98,11 @@ class EmulatorAdmin:
     def clear_faults(self) -> None:
         self._call("DELETE", "/faults")
 
+    def advance_clock(self, seconds: float) -> float:
+        """Fast-forward the emulator's clock; returns the total offset. ``reset()`` undoes it."""
+        result: dict[str, Any] = self._call("POST", "/clock/advance", json={"seconds": seconds})
+        return float(result["offset_seconds"])
+
     def expire_tokens(self) -> None:
         """Every token issued so far reads as expired from now on."""
         self._call("POST", "/tokens/expire")
@@ -119,4 +124,45 @@ class EmulatorAdmin:
             f"/sessions/{session_id}/close",
             json={"after_seconds": after_seconds, "rating_required": rating_required},
         )
+        return result
+
+    # -- realtime websocket (see docs/emulator.md, "Realtime websocket") ------------------------------
+    def realtime(self) -> dict[str, Any]:
+        """Websocket settings, counters and open connections."""
+        result: dict[str, Any] = self._call("GET", "/centrifugo")
+        return result
+
+    def update_realtime(self, **changes: Any) -> dict[str, Any]:
+        """Change websocket settings, e.g. ``update_realtime(ping_interval=1)``; returns all of them."""
+        result: dict[str, Any] = self._call("PATCH", "/centrifugo", json=changes)
+        return result
+
+    def drop_websockets(
+        self, code: int = 3001, reason: str = "shutdown", session_id: str | None = None
+    ) -> int:
+        """Close websocket connections (all, or those listening to ``session_id``); returns how many."""
+        body: dict[str, Any] = {"code": code, "reason": reason, "session_id": session_id}
+        result: int = self._call("POST", "/centrifugo/drop", json=body)["dropped"]
+        return result
+
+    def emit_event(self, session_id: str, event: str, **payload: Any) -> dict[str, Any]:
+        """Emit a chat event (``sessionClosed``, ``chatMessageCreated``, ...) of a session over the
+        websocket; missing fields get defaults. Returns ``{"event", "payload", "connections"}``."""
+        result: dict[str, Any] = self._call(
+            "POST", f"/sessions/{session_id}/events", json={"event": event, "payload": payload}
+        )
+        return result
+
+    def publish_raw(self, session_id: str, data: Any) -> int:
+        """Push ``data`` as-is as a publication to the listeners of ``session_id``; returns how many."""
+        result: int = self._call(
+            "POST", "/centrifugo/publish", json={"session_id": session_id, "data": data}
+        )["connections"]
+        return result
+
+    def publications(self, **filters: Any) -> list[dict[str, Any]]:
+        """Published events, oldest first; filters ``session_id``, ``event``, ``limit``."""
+        result: list[dict[str, Any]] = self._call(
+            "GET", "/centrifugo/publications", params=self._params(filters)
+        )["items"]
         return result

@@ -37,11 +37,18 @@ def twin_emulator_server(twin_emulator_settings: EmulatorSettings) -> Iterator[T
 
 
 @pytest.fixture
-def twin_emulator(twin_emulator_server: TwinEmulator) -> TwinEmulator:
-    """The session's emulator, freshly reset (and restarted if a previous test stopped it)."""
+def twin_emulator(
+    twin_emulator_server: TwinEmulator, twin_emulator_settings: EmulatorSettings
+) -> TwinEmulator:
+    """The session's emulator, freshly reset (and restarted if a previous test stopped it).
+
+    Its settings are those of the ``twin_emulator_settings`` fixture in force for the test, so
+    a directory that overrides them gets its own settings even though the server is shared.
+    """
     if not twin_emulator_server.running:
         twin_emulator_server.start()
-    twin_emulator_server.reset(restore_settings=True)
+    twin_emulator_server.state.replace_settings(twin_emulator_settings.copy())
+    twin_emulator_server.reset()
     return twin_emulator_server
 
 

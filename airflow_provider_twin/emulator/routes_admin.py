@@ -229,6 +229,22 @@ async def delete_fault(fault_id: str, request: Request) -> Response:
     return json_response({"removed": 1})
 
 
+@router.post("/clock/advance")
+async def advance_clock(request: Request) -> Response:
+    """Fast-forward the emulator's clock by ``seconds`` (deliveries, ``sendAt``, TTLs come due)."""
+    state = state_of(request)
+    try:
+        body = await _object_body(request)
+    except _BadBody as exc:
+        return exc.response
+    seconds = body.get("seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+        return validation_error({"seconds": ["Must be a number >= 0."]})
+    offset = state.advance_clock(float(seconds))
+    _sweep(state)
+    return json_response({"offset_seconds": offset})
+
+
 @router.post("/tokens/expire")
 async def expire_tokens(request: Request) -> Response:
     """Every token issued so far reads as expired from now on."""

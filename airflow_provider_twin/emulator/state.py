@@ -50,9 +50,22 @@ class EmulatorState:
         self.faults = FaultRegistry(self._rng("faults"))
         self.picker = OutcomePicker(self.settings, self._rng("outcomes"))
         self._stored_since_freeze = 0
+        self.clock_offset = 0.0
 
     def now(self) -> float:
-        return self.clock()
+        """The emulator's time: the wall clock plus any fast-forward (see :meth:`advance_clock`)."""
+        return self.clock() + self.clock_offset
+
+    def advance_clock(self, seconds: float) -> float:
+        """Fast-forward the emulator's time, so pending deliveries, delays and TTLs come due now.
+
+        Tests use it to decide *when* messages reach their final status instead of sleeping.
+        Tokens are judged by the same clock, so clients may see one ``Token is expired.`` and
+        renew. Returns the total offset.
+        """
+        with self.lock:
+            self.clock_offset += seconds
+            return self.clock_offset
 
     def note_stored(self, records: int) -> None:
         """Keep the garbage collector from rescanning the growing store.
@@ -90,6 +103,7 @@ class EmulatorState:
             self.faults.reseed(self._rng("faults"))
             self.tokens.clear_expiry_mark()
             self.picker = OutcomePicker(self.settings, self._rng("outcomes"))
+            self.clock_offset = 0.0
 
     def update_settings(self, patch: Mapping[str, Any]) -> EmulatorSettings:
         """Apply a partial update (raises ``SettingsError``); new values apply to new messages only."""

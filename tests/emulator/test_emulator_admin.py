@@ -130,3 +130,24 @@ def test_state_dumps(api: TwinApi, twin_emulator: TwinEmulator) -> None:
     sessions = twin_emulator.admin.sessions()
     assert sessions["count"] == 1
     assert [m["authorType"] for m in sessions["items"][0]["messages"]] == ["CLIENT", "BOT"]
+
+
+def test_advance_clock_brings_deliveries_due(twin_emulator: TwinEmulator) -> None:
+    admin = twin_emulator.admin
+    admin.update_settings(delivery_seconds=3600)
+    conn = twin_emulator.connection
+    with httpx.Client(base_url=twin_emulator.base_url) as http:
+        login = http.post(
+            "/iam/api/v1/auth/login", json={"email": conn["login"], "password": conn["password"]}
+        )
+        headers = {"Authorization": f"Bearer {login.json()['token']}"}
+        body = {
+            "bulkId": "clock-1",
+            "messages": [{"destinations": [{"phone": "79990000001"}], "channels": {"sms": {"text": "hi"}}}],
+        }
+        assert http.post("/notify/api/v1/messages", json=body, headers=headers).status_code == 201
+        assert [m["status"] for m in admin.messages(bulkId="clock-1")["items"]] == ["PENDING"]
+        assert admin.advance_clock(3601) == 3601
+        assert [m["status"] for m in admin.messages(bulkId="clock-1")["items"]] == ["DELIVERED"]
+    admin.reset()
+    assert admin.advance_clock(0) == 0

@@ -64,7 +64,8 @@ def test_wheel_installs_and_registers_in_a_clean_venv(tmp_path: Path) -> None:
         assert md.version("airflow-provider-twin") == "0.1.0"
         manager = ProvidersManager()
         assert "airflow-provider-twin" in manager.providers, sorted(manager.providers)
-        assert ProvidersManagerTaskRuntime().hooks["twin"].hook_class_name == "airflow_provider_twin.hooks.twin.TwinHook"
+        hook = ProvidersManagerTaskRuntime().hooks["twin"]
+        assert hook.hook_class_name == "airflow_provider_twin.hooks.twin.TwinHook"
         import airflow_provider_twin.client, airflow_provider_twin.emulator
         from importlib.resources import files
         assert files("airflow_provider_twin").joinpath("py.typed").is_file()

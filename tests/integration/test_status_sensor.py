@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 from unittest import mock
 
@@ -45,6 +48,28 @@ def message_requests(emulator: Any) -> int:
     return int(emulator.admin.counters()["requests"].get(MESSAGES, 0))
 
 
+@contextlib.contextmanager
+def deliver_after_first_check(emulator: Any, timeout: float = 120.0) -> Iterator[None]:
+    """Fast-forward the emulator's clock once the sensor's first check (3 counts) has been made."""
+    done = threading.Event()
+
+    def watch() -> None:
+        deadline = time.monotonic() + timeout
+        while not done.is_set() and time.monotonic() < deadline:
+            if message_requests(emulator) >= 3:
+                emulator.admin.advance_clock(3600)
+                return
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join(timeout=5)
+
+
 # -- the three modes ------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "module_attr",
@@ -53,9 +78,12 @@ def message_requests(emulator: Any) -> int:
 def test_each_mode_runs_to_success(airflow_twin: Any, module_attr: str) -> None:
     from tests.integration.dags import status_sensor_dags
 
-    airflow_twin.admin.update_settings(delivery_seconds=1.0)
+    # Messages stay pending until the sensor has checked once, however slow the machine is;
+    # then the emulator's clock jumps ahead and they are delivered.
+    airflow_twin.admin.update_settings(delivery_seconds=3600)
     dag = getattr(status_sensor_dags, module_attr)
-    dag_run, states, report = run(dag)
+    with deliver_after_first_check(airflow_twin):
+        dag_run, states, report = run(dag)
     assert dag_run.state == "success", states
     # The first check found the messages pending, so each mode really waited its own way.
     assert message_requests(airflow_twin) >= 2 * 3 + 8

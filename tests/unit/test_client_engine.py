@@ -71,8 +71,8 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     async def fake_async_sleep(seconds: float) -> None:
         recorded.append(seconds)
 
-    monkeypatch.setattr(sync_module.time, "sleep", recorded.append)
-    monkeypatch.setattr(async_module.asyncio, "sleep", fake_async_sleep)
+    monkeypatch.setattr(sync_module, "_sleep", recorded.append)
+    monkeypatch.setattr(async_module, "_sleep", fake_async_sleep)
     return recorded
 
 
