@@ -75,6 +75,9 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "hooks": [{"integration-name": "TWIN", "python-modules": ["airflow_provider_twin.hooks.twin"]}],
+        "operators": [
+            {"integration-name": "TWIN", "python-modules": ["airflow_provider_twin.operators.messages"]}
+        ],
         "sensors": [
             {"integration-name": "TWIN", "python-modules": ["airflow_provider_twin.sensors.messages"]}
         ],
