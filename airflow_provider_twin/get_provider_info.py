@@ -84,6 +84,7 @@ def get_provider_info() -> dict[str, Any]:
         "triggers": [
             {"integration-name": "TWIN", "python-modules": ["airflow_provider_twin.triggers.messages"]}
         ],
+        "notifications": ["airflow_provider_twin.notifications.twin.TwinNotifier"],
         "connection-types": [
             {
                 "connection-type": "twin",

@@ -1,0 +1,66 @@
+"""The notifications docs page: its examples are the example DAG's code, and it covers the API."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_twin.notifications.event import CallbackEvent
+from airflow_provider_twin.notifications.text import TRUNCATION_MARKER
+from airflow_provider_twin.notifications.twin import DEFAULT_TEXT, TwinNotifier
+
+REPO = Path(__file__).resolve().parents[2]
+DOC = REPO / "docs" / "notifications.md"
+DAG = REPO / "tests" / "integration" / "dags" / "notifier_example.py"
+MARKERS = ("howto_notifier_on_call", "howto_notifier_owner", "howto_notifier_template", "howto_notifier_dag")
+
+
+def dag_snippet(marker: str) -> str:
+    match = re.search(rf"# \[START {marker}\]\n(.*?)\n\s*# \[END {marker}\]", DAG.read_text(), re.S)
+    assert match, f"{DAG.name} lacks the {marker} markers"
+    return textwrap.dedent(match.group(1))
+
+
+def doc_snippet(marker: str) -> str:
+    pattern = rf"<!-- \[START {marker}\] -->\n```python\n(.*?)\n```\n<!-- \[END {marker}\] -->"
+    match = re.search(pattern, DOC.read_text(), re.S)
+    assert match, f"{DOC.name} lacks the {marker} block"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("marker", MARKERS)
+def test_docs_examples_match_the_example_dag(marker: str) -> None:
+    assert doc_snippet(marker) == dag_snippet(marker)
+
+
+def test_docs_mention_every_argument_and_template_field() -> None:
+    doc = DOC.read_text()
+    arguments = [name for name in inspect.signature(TwinNotifier.__init__).parameters if name != "self"]
+    missing = [name for name in [*arguments, *TwinNotifier.template_fields] if f"`{name}`" not in doc]
+    assert not missing, f"arguments missing from {DOC.name}: {missing}"
+
+
+def test_docs_mention_every_template_name() -> None:
+    doc = DOC.read_text()
+    names = CallbackEvent(scope="task", kind="failed", event="failed").template_variables()
+    missing = [name for name in names if f"`{name}`" not in doc]
+    assert not missing, f"template names missing from {DOC.name}: {missing}"
+
+
+def test_docs_state_the_defaults_and_the_marker() -> None:
+    doc = DOC.read_text()
+    assert "Airflow: {{ summary }} {{ log_url }} {{ error }}" in doc
+    assert DEFAULT_TEXT.startswith("Airflow: {{ summary }}")
+    assert f"`{TRUNCATION_MARKER}`" in doc
+    defaults = {
+        name: parameter.default
+        for name, parameter in inspect.signature(TwinNotifier.__init__).parameters.items()
+        if parameter.default is not inspect.Parameter.empty and parameter.default is not None
+    }
+    for name, default in defaults.items():
+        shown = f"{default:g}" if isinstance(default, float) else str(default)
+        assert f"| `{name}` | `{shown}` |" in doc, name
