@@ -59,6 +59,15 @@ CONN_FIELDS: dict[str, Any] = {
 }
 
 
+def _modules(*names: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "integration-name": "TWIN",
+            "python-modules": [f"airflow_provider_twin.{name}" for name in names],
+        }
+    ]
+
+
 def get_provider_info() -> dict[str, Any]:
     """Describe the provider: its connection type, hooks, operators, sensors and triggers."""
     return {
@@ -74,16 +83,10 @@ def get_provider_info() -> dict[str, Any]:
                 "tags": ["service"],
             }
         ],
-        "hooks": [{"integration-name": "TWIN", "python-modules": ["airflow_provider_twin.hooks.twin"]}],
-        "operators": [
-            {"integration-name": "TWIN", "python-modules": ["airflow_provider_twin.operators.messages"]}
-        ],
-        "sensors": [
-            {"integration-name": "TWIN", "python-modules": ["airflow_provider_twin.sensors.messages"]}
-        ],
-        "triggers": [
-            {"integration-name": "TWIN", "python-modules": ["airflow_provider_twin.triggers.messages"]}
-        ],
+        "hooks": _modules("hooks.twin"),
+        "operators": _modules("operators.messages", "operators.chat"),
+        "sensors": _modules("sensors.messages", "sensors.chat"),
+        "triggers": _modules("triggers.messages", "triggers.chat"),
         "notifications": ["airflow_provider_twin.notifications.twin.TwinNotifier"],
         "connection-types": [
             {

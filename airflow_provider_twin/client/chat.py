@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 from airflow_provider_twin.client.calls import ApiCall, expect_object, query_params
 from airflow_provider_twin.client.errors import TwinInputError, TwinProtocolError
-from airflow_provider_twin.client.models import SessionInfo, SessionPage, StartedSession
+from airflow_provider_twin.client.models import SessionInfo, SessionMessagePage, SessionPage, StartedSession
 
 #: Longest chat session TWIN allows, in seconds (twin-api.md §4.2: 12 h).
 MAX_SESSION_TTL = 43200
@@ -30,6 +30,13 @@ def _session_page(body: Any) -> SessionPage:
     if not isinstance(data.get("count"), int) or not isinstance(data.get("items"), list):
         raise TwinProtocolError("TWIN chat answered a session list without count/items")
     return cast("SessionPage", data)
+
+
+def _message_page(body: Any) -> SessionMessagePage:
+    data = expect_object(body)
+    if not isinstance(data.get("items"), list):
+        raise TwinProtocolError("TWIN chat answered a message list without items")
+    return cast("SessionMessagePage", data)
 
 
 def _segment(value: str, name: str) -> str:
@@ -100,4 +107,16 @@ def list_sessions(*, limit: int = 100, offset: int = 0, **filters: Any) -> ApiCa
         description="list chat sessions",
         parse=_session_page,
         params=query_params(limit=limit, offset=offset, **filters),
+    )
+
+
+def session_messages(session_id: str, *, limit: int = 100, offset: int = 0) -> ApiCall[SessionMessagePage]:
+    """``GET /sessions/{sessionId}/messages``: the session's messages, oldest first (§4.5)."""
+    return ApiCall(
+        method="GET",
+        service="chat",
+        path=f"/sessions/{_segment(session_id, 'session_id')}/messages",
+        description=f"read the messages of chat session {session_id}",
+        parse=_message_page,
+        params=query_params(limit=limit, offset=offset),
     )

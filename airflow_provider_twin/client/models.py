@@ -194,6 +194,8 @@ class SessionInfo(TypedDict, total=False):
     clientId: str
     channel: str
     messengerType: str
+    closedAt: str | None
+    sessionRatingRequired: bool
 
 
 class SessionPage(TypedDict):
@@ -201,3 +203,10 @@ class SessionPage(TypedDict):
 
     count: int
     items: list[SessionInfo]
+
+
+class SessionMessagePage(TypedDict):
+    """A page of ``GET /sessions/{id}/messages`` (twin-api.md §4.5)."""
+
+    count: int
+    items: list[dict[str, Any]]

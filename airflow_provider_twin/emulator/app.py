@@ -16,6 +16,7 @@ from .routes_admin import router as admin_router
 from .routes_chat import router as chat_router
 from .routes_iam import router as iam_router
 from .routes_notify import router as notify_router
+from .routes_realtime import install_realtime
 from .settings import EmulatorSettings
 from .state import EmulatorState
 
@@ -40,6 +41,8 @@ def create_app(settings: EmulatorSettings | None = None, *, state: EmulatorState
     app.state.twin = twin_state
     for router in (iam_router, notify_router, chat_router, admin_router):
         app.include_router(router)
+    # The Centrifugo websocket and its admin routes; the hub is ``app.state.centrifugo``.
+    install_realtime(app, twin_state)
 
     async def http_error(request: Request, exc: Any) -> Response:
         detail = getattr(exc, "detail", None)

@@ -7,7 +7,8 @@ afterwards.
 
 Realtime seam: the Centrifugo emulation (a separate module) subscribes with :meth:`SessionStore.subscribe`
 and receives :class:`SessionEvent` objects (``session_started``, ``bot_message``, ``client_message``,
-``session_closed``). Listeners run synchronously under the state lock and must only schedule work.
+``session_closed``; ``sessions_reset`` when the store is reset). Listeners run synchronously under the
+state lock and must only schedule work.
 Closing is lazy like everything else in the emulator; :meth:`SessionStore.sweep` fires the
 ``session_closed`` events of sessions whose close time has passed, and callers (the admin close route,
 chat routes, or a realtime module's timer) invoke it.
@@ -185,11 +186,12 @@ class SessionStore:
         self.reset()
 
     def reset(self) -> None:
-        """Forget every session and client (listeners stay subscribed)."""
+        """Forget every session and client (listeners stay subscribed and get ``sessions_reset``)."""
         self._sessions: dict[str, ChatSession] = {}
         self._by_chat: dict[str, list[ChatSession]] = {}
         self._clients: dict[tuple[str, str, str], str] = {}
         self.sessions_started = 0
+        self.emit(SessionEvent("sessions_reset", "", "", 0.0))
 
     # -- events --------------------------------------------------------------------------------------
     def subscribe(self, listener: SessionListener) -> Callable[[], None]:

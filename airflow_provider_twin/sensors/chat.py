@@ -1,0 +1,261 @@
+"""``TwinChatSessionClosedSensor``: wait until a TWIN chat session closes.
+
+TWIN announces a session's close over its realtime websocket (``sessionClosed``, twin-api.md
+§5.6), with ``sessionRatingRequired`` telling whether the client should rate the conversation.
+The sensor waits for it, optionally also for other events (e.g. the bot's TERMINAL message), and
+returns the event's payload.
+
+It never misses a close: every wait starts with a REST check (a session closed before the sensor
+subscribed is found there), and every (re)connect of the websocket is followed by another REST
+check before listening again.
+
+* Deferrable (default from ``[operators] default_deferrable``): one REST check in the worker,
+  then :class:`~airflow_provider_twin.triggers.chat.TwinChatSessionEventTrigger` waits in the
+  triggerer, sharing one websocket per TWIN connection among all such waits.
+* Poke / reschedule: each poke checks REST, then listens on a websocket (``websocket-client``)
+  for up to ``listen_timeout`` seconds (default: the poke interval).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from airflow.configuration import conf
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
+
+from airflow_provider_twin.client import TwinClient, chat
+from airflow_provider_twin.client.errors import TwinError, TwinInputError
+from airflow_provider_twin.client.realtime import load
+from airflow_provider_twin.client.realtime_protocol import (
+    CLOSED_STATUSES,
+    ERROR_NOT_FOUND,
+    EventFilter,
+    WaitResult,
+    check_failure,
+    closed_result,
+)
+from airflow_provider_twin.hooks.twin import TwinHook
+from airflow_provider_twin.triggers.chat import (
+    FALLBACK_INTERVAL,
+    RECHECK_INTERVAL,
+    TwinChatSessionEventTrigger,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+#: XCom key of the name of the event that ended the wait (the payload is the return value).
+EVENT_XCOM_KEY = "event"
+
+
+class TwinChatSessionClosedSensor(BaseSensorOperator):
+    """Wait until a TWIN chat session closes (or another awaited event arrives).
+
+    ``session_id`` is templated, so the start operator's output plugs in directly::
+
+        start = TwinStartChatSessionOperator(task_id="start", chat_id=CHAT, client_phone=phone)
+        closed = TwinChatSessionClosedSensor(task_id="closed", session_id=start.output["session_id"])
+
+    It also takes the start operator's whole result, which is what mapping needs (Airflow maps
+    over return values only)::
+
+        starts = TwinStartChatSessionOperator.partial(task_id="start", chat_id=CHAT).expand(
+            client_phone=phones
+        )
+        TwinChatSessionClosedSensor.partial(task_id="closed", deferrable=True).expand(
+            session_id=starts.output
+        )
+
+    Returned (XCom) value: the payload of the event that ended the wait. For ``sessionClosed``::
+
+        {"sessionId": "…", "chatId": "…", "sessionRatingRequired": True}
+
+    (``sessionRatingRequired`` is None when the close was seen over REST and TWIN's session object
+    does not carry it). For another awaited event, its payload (twin-api.md §5.6), e.g. the
+    ``chatMessageCreated`` message. The event's name is pushed under the XCom key ``event``.
+
+    :param session_id: the chat session to wait for (or the start operator's result).
+    :param events: further events that end the wait: event names (``"chatMessageCreated"``) or
+        ``{"event": "chatMessageCreated", "match": {"type": "TERMINAL"}}`` (payload fields that
+        must match; a list means any of). ``sessionClosed`` always ends it. Templated.
+    :param closed_statuses: REST session statuses that mean closed (default ``CLOSED``; TWIN
+        does not document the enum).
+    :param listen_timeout: poke/reschedule modes: seconds each poke listens on the websocket
+        after its REST check; default the poke interval, 0 = REST checks only.
+    :param recheck_interval: deferrable mode: seconds between safety-net REST checks while the
+        websocket is joined.
+    :param fallback_interval: deferrable mode: seconds between REST checks while the websocket
+        is down.
+    :param twin_conn_id: the ``twin`` connection.
+    :param deferrable: check once, then wait in the triggerer (no worker slot) until
+        ``timeout``. Default from ``[operators] default_deferrable``.
+    """
+
+    template_fields: Sequence[str] = ("session_id", "events")
+    ui_color = "#e6f4ea"
+
+    def __init__(
+        self,
+        *,
+        session_id: str,
+        events: Any = None,
+        closed_statuses: Iterable[str] = CLOSED_STATUSES,
+        listen_timeout: float | None = None,
+        recheck_interval: float = RECHECK_INTERVAL,
+        fallback_interval: float = FALLBACK_INTERVAL,
+        twin_conn_id: str = TwinHook.default_conn_name,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if listen_timeout is not None and listen_timeout < 0:
+            raise ValueError("listen_timeout must not be negative")
+        if recheck_interval <= 0 or fallback_interval <= 0:
+            raise ValueError("recheck_interval and fallback_interval must be positive")
+        self.session_id = session_id
+        self.events = events
+        if not _is_template(events):
+            EventFilter.from_specs(events)  # a typo in an event name fails at DAG parse time
+        self.closed_statuses = tuple(closed_statuses)
+        self.listen_timeout = listen_timeout
+        self.recheck_interval = recheck_interval
+        self.fallback_interval = fallback_interval
+        self.twin_conn_id = twin_conn_id
+        self.deferrable = deferrable
+        self._hook: TwinHook | None = None
+
+    # -- inputs --------------------------------------------------------------------------------------
+    def event_filter(self) -> EventFilter:
+        """The rendered ``events``, checked."""
+        try:
+            return EventFilter.from_specs(self.events)
+        except TwinInputError as exc:
+            raise AirflowFailException(f"{self.task_id}: {exc}") from None
+
+    def rendered_session_id(self) -> str:
+        """The rendered session id, checked (the start operator's whole result is accepted too)."""
+        value: Any = self.session_id
+        if isinstance(value, Mapping):
+            value = value.get("session_id")
+        if not isinstance(value, str) or not value.strip():
+            raise AirflowFailException(
+                f"{self.task_id}: session_id must be a non-empty string, got {value!r}"
+            )
+        return value.strip()
+
+    # -- modes ---------------------------------------------------------------------------------------
+    def execute(self, context: Context) -> Any:
+        """Poke/reschedule through the base sensor; deferrable: check once, then defer."""
+        try:
+            if not self.deferrable:
+                return super().execute(context)
+            return self._execute_deferrable(context)
+        finally:
+            self._close_client()
+
+    def _execute_deferrable(self, context: Context) -> Any:
+        session_id = self.rendered_session_id()
+        events = self.event_filter()
+        deadline = time.time() + self.timeout
+        found = self._check(session_id)
+        if found is not None:
+            return self._finish(context, found)
+        self._close_client()
+        self.log.info("Chat session %s is open; waiting for %s in the triggerer", session_id, events.names)
+        self.defer(
+            trigger=TwinChatSessionEventTrigger(
+                session_id=session_id,
+                deadline=deadline,
+                events=events.to_json(),
+                twin_conn_id=self.twin_conn_id,
+                closed_statuses=self.closed_statuses,
+                recheck_interval=self.recheck_interval,
+                fallback_interval=self.fallback_interval,
+            ),
+            method_name="execute_complete",
+            # A safety net only: the trigger fires its own timeout event at the deadline.
+            timeout=timedelta(seconds=self.timeout + 60),
+        )
+
+    def poke(self, context: Context) -> bool | PokeReturnValue:
+        """REST check, then listen up to ``listen_timeout`` seconds; done → the payload as XCom."""
+        session_id = self.rendered_session_id()
+        events = self.event_filter()
+        listen = self.poke_interval if self.listen_timeout is None else self.listen_timeout
+        client = self._client()
+        sync = self._sync_module()
+        result: WaitResult | None = sync.wait_for_session_event_sync(
+            client,
+            client.engine.config.endpoints.centrifugo_url,
+            session_id,
+            until=time.time() + float(listen),
+            events=events,
+            closed_statuses=self.closed_statuses,
+        )
+        if result is None:
+            self.log.info("Chat session %s: still open", session_id)
+            return False
+        return PokeReturnValue(is_done=True, xcom_value=self._finish(context, result))
+
+    def execute_complete(self, context: Context, event: Mapping[str, Any] | None = None) -> Any:
+        """Turn the trigger's event into the result, or into a clear failure."""
+        if not isinstance(event, Mapping):
+            raise AirflowException(f"{self.task_id}: the chat session trigger sent no event")
+        return self._finish(context, WaitResult.from_json(event))
+
+    # -- helpers -------------------------------------------------------------------------------------
+    def _finish(self, context: Context, result: WaitResult) -> dict[str, Any]:
+        """The XCom value of a finished wait, or the exception for a timeout or an error."""
+        if result.status in ("closed", "event"):
+            self.log.info("%s", result.message)
+            context["ti"].xcom_push(key=EVENT_XCOM_KEY, value=result.event)
+            return dict(result.payload or {})
+        if result.status == "timeout":
+            # soft_fail / never_fail turn this into a skip in the base sensor.
+            raise AirflowSensorTimeout(f"{self.task_id}: {result.message}")
+        message = f"{self.task_id}: {result.message or 'waiting for the chat session failed'}"
+        if result.error == ERROR_NOT_FOUND:
+            raise AirflowFailException(message)
+        raise AirflowException(message)
+
+    def _check(self, session_id: str) -> WaitResult | None:
+        """One REST check: the closed (or error) result, None while open or unknown."""
+        try:
+            info = self._client().send(chat.get_session(session_id))
+        except TwinError as exc:
+            failure = check_failure(session_id, exc)
+            if failure is None:
+                self.log.warning("Checking chat session %s failed, will retry: %s", session_id, exc)
+            return failure
+        return closed_result(session_id, info, self.closed_statuses)
+
+    def _sync_module(self) -> Any:
+        try:
+            return load("realtime_sync")
+        except ImportError as exc:
+            raise AirflowFailException(f"{self.task_id}: {exc}") from None
+
+    def _client(self) -> TwinClient:
+        """The task's sync client: one login for every poke of a poke-mode wait."""
+        if self._hook is None:
+            self._hook = TwinHook(twin_conn_id=self.twin_conn_id)
+        return self._hook.get_client()
+
+    def _close_client(self) -> None:
+        if self._hook is not None:
+            self._hook.close()
+            self._hook = None
+
+
+def _is_template(value: Any) -> bool:
+    """True when ``value`` will only be known after rendering (Jinja or an XComArg)."""
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    return value is not None and not isinstance(value, (list, tuple, Mapping))
+
+
+__all__ = ["EVENT_XCOM_KEY", "TwinChatSessionClosedSensor"]

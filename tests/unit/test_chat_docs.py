@@ -1,0 +1,51 @@
+"""docs/chat.md quotes the example DAG exactly and documents every argument and event key."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_twin.client.realtime_protocol import EVENT_NAMES, WaitResult
+from airflow_provider_twin.operators.chat import TwinStartChatSessionOperator
+from airflow_provider_twin.sensors.chat import TwinChatSessionClosedSensor
+from airflow_provider_twin.triggers.chat import TwinChatSessionEventTrigger
+
+REPO = Path(__file__).resolve().parents[2]
+DOC = REPO / "docs" / "chat.md"
+DAG = REPO / "tests" / "integration" / "dags" / "chat_example.py"
+
+
+def test_docs_example_is_the_example_dag() -> None:
+    marker = "howto_chat_session"
+    in_dag = re.search(rf"# \[START {marker}\]\n(.*?)\n\s*# \[END {marker}\]", DAG.read_text(), re.S)
+    in_doc = re.search(
+        rf"<!-- \[START {marker}\] -->\n```python\n(.*?)\n```\n<!-- \[END {marker}\] -->",
+        DOC.read_text(),
+        re.S,
+    )
+    assert in_dag is not None
+    assert in_doc is not None
+    assert in_doc.group(1) == textwrap.dedent(in_dag.group(1))
+
+
+@pytest.mark.parametrize(
+    "cls", [TwinStartChatSessionOperator, TwinChatSessionClosedSensor, TwinChatSessionEventTrigger]
+)
+def test_docs_mention_every_argument(cls: type) -> None:
+    doc = DOC.read_text()
+    arguments = [
+        name for name in inspect.signature(cls.__init__).parameters if name not in ("self", "kwargs")
+    ]
+    missing = [name for name in arguments if f"`{name}`" not in doc and f"{name}`" not in doc]
+    assert not missing, f"arguments of {cls.__name__} missing from {DOC.name}: {missing}"
+
+
+def test_docs_show_every_event_key_and_name() -> None:
+    doc = DOC.read_text()
+    event = WaitResult("closed", "S1").to_event()
+    assert all(f'"{key}"' in doc for key in event)
+    assert all(f"`{name}`" in doc for name in EVENT_NAMES)
