@@ -9,8 +9,9 @@ CONSTRAINTS ?= constraints.txt
 .PHONY: help bootstrap demo airflow emulator test lint typecheck pytest test-airflow-lowest constraints clean
 
 help:
-	@echo "make demo    - start the local TWIN emulator and run the example campaign DAG"
-	@echo "make test    - lint, type-check and run the whole test suite"
+	@echo "make demo     - run the example reminder campaign against a local TWIN emulator, print its report"
+	@echo "make test     - lint, type-check and run the whole test suite"
+	@echo "make airflow  - airflow standalone (web UI, port 8080) with the example DAGs and the emulator"
 	@echo "make emulator - run the TWIN emulator in the foreground"
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
@@ -23,6 +24,10 @@ bootstrap: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
+
+# The web UI: Airflow (in .demo/airflow-home) with the example DAGs and the emulator's connection.
+airflow: $(STAMP)
+	$(BIN)/python scripts/demo.py airflow
 
 emulator: $(STAMP)
 	$(BIN)/twin-emulator --port 8765
