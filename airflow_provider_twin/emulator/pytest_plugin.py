@@ -14,6 +14,7 @@ Enable with ``pytest_plugins = ["airflow_provider_twin.emulator.pytest_plugin"]`
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -47,7 +48,8 @@ def twin_emulator(
     """
     if not twin_emulator_server.running:
         twin_emulator_server.start()
-    twin_emulator_server.state.replace_settings(twin_emulator_settings.copy())
+    settings = replace(twin_emulator_settings, host=twin_emulator_server.host, port=twin_emulator_server.port)
+    twin_emulator_server.state.replace_settings(settings)
     twin_emulator_server.reset()
     return twin_emulator_server
 

@@ -100,7 +100,7 @@ class EmulatorSettings:
     accounts: list[Account] = field(default_factory=lambda: [DEFAULT_ACCOUNT])
     time_ranges_utc_offset_minutes: int = 0
     request_log_size: int = 100_000
-    gc_freeze: bool = True
+    gc_freeze: bool = False
 
     def validated(self) -> EmulatorSettings:
         """Return a checked copy (raises :class:`SettingsError` listing every invalid field)."""

@@ -489,6 +489,7 @@ def test_frozen_heap_leaves_an_existing_freeze_alone() -> None:
 
     from airflow_provider_twin.operators.messages import frozen_heap
 
+    gc.unfreeze()  # start from a known state, whatever earlier code in this process froze
     assert gc.get_freeze_count() == 0
     with frozen_heap():
         assert gc.get_freeze_count() > 0
