@@ -1,172 +1,125 @@
-"""Throughput and memory of TwinSendMessagesOperator against the local TWIN emulator.
+"""Send throughput: TwinSendMessagesOperator against a minimal raw httpx loop, same emulator.
 
-What it measures, in one run against one emulator (started as a separate process, so the
-client and the server do not share a Python interpreter):
+For each size (default 10,000 and 100,000 recipients) and each round (default 5):
 
-1. **Rates.** 100,000 recipients sent (a) by ``TwinSendMessagesOperator.execute`` and (b) by a
-   minimal raw-httpx loop that posts the very same chunks (same payloads, same batch size,
-   same concurrency, one token, each answer decoded as any client wanting message ids must).
-   Runs alternate and the emulator is reset before each, so both see the same server. The
-   operator's *send rate* covers its sending phase (the same work as the raw loop); its
-   *end-to-end rate* also covers the validation pass the raw loop does not do.
-2. **Memory.** A 1,000,000-recipient CSV file sent by the operator in a child process: peak
-   resident memory above the idle task process (the process with Airflow, the provider and
-   the operator loaded, before ``execute``).
+* **raw**: a minimal httpx loop posts the very chunks the operator sends (same payloads, batch
+  size and concurrency, one login, each answer decoded as any client wanting message ids
+  must). The bodies are built before the clock starts: the raw loop neither validates nor
+  composes anything.
+* **operator**: ``TwinSendMessagesOperator.execute`` with the same recipients, from the Python
+  list to the last answer: it validates every recipient first, then composes and sends the
+  chunks. Constructing the operator (DAG parse time) is not timed.
+* **operator, check_existing=True**: the same, asking TWIN before every chunk whether it was
+  already sent (what a retried task does; one extra count request per chunk).
+* **operator, one-by-one checks**: the same with the column-wise check of clean lists turned
+  off, so every recipient is checked on its own (the path lists with problems, or unusual
+  values, take): what the column-wise check saves.
+
+Raw and operator runs alternate (their order flips every round) and the emulator is reset
+before each run, so both meet the same server under the same machine load. Each operator run
+starts like a task process: its login token is the only one it registers with Airflow's
+secrets masker (see ``bench_common.task_process_masker``). Each round gives
+a ratio ``raw seconds / operator seconds`` (= operator throughput / raw throughput); the
+table shows min / median / max over the rounds, end to end and for the operator's sending
+phase alone. The emulator's CPU use during each run (from ``/proc``) shows whether it was
+the bottleneck.
 
 Usage::
 
-    python benchmarks/send_throughput.py                 # 100k rates + 1M-file memory
-    python benchmarks/send_throughput.py --skip-memory   # rates only
-    python benchmarks/send_throughput.py --recipients 20000 --file-recipients 100000
+    python benchmarks/send_throughput.py                       # 10k and 100k, 5 rounds
+    python benchmarks/send_throughput.py --sizes 100000 --rounds 9
+    python benchmarks/send_throughput.py --channels viber,sms  # a fallback chain per recipient
 
-Targets: send-rate ratio operator/raw >= 0.95; peak memory < 100 MB above idle.
+Target: operator / raw >= 0.95. Results: ``benchmarks/results/send_throughput.json``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import atexit
 import contextlib
 import json
 import os
-import re
-import shutil
-import statistics
-import subprocess
-import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
-from types import SimpleNamespace
+from collections.abc import Iterator
 from typing import Any
 
-if "AIRFLOW_HOME" not in os.environ:  # never touch the user's ~/airflow
-    os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="twin-bench-airflow-")
-    atexit.register(shutil.rmtree, os.environ["AIRFLOW_HOME"], ignore_errors=True)
-os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+from bench_common import Emulator, fake_context, machine, spread, table, task_process_masker, write_results
 
-CHANNELS = {"viber": {"from": "Bench"}, "sms": {"from": "Bench"}}
 TEXT = "Hello {{name}}, your order is ready"
 
 
 def recipients(count: int) -> list[dict[str, Any]]:
-    """``count`` recipients with a phone and one template variable."""
+    """``count`` recipients as an upstream task would hand them over: a phone and a variable."""
     return [{"phone": f"+7 999 {i:07d}", "variables": {"name": f"Client {i}"}} for i in range(count)]
 
 
-def write_csv(path: Path, count: int) -> None:
-    """A recipients CSV (phone, var_name) of ``count`` rows."""
-    with path.open("w", encoding="utf-8") as out:
-        out.write("phone,var_name\n")
-        for start in range(0, count, 100_000):
-            out.write(
-                "".join(f"+7 999 {i:07d},Client {i}\n" for i in range(start, min(count, start + 100_000)))
-            )
-
-
-class Emulator:
-    """The TWIN emulator in a child process."""
-
-    def __init__(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "airflow_provider_twin.emulator", "--delivery-seconds", "5"],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        match = re.search(r"(http://\S+)", line)
-        if not match:
-            self.close()
-            raise RuntimeError(f"the emulator did not start: {line!r}")
-        self.base_url = match.group(1)
-        from airflow_provider_twin.emulator.server import connection_for
-        from airflow_provider_twin.emulator.settings import EmulatorSettings
-
-        self.connection = connection_for(self.base_url, EmulatorSettings())
-        import httpx
-
-        self.admin = httpx.Client(base_url=f"{self.base_url}/_emulator", timeout=60)
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                if self.admin.get("/health").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                self.close()
-                raise RuntimeError("the emulator does not answer")
-            time.sleep(0.05)
-
-    def reset(self) -> None:
-        self.admin.post("/reset").raise_for_status()
-
-    def counters(self) -> dict[str, Any]:
-        result: dict[str, Any] = self.admin.get("/counters").json()
-        return result
-
-    def close(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
-
-
-def fake_context(run_id: str) -> dict[str, Any]:
-    """The parts of an Airflow context the operator reads."""
-    ti = SimpleNamespace(map_index=-1, try_number=1, xcom_push=lambda **_: None)
-    return {"ti": ti, "dag_run": SimpleNamespace(run_id=run_id)}
-
-
-def build_operator(**kwargs: Any) -> Any:
+def build_operator(channels: dict[str, Any], **kwargs: Any) -> Any:
     from airflow.sdk import DAG
 
     from airflow_provider_twin.operators.messages import TwinSendMessagesOperator
 
     with DAG("benchmark_send_throughput", schedule=None):
-        return TwinSendMessagesOperator(task_id="send", channels=CHANNELS, text=TEXT, **kwargs)
+        return TwinSendMessagesOperator(task_id="send", channels=channels, text=TEXT, **kwargs)
 
 
-def operator_run(
-    people: list[dict[str, Any]], batch_size: int, in_flight: int, check_existing: bool | None = None
-) -> tuple[float, float, int]:
-    """(end-to-end seconds, send-phase seconds, destinations created) of one operator send."""
-    op = build_operator(
-        recipients=people, batch_size=batch_size, max_in_flight=in_flight, check_existing=check_existing
-    )
-    started = time.perf_counter()
-    summary = op.execute(fake_context(f"bench-{uuid.uuid4()}"))
-    elapsed = time.perf_counter() - started
-    assert summary["accepted"] == len(people), summary
-    return elapsed, summary["timing"]["send_seconds"], summary["accepted"]
+@contextlib.contextmanager
+def one_by_one_checks() -> Iterator[None]:
+    """Turn the column-wise check off: every recipient is checked on its own."""
+    from airflow_provider_twin.client.compose import Campaign
+
+    columns = Campaign.columns
+    Campaign.columns = lambda self, recipients: None  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Campaign.columns = columns  # type: ignore[method-assign]
 
 
-def raw_chunks(people: list[dict[str, Any]], batch_size: int) -> list[dict[str, Any]]:
-    """The operator's chunks as request bodies (same messages; fresh bulk ids)."""
+def operator_run(op: Any, count: int, one_by_one: bool = False) -> dict[str, float]:
+    """Seconds of one ``execute``: end to end, validation and sending phase."""
+    with task_process_masker(), one_by_one_checks() if one_by_one else contextlib.nullcontext():
+        started = time.perf_counter()
+        summary = op.execute(fake_context(f"bench-{uuid.uuid4()}"))
+        elapsed = time.perf_counter() - started
+    assert summary["accepted"] == count, summary
+    timing = summary["timing"]
+    return {
+        "seconds": elapsed,
+        "validation_seconds": timing["validation_seconds"],
+        "send_seconds": timing["send_seconds"],
+    }
+
+
+def raw_bodies(people: list[dict[str, Any]], channels: dict[str, Any], batch_size: int) -> list[bytes]:
+    """The operator's chunks as encoded request bodies (same messages; fresh bulk ids)."""
     from airflow_provider_twin.client.compose import MessageSpec, Problems, compile_spec
     from airflow_provider_twin.client.sources import RecipientList
 
-    campaign = compile_spec(MessageSpec(channels=CHANNELS, text=TEXT, group_id=str(uuid.uuid4())))
+    campaign = compile_spec(MessageSpec(channels=channels, text=TEXT, group_id=str(uuid.uuid4())))
     source = RecipientList(campaign, people)
     problems = Problems()
     source.validate(problems)
     assert not problems
     return [
-        {"messages": chunk.messages, "companyId": None, "taskId": None, "bulkId": str(uuid.uuid4())}
+        json.dumps(
+            {"messages": chunk.messages, "companyId": None, "taskId": None, "bulkId": str(uuid.uuid4())},
+            separators=(",", ":"),
+            ensure_ascii=False,
+        ).encode()
         for chunk in source.chunks(batch_size, str)
     ]
 
 
-def raw_run(emulator: Emulator, bodies: list[dict[str, Any]], in_flight: int) -> float:
+def raw_run(emulator: Emulator, bodies: list[bytes], in_flight: int) -> dict[str, float]:
     """Seconds for a minimal httpx loop to post ``bodies`` with ``in_flight`` concurrency."""
     import httpx
 
     extra = emulator.connection["extra"]
 
     async def main() -> float:
-        started = time.perf_counter()  # like the operator's send phase: client set-up and login count
+        started = time.perf_counter()  # like the operator: client set-up and login count
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
         async with httpx.AsyncClient(timeout=60, limits=limits) as client:
             login = await client.post(
@@ -177,165 +130,178 @@ def raw_run(emulator: Emulator, bodies: list[dict[str, Any]], in_flight: int) ->
             url = f"{extra['notify_url']}/messages"
             slots = asyncio.Semaphore(in_flight)
 
-            async def post(body: dict[str, Any]) -> None:
+            async def post(body: bytes) -> None:
                 async with slots:
-                    content = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-                    response = await client.post(url, content=content, headers=headers)
+                    response = await client.post(url, content=body, headers=headers)
                     response.raise_for_status()
                     response.json()
 
             await asyncio.gather(*(post(body) for body in bodies))
             return time.perf_counter() - started
 
-    return asyncio.run(main())
+    return {"seconds": asyncio.run(main())}
 
 
-def measure_rates(emulator: Emulator, count: int, repeat: int, batch_size: int, in_flight: int) -> None:
+def measure(
+    emulator: Emulator, count: int, rounds: int, channels: dict[str, Any], *, batch_size: int, in_flight: int
+) -> dict[str, Any]:
     people = recipients(count)
-    bodies = raw_chunks(people, batch_size)
-    raw: list[float] = []
-    op_total: list[float] = []
-    op_send: list[float] = []
-    op_checked: list[float] = []
-    operator_run(people[: batch_size * in_flight], batch_size, in_flight)  # warm-up (imports, pools)
+    bodies = raw_bodies(people, channels, batch_size)
+    common = {"recipients": people, "batch_size": batch_size, "max_in_flight": in_flight}
+    plain = build_operator(channels, **common)
+    checking = build_operator(channels, check_existing=True, **common)
+    runs: dict[str, list[dict[str, float]]] = {
+        "raw": [],
+        "operator": [],
+        "operator_check": [],
+        "operator_one_by_one": [],
+    }
 
-    def raw_once() -> None:
+    def timed(kind: str) -> None:
         emulator.reset()
-        raw.append(raw_run(emulator, bodies, in_flight))
+        cpu = emulator.cpu_seconds()
+        if kind == "raw":
+            result = raw_run(emulator, bodies, in_flight)
+        elif kind == "operator_check":
+            result = operator_run(checking, count)
+        else:
+            result = operator_run(plain, count, one_by_one=kind == "operator_one_by_one")
+        result["emulator_cpu_seconds"] = emulator.cpu_seconds() - cpu
         assert emulator.counters()["destinations_created"] == count
+        runs[kind].append(result)
 
-    def operator_once() -> None:
-        emulator.reset()
-        total, send, created = operator_run(people, batch_size, in_flight)
-        assert created == count
-        assert emulator.counters()["destinations_created"] == count
-        op_total.append(total)
-        op_send.append(send)
-
-    for run in range(repeat):
-        # Alternate which goes first, so a drifting machine load does not favour either side.
-        for measure in (raw_once, operator_once) if run % 2 == 0 else (operator_once, raw_once):
-            measure()
-        emulator.reset()
-        op_checked.append(operator_run(people, batch_size, in_flight, check_existing=True)[1])
-    chunks = -(-count // batch_size)
-    report("recipients per run", f"{count:,} ({chunks} chunks of {batch_size}, {in_flight} in flight)")
-    measured = (
-        ("raw httpx loop", raw),
-        ("operator, send phase", op_send),
-        ("operator, end to end", op_total),
-        ("operator, always check", op_checked),
-    )
-    for label, times in measured:
-        best, median = min(times), statistics.median(times)
-        report(
-            label,
-            f"{count / best:10,.0f} recipients/s best, {count / median:10,.0f} median "
-            f"({len(times)} runs: best {best:.2f} s, median {median:.2f} s)",
-        )
-    ratios = (
-        ("ratio send phase / raw", op_send, "  (target >= 0.95)"),
-        ("ratio end to end / raw", op_total, "  (validation pass included)"),
-        ("ratio always check / raw", op_checked, "  (send phase, check_existing=True)"),
-    )
-    for label, times, note in ratios:
-        # Each run is compared with the raw run next to it (same machine load), then the median.
-        paired = statistics.median(raw_time / time_ for raw_time, time_ in zip(raw, times, strict=True))
-        report(label, f"{paired:.3f} median of paired runs{note}")
-
-
-def report(label: str, text: str) -> None:
-    """One aligned result line."""
-    print(f"{label:<26}: {text}", flush=True)
-
-
-def _rss_kib(field: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status")
+    timed("raw")  # warm-up: imports, pools, the emulator's first requests
+    timed("operator")
+    for kind_runs in runs.values():
+        kind_runs.clear()
+    for round_ in range(rounds):
+        order = ("raw", "operator", "operator_check", "operator_one_by_one")
+        if round_ % 2:
+            order = order[::-1]
+        for kind in order:
+            timed(kind)
+    raw = [run["seconds"] for run in runs["raw"]]
+    ratios = {
+        "end_to_end": [r / run["seconds"] for r, run in zip(raw, runs["operator"], strict=True)],
+        "send_phase": [r / run["send_seconds"] for r, run in zip(raw, runs["operator"], strict=True)],
+        "check_existing_end_to_end": [
+            r / run["seconds"] for r, run in zip(raw, runs["operator_check"], strict=True)
+        ],
+        "one_by_one_end_to_end": [
+            r / run["seconds"] for r, run in zip(raw, runs["operator_one_by_one"], strict=True)
+        ],
+    }
+    return {
+        "recipients": count,
+        "chunks": -(-count // batch_size),
+        "rounds": rounds,
+        "runs": runs,
+        "ratios": {name: spread(values) for name, values in ratios.items()},
+        "rates": {
+            kind: spread([count / run["seconds"] for run in kind_runs]) for kind, kind_runs in runs.items()
+        },
+        "validation_us_per_recipient": spread(
+            [1e6 * run["validation_seconds"] / count for run in runs["operator"]]
+        ),
+        "one_by_one_validation_us_per_recipient": spread(
+            [1e6 * run["validation_seconds"] / count for run in runs["operator_one_by_one"]]
+        ),
+        "emulator_busy": {
+            kind: spread([run["emulator_cpu_seconds"] / run["seconds"] for run in kind_runs])
+            for kind, kind_runs in runs.items()
+        },
+    }
 
 
-def memory_child(path: str) -> None:
-    """Child process: idle RSS, then the peak RSS of a file send (printed as JSON)."""
-    import gc
-
-    op = build_operator(recipients_file=path, batch_size=1000, max_in_flight=4)
-    # Load everything a send touches (hook, clients, httpx) before measuring the idle process.
-    from airflow_provider_twin.client import bulk, sources  # noqa: F401
-    from airflow_provider_twin.hooks import twin  # noqa: F401
-
-    gc.collect()
-    idle = _rss_kib("VmRSS")
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")  # reset the peak to the current RSS
-    started = time.perf_counter()
-    summary = op.execute(fake_context(f"bench-file-{uuid.uuid4()}"))
-    elapsed = time.perf_counter() - started
-    peak = _rss_kib("VmHWM")
+def report(results: list[dict[str, Any]]) -> None:
+    rows = []
+    for result in results:
+        for kind, label in (
+            ("raw", "raw httpx loop"),
+            ("operator", "operator"),
+            ("operator_check", "operator, check_existing=True"),
+            ("operator_one_by_one", "operator, one-by-one checks"),
+        ):
+            rate, busy = result["rates"][kind], result["emulator_busy"][kind]
+            rows.append(
+                [
+                    f"{result['recipients']:,}",
+                    label,
+                    f"{rate['min']:,.0f} / {rate['median']:,.0f} / {rate['max']:,.0f}",
+                    f"{100 * busy['median']:.0f} %",
+                ]
+            )
     print(
-        json.dumps(
-            {
-                "idle_mib": idle / 1024,
-                "peak_mib": peak / 1024,
-                "above_idle_mib": (peak - idle) / 1024,
-                "accepted": summary["accepted"],
-                "seconds": elapsed,
-                "validation_seconds": summary["timing"]["validation_seconds"],
-            }
+        table(
+            ["recipients", "sender", "recipients/s min / median / max", "emulator CPU busy (median)"],
+            rows,
+            "Throughput",
         )
     )
-
-
-def measure_memory(emulator: Emulator, count: int) -> None:
-    emulator.reset()
-    with tempfile.TemporaryDirectory(prefix="twin-bench-") as folder:
-        path = Path(folder) / "recipients.csv"
-        write_csv(path, count)
-        size = path.stat().st_size / 2**20
-        env = {**os.environ, "AIRFLOW_CONN_TWIN_DEFAULT": json.dumps(emulator.connection)}
-        child = subprocess.run(
-            [sys.executable, __file__, "--memory-child", str(path)],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if child.returncode != 0:
-            print(child.stdout[-2000:], child.stderr[-4000:], sep="\n")
-            raise SystemExit("the memory run failed")
-        result = json.loads(child.stdout.strip().splitlines()[-1])
-    report(
-        "file send",
-        f"{count:,} recipients from a {size:.0f} MiB CSV in {result['seconds']:.1f} s "
-        f"(validation pass {result['validation_seconds']:.1f} s), accepted {result['accepted']:,}",
-    )
-    report("idle task process", f"{result['idle_mib']:.0f} MiB RSS")
-    report("peak during the send", f"{result['peak_mib']:.0f} MiB RSS")
-    report("peak above idle", f"{result['above_idle_mib']:.1f} MiB  (target < 100 MiB)")
+    rows = []
+    for result in results:
+        ratios = result["ratios"]
+        for name, label in (
+            ("end_to_end", "operator / raw, end to end"),
+            ("send_phase", "operator / raw, sending phase only"),
+            ("check_existing_end_to_end", "operator (check_existing) / raw, end to end"),
+            ("one_by_one_end_to_end", "operator (one-by-one checks) / raw, end to end"),
+        ):
+            r = ratios[name]
+            rows.append(
+                [f"{result['recipients']:,}", label, f"{r['min']:.3f} / {r['median']:.3f} / {r['max']:.3f}"]
+            )
+        for key, label in (
+            ("validation_us_per_recipient", "validation pass, µs per recipient"),
+            ("one_by_one_validation_us_per_recipient", "one-by-one validation, µs per recipient"),
+        ):
+            v = result[key]
+            rows.append(
+                [
+                    f"{result['recipients']:,}",
+                    label,
+                    f"{v['min']:.2f} / {v['median']:.2f} / {v['max']:.2f}",
+                ]
+            )
+    print(table(["recipients", "ratio (target >= 0.95)", "min / median / max"], rows, "Operator vs raw"))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--recipients", type=int, default=100_000)
-    parser.add_argument("--file-recipients", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--sizes", default="10000,100000", help="comma-separated recipient counts")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--channels", default="sms", help="comma-separated channels, fallback order")
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--max-in-flight", type=int, default=4)
-    parser.add_argument("--skip-memory", action="store_true")
-    parser.add_argument("--memory-child", help=argparse.SUPPRESS)
+    parser.add_argument("--output", help="JSON file (default benchmarks/results/send_throughput.json)")
     args = parser.parse_args()
-    if args.memory_child:
-        memory_child(args.memory_child)
-        return
-    emulator = Emulator()
+    channels = {name: {"from": "Bench"} for name in args.channels.split(",")}
+    facts = machine()
+    emulator = Emulator("--delivery-seconds", "60")
+    os.environ["AIRFLOW_CONN_TWIN_DEFAULT"] = emulator.connection_json()
     try:
-        os.environ["AIRFLOW_CONN_TWIN_DEFAULT"] = json.dumps(emulator.connection)
-        measure_rates(emulator, args.recipients, args.repeat, args.batch_size, args.max_in_flight)
-        if not args.skip_memory:
-            measure_memory(emulator, args.file_recipients)
+        results = [
+            measure(
+                emulator,
+                int(size),
+                args.rounds,
+                channels,
+                batch_size=args.batch_size,
+                in_flight=args.max_in_flight,
+            )
+            for size in args.sizes.split(",")
+        ]
     finally:
         emulator.close()
+    report(results)
+    settings = {
+        "channels": list(channels),
+        "batch_size": args.batch_size,
+        "max_in_flight": args.max_in_flight,
+    }
+    write_results(
+        "send_throughput", {"machine": facts, "settings": settings, "results": results}, args.output
+    )
 
 
 if __name__ == "__main__":

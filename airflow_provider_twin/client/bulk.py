@@ -41,7 +41,7 @@ from typing import Any, Literal
 from airflow_provider_twin.client import notify
 from airflow_provider_twin.client.async_client import AsyncTwinClient
 from airflow_provider_twin.client.calls import ApiCall
-from airflow_provider_twin.client.compose import Campaign
+from airflow_provider_twin.client.compose import Campaign, RecipientColumns
 from airflow_provider_twin.client.errors import (
     TwinConflictError,
     TwinServerError,
@@ -108,6 +108,15 @@ def chunk_destinations(
             yield Chunk(index, bulk_id(index), [campaign.build_message(batch)], first, batch)
             index, first, batch = index + 1, first + batch_size, []
     if batch:
+        yield Chunk(index, bulk_id(index), [campaign.build_message(batch)], first, batch)
+
+
+def chunk_columns(
+    campaign: Campaign, columns: RecipientColumns, batch_size: int, bulk_id: Callable[[int], str]
+) -> Iterator[Chunk]:
+    """Chunks of recipients checked column-wise, each chunk's destinations built when needed."""
+    for index, first in enumerate(range(0, columns.total, batch_size)):
+        batch = columns.destinations(first, min(first + batch_size, columns.total))
         yield Chunk(index, bulk_id(index), [campaign.build_message(batch)], first, batch)
 
 

@@ -3,20 +3,29 @@
 Each source has two passes: :meth:`validate` reads everything once and records every problem
 (nothing is sent if there is one), then :meth:`chunks` yields the request chunks. A file
 source streams both passes, so a million-row file never sits in memory; in-memory sources
-keep the normalised destinations from the first pass.
+keep what the first pass found.
+
+Clean recipients (the usual case) are checked column-wise, many at a time
+(:meth:`~.compose.Campaign.columns`), and their destinations are built one chunk at a time
+while earlier chunks are on the wire; anything else is checked recipient by recipient, so
+every problem is named. Both ways accept and normalise exactly the same recipients.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
-from airflow_provider_twin.client.bulk import Chunk, chunk_destinations, chunk_messages
-from airflow_provider_twin.client.compose import Campaign, Problems, normalize_message
+from airflow_provider_twin.client.bulk import Chunk, chunk_columns, chunk_destinations, chunk_messages
+from airflow_provider_twin.client.compose import Campaign, Problems, RecipientColumns, normalize_message
 from airflow_provider_twin.client.errors import TwinInputError
 from airflow_provider_twin.client.models import Destination, MessageData
 from airflow_provider_twin.client.recipients import RecipientSource, iter_recipients_file
+
+#: Rows of a recipients file checked together (column-wise when the block is clean).
+FILE_BLOCK_ROWS = 1000
 
 
 class DestinationSource(Protocol):
@@ -52,12 +61,26 @@ class RecipientList:
         self.recipients = recipients
         self.total = 0
         self._destinations: list[Destination] = []
+        self._columns: RecipientColumns | None = None
 
     def validate(self, problems: Problems) -> None:
-        """Normalise every recipient and keep the result for :meth:`chunks`."""
+        """Check every recipient; keep what :meth:`chunks` needs to build the destinations.
+
+        A clean list is checked column-wise (:meth:`Campaign.columns`) and its destinations are
+        built chunk by chunk during the send; otherwise every recipient is checked on its own,
+        which names each problem.
+        """
+        recipients = _as_list(self.recipients, "recipients")
+        if not isinstance(recipients, (list, tuple)):
+            recipients = list(recipients)
+        self._destinations = []
+        self._columns = self.campaign.columns(recipients)
+        if self._columns is not None:
+            self.total = self._columns.total
+            return
         destination = self.campaign.destination
-        kept = self._destinations = []
-        for index, recipient in enumerate(_as_list(self.recipients, "recipients")):
+        kept = self._destinations
+        for index, recipient in enumerate(recipients):
             checked = destination(index, recipient, problems)
             if checked is not None:
                 kept.append(checked)
@@ -67,6 +90,8 @@ class RecipientList:
 
     def chunks(self, batch_size: int, bulk_id: Callable[[int], str]) -> Iterator[Chunk]:
         """Chunks of one message each."""
+        if self._columns is not None:
+            return chunk_columns(self.campaign, self._columns, batch_size, bulk_id)
         return chunk_destinations(self.campaign, self._destinations, batch_size, bulk_id)
 
 
@@ -79,20 +104,44 @@ class RecipientFile:
         self.file_format = file_format
         self.total = 0
 
-    def _destinations(self, problems: Problems) -> Iterator[Destination]:
+    def _blocks(self, problems: Problems) -> Iterator[RecipientColumns | list[Destination]]:
+        """The file's recipients a block of rows at a time, each block checked column-wise when
+        it is clean (destinations built later), else row by row (problems named)."""
         destination = self.campaign.destination
-        for index, row in enumerate(iter_recipients_file(self.source, self.file_format)):
-            where = f"recipients_file line {row.line} (recipient {index})"
-            if row.recipient is None:
-                problems.add(f"{where}: {row.problem}")
+        columns_of = self.campaign.columns
+        rows = iter_recipients_file(self.source, self.file_format)
+        index = 0
+        while block := list(itertools.islice(rows, FILE_BLOCK_ROWS)):
+            recipients = [row.recipient for row in block]
+            columns = None if None in recipients else columns_of(recipients)
+            if columns is not None:
+                yield columns
             else:
-                checked = destination(index, row.recipient, problems, where)
-                if checked is not None:
-                    yield checked
+                kept: list[Destination] = []
+                for offset, row in enumerate(block, start=index):
+                    where = f"recipients_file line {row.line} (recipient {offset})"
+                    if row.recipient is None:
+                        problems.add(f"{where}: {row.problem}")
+                    else:
+                        checked = destination(offset, row.recipient, problems, where)
+                        if checked is not None:
+                            kept.append(checked)
+                yield kept
+            index += len(block)
+
+    def _destinations(self, problems: Problems) -> Iterator[Destination]:
+        for block in self._blocks(problems):
+            if isinstance(block, RecipientColumns):
+                yield from block.destinations(0, block.total)
+            else:
+                yield from block
 
     def validate(self, problems: Problems) -> None:
         """First pass: validate every row, keep only the count."""
-        self.total = sum(1 for _ in self._destinations(problems))
+        self.total = sum(
+            block.total if isinstance(block, RecipientColumns) else len(block)
+            for block in self._blocks(problems)
+        )
         if not self.total and not problems:
             problems.add("recipients_file: the file holds no recipients")
 
