@@ -102,7 +102,7 @@ def _id_list(name: str, value: Any) -> list[str]:
         return []
     if isinstance(value, str):
         text = value.strip()
-        if text.startswith("[") and text.endswith("]"):
+        if text.startswith("[") or text.endswith("]"):  # a rendered list, whole or cut short
             try:
                 parsed = json.loads(text)
             except ValueError:

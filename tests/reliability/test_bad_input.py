@@ -302,12 +302,7 @@ def test_the_catalogue_is_large_enough() -> None:
 
 
 #: Cases the product does not refuse yet: kept (strict xfail) so that the fix is noticed.
-KNOWN_GAPS = {
-    "status_unreadable_id_list": (
-        "a rendered list cut short (\"['a', \") is read as the comma-separated id \"['a'\": the sensor "
-        "asks TWIN about it and waits until its timeout"
-    ),
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 
 def _params() -> list[Any]:
