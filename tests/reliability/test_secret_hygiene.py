@@ -215,7 +215,9 @@ def test_no_secret_in_logs_xcom_rendered_fields_or_triggers(
     assert logins >= 4, "the password runs did log in"
     assert admin.counters()["logins"] == logins, "the static-token runs must not log in"
     assert len(secrets_seen.values) >= 1 + 2 * 4 + 2, "tokens were collected"
-    assert len(secrets_seen.triggers) >= 4, "deferrable sensors handed triggers over"
+    # A sensor whose first check already finds every message final never defers, so how many
+    # triggers there are depends on the machine's speed; at least one must have been scanned.
+    assert len(secrets_seen.triggers) >= 1, "deferrable sensors handed triggers over"
     assert PASSWORD not in JWT_SHAPE.pattern
 
     artifacts = {
