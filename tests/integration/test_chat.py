@@ -40,6 +40,11 @@ def emulator(airflow_twin: Any) -> Any:
     return airflow_twin
 
 
+#: Seconds from the session start to its close: long enough that the sensor is listening on the
+#: websocket by then even where Airflow takes several seconds between two tasks (3.2's dag.test()).
+CLOSE_AFTER = 12.0
+
+
 def closes(emulator: Any) -> list[dict[str, Any]]:
     items: list[dict[str, Any]] = emulator.admin.publications(event="sessionClosed")
     return items
@@ -49,7 +54,7 @@ def test_sensor_defers_and_sees_the_close(emulator: Any) -> None:
     from tests.integration.dags import chat_sessions
 
     dag_run, states, report = run(
-        chat_sessions.deferrable_dag, emulator_url=emulator.base_url, close_after=1.5
+        chat_sessions.deferrable_dag, emulator_url=emulator.base_url, close_after=CLOSE_AFTER
     )
     assert dag_run.state == "success", states
     assert report is not None
@@ -111,7 +116,9 @@ def test_websocket_dropped_mid_wait(emulator: Any) -> None:
 def test_poke_mode_listens_with_websocket_client(emulator: Any) -> None:
     from tests.integration.dags import chat_sessions
 
-    dag_run, states, report = run(chat_sessions.poke_dag, emulator_url=emulator.base_url, close_after=1.5)
+    dag_run, states, report = run(
+        chat_sessions.poke_dag, emulator_url=emulator.base_url, close_after=CLOSE_AFTER
+    )
     assert dag_run.state == "success", states
     assert report is not None
     assert report["rating_required"] == [True]
@@ -128,7 +135,7 @@ def test_reschedule_mode_checks_again_after_rescheduling(emulator: Any) -> None:
 
     # Each poke: REST check, then 1 s listening; the close comes later, after a reschedule.
     dag_run, states, report = run(
-        chat_sessions.reschedule_dag, emulator_url=emulator.base_url, close_after=2.5
+        chat_sessions.reschedule_dag, emulator_url=emulator.base_url, close_after=CLOSE_AFTER
     )
     assert dag_run.state == "success", states
     assert report is not None
@@ -142,7 +149,9 @@ def test_reschedule_mode_checks_again_after_rescheduling(emulator: Any) -> None:
 def test_one_session_per_mapped_lead(emulator: Any) -> None:
     from tests.integration.dags import chat_sessions
 
-    dag_run, states, report = run(chat_sessions.mapped_dag, emulator_url=emulator.base_url, close_after=1.5)
+    dag_run, states, report = run(
+        chat_sessions.mapped_dag, emulator_url=emulator.base_url, close_after=CLOSE_AFTER
+    )
     assert dag_run.state == "success", states
     assert [states[("start", i)] for i in range(3)] == ["success"] * 3
     assert [states[("wait", i)] for i in range(3)] == ["success"] * 3

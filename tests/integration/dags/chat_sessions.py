@@ -83,7 +83,7 @@ def chat_dag(dag_id: str, **sensor_kwargs: Any) -> DAG:
 
 
 deferrable_dag = chat_dag("test_chat_deferrable", deferrable=True)
-poke_dag = chat_dag("test_chat_poke", deferrable=False, mode="poke", listen_timeout=5)
+poke_dag = chat_dag("test_chat_poke", deferrable=False, mode="poke", listen_timeout=30)
 reschedule_dag = chat_dag("test_chat_reschedule", deferrable=False, mode="reschedule", listen_timeout=1)
 
 with DAG(
