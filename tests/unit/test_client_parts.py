@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -191,3 +192,32 @@ def test_request_building() -> None:
     assert request.headers["Content-Type"] == "application/json"
     assert request.headers["Authorization"] == "Bearer tok"
     assert request.content == b'{"id":"m1","bulkId":null,"groupId":null,"flowId":null}'
+
+
+def test_clients_share_one_tls_context_built_from_the_trust_store_httpx_uses(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import ssl
+
+    import certifi
+
+    from airflow_provider_twin.client import AsyncTwinClient, TwinClient
+    from airflow_provider_twin.client.http import _tls_context, tls_context
+
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    shared = tls_context()
+    assert shared.verify_mode == ssl.CERT_REQUIRED
+    assert shared.check_hostname
+    assert tls_context() is shared, "built once per process, not once per client"
+    with TwinClient(config()) as one, TwinClient(config()) as two:
+        assert one._http._transport._pool._ssl_context is shared  # type: ignore[attr-defined]
+        assert two._http._transport._pool._ssl_context is shared  # type: ignore[attr-defined]
+    assert AsyncTwinClient(config())._http._transport._pool._ssl_context is shared  # type: ignore[attr-defined]
+
+    bundle = tmp_path / "ca.pem"
+    bundle.write_bytes(Path(certifi.where()).read_bytes())
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    own = tls_context()
+    assert own is not shared, "SSL_CERT_FILE picks another trust store, as it does for httpx"
+    assert _tls_context.cache_info().currsize >= 2
