@@ -9,7 +9,7 @@ backoff, server-side subscriptions. TWIN's parts come from :mod:`.realtime_proto
 * :func:`wait_for_session_event` waits for one session's close (or other awaited events) and
   never misses one: after the session is joined on a connection, and again after every
   reconnect, it asks REST whether the session is already closed.
-* :class:`SharedResources` lends one hub per key (a TWIN connection id) to every waiter of an
+* :class:`~.shared.SharedResources` lends one hub per key (a TWIN connection id) to every waiter of an
   event loop, reference counted, so a thousand waits in a triggerer use one socket.
 
 How sessions join a shared connection (ASSUMPTION, twin-api.md §5.3, §5.5, §5.8): TWIN takes
@@ -28,11 +28,10 @@ import contextlib
 import logging
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from centrifuge import (
     CentrifugeError,
@@ -69,10 +68,10 @@ from airflow_provider_twin.client.realtime_protocol import (
     parse_event,
     timeout_result,
 )
+from airflow_provider_twin.client.shared import SharedResources
 
 log = logging.getLogger("airflow_provider_twin.client.realtime")
 
-T = TypeVar("T")
 
 #: Default seconds between safety-net REST checks while the session is joined.
 DEFAULT_RECHECK_INTERVAL = 600.0
@@ -620,103 +619,6 @@ async def wait_for_session_event(
             next_check = clock() + interval
     finally:
         hub.unwatch(watch)
-
-
-# -- sharing hubs per event loop --------------------------------------------------------------------
-class _Entry(Generic[T]):
-    __slots__ = ("task", "users")
-
-    def __init__(self, task: asyncio.Task[T]) -> None:
-        self.task = task
-        self.users = 0
-
-
-class SharedResources(Generic[T]):
-    """Reference-counted resources shared by all coroutines of an event loop, per key.
-
-    The first user of a key creates the resource (concurrent first users share that one
-    creation); the last user to leave closes it. Entries are kept per event loop, since
-    websockets and HTTP pools cannot move between loops.
-    """
-
-    def __init__(self) -> None:
-        self._loops: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Entry[T]]] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    def users(self, key: str) -> int:
-        """How many users hold ``key`` in the running loop (0 when none)."""
-        entry = self._loops.get(asyncio.get_running_loop(), {}).get(key)
-        return 0 if entry is None else entry.users
-
-    def peek(self, key: str) -> T | None:
-        """The resource of ``key`` in the running loop if it exists and is ready, else None."""
-        entry = self._loops.get(asyncio.get_running_loop(), {}).get(key)
-        if entry is None or not entry.task.done() or entry.task.cancelled() or entry.task.exception():
-            return None
-        return entry.task.result()
-
-    def keys(self) -> list[str]:
-        """Keys with a live resource in the running loop."""
-        return list(self._loops.get(asyncio.get_running_loop(), {}))
-
-    @asynccontextmanager
-    async def use(
-        self,
-        key: str,
-        create: Callable[[], Awaitable[T]],
-        close: Callable[[T], Awaitable[None]],
-    ) -> AsyncIterator[T]:
-        """Borrow the resource of ``key``, creating it with ``create`` if nobody holds it."""
-        loop = asyncio.get_running_loop()
-        entries = self._loops.setdefault(loop, {})
-        entry = entries.get(key)
-        if entry is None:
-            entry = _Entry(loop.create_task(_create(create)))
-            entries[key] = entry
-        entry.users += 1
-        try:
-            try:
-                resource = await asyncio.shield(entry.task)
-            except Exception:
-                if entries.get(key) is entry:
-                    del entries[key]
-                raise
-            yield resource
-        finally:
-            entry.users -= 1
-            if entry.users == 0:
-                if entries.get(key) is entry:
-                    del entries[key]
-                await _dispose(entry.task, close)
-
-
-#: Closes scheduled for resources finished after their last user left (kept until done).
-_CLOSING: set[asyncio.Future[None]] = set()
-
-
-async def _create(create: Callable[[], Awaitable[T]]) -> T:
-    return await create()
-
-
-async def _dispose(task: asyncio.Task[T], close: Callable[[T], Awaitable[None]]) -> None:
-    """Close the resource made by ``task`` (now, or when its creation finishes)."""
-    if not task.done():
-
-        def later(done: asyncio.Task[T]) -> None:
-            if not done.cancelled() and done.exception() is None:
-                closing = asyncio.ensure_future(close(done.result()))
-                _CLOSING.add(closing)
-                closing.add_done_callback(_CLOSING.discard)
-
-        task.add_done_callback(later)
-        return
-    if task.cancelled() or task.exception() is not None:
-        return
-    try:
-        await close(task.result())
-    except Exception:  # closing is best effort
-        log.warning("closing a shared TWIN realtime resource failed", exc_info=True)
 
 
 __all__ = [

@@ -3,6 +3,8 @@
 The deferrable mode of :class:`~airflow_provider_twin.sensors.messages.TwinMessageStatusSensor`.
 The trigger polls TWIN with the async client and the same counting rules as the sensor
 (:mod:`airflow_provider_twin.client.delivery`), so waiting for a campaign costs no worker slot.
+The status triggers of one connection share one client in a triggerer (:mod:`.shared`): one
+login and one connection pool however many campaigns wait.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from airflow_provider_twin.client.delivery import (
     with_breakdown,
 )
 from airflow_provider_twin.hooks.twin import TwinHook
+from airflow_provider_twin.triggers.shared import shared_async_client
 
 
 def _event(payload: dict[str, Any]) -> TriggerEvent:
@@ -128,17 +131,11 @@ class TwinMessageStatusTrigger(BaseTrigger):
             criteria = Criteria.from_json(self.criteria)
         except Exception as exc:  # noqa: BLE001 - turned into an error event
             return self._error(exc)
-        hook = TwinHook(twin_conn_id=self.twin_conn_id)
         try:
-            client = await hook.get_async_client()
-            return await self._poll(client, targets, criteria)
+            async with shared_async_client(self.twin_conn_id) as client:
+                return await self._poll(client, targets, criteria)
         except Exception as exc:  # noqa: BLE001 - turned into an error event
             return self._error(exc)
-        finally:
-            try:
-                await hook.aclose()
-            except Exception:
-                self.log.debug("closing the TWIN client failed", exc_info=True)
 
     async def _poll(self, client: AsyncTwinClient, targets: Targets, criteria: Criteria) -> TriggerEvent:
         next_at = self.next_check_at if self.next_check_at is not None else time.time()

@@ -190,3 +190,51 @@ async def test_cost_of_a_check_does_not_depend_on_size(twin: FakeTwin) -> None:
         # one check (3 counts) + the final per-status breakdown (8 counts), no listing
         assert (twin.count_requests, twin.list_requests) == (3 + 8, 0)
     assert twin.requests[f"GET {MESSAGES_PATH}"] == 22
+
+
+async def test_triggers_of_one_connection_share_one_client_and_one_login(
+    twin: FakeTwin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow_provider_twin.triggers.shared import clients_in_use
+
+    records = twin.add(6)
+    built: list[str] = []
+    closed: list[str] = []
+    get_async_client = TwinHook.get_async_client
+    aclose = TwinHook.aclose
+
+    async def counting_get(self: TwinHook) -> AsyncTwinClient:
+        built.append(self.twin_conn_id)
+        return await get_async_client(self)
+
+    async def counting_close(self: TwinHook) -> None:
+        closed.append(self.twin_conn_id)
+        await aclose(self)
+
+    monkeypatch.setattr(TwinHook, "get_async_client", counting_get)
+    monkeypatch.setattr(TwinHook, "aclose", counting_close)
+    waits = [asyncio.create_task(first_event(make_trigger())) for _ in range(5)]
+    await asyncio.sleep(0.1)
+    assert clients_in_use("twin_default") == 5, "all five triggers hold the one client"
+    twin.set_status("DELIVERED", records)
+    events = await asyncio.gather(*waits)
+
+    assert [event["status"] for event in events] == ["success"] * 5
+    assert built == ["twin_default"], "one connection read, one client built"
+    assert twin.requests["POST /iam/api/v1/auth/login"] == 1, "one login for five triggers"
+    assert closed == ["twin_default"], "the last trigger to leave closed the client"
+    assert clients_in_use("twin_default") == 0
+
+    await first_event(make_trigger())
+    assert built == ["twin_default", "twin_default"], "a later trigger reads the connection afresh"
+
+
+async def test_triggers_of_different_connections_do_not_share(twin: FakeTwin) -> None:
+    from airflow_provider_twin.triggers.shared import clients_in_use
+
+    twin.add(1, status="DELIVERED")
+    one = asyncio.create_task(first_event(make_trigger(twin_conn_id="twin_a", poll_interval=0.05)))
+    two = asyncio.create_task(first_event(make_trigger(twin_conn_id="twin_b", poll_interval=0.05)))
+    await asyncio.gather(one, two)
+    assert twin.requests["POST /iam/api/v1/auth/login"] == 2
+    assert clients_in_use("twin_a") == clients_in_use("twin_b") == 0
