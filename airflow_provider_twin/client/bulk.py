@@ -267,6 +267,9 @@ def _error_text(error: Any) -> str:
 class SendReport:
     """Running totals of a send, turned into the JSON summary returned to XCom.
 
+    :param own_group: ``group_id`` holds this send's messages and nothing else (a group id the
+        send operator derived from the task instance), so watching it equals watching every
+        bulk id.
     :param max_message_ids: cap of ``message_ids`` (the sensor and cancel work from bulk ids;
         a million ids do not belong in XCom).
     :param max_rejected_items: cap of ``rejected_items``.
@@ -275,6 +278,7 @@ class SendReport:
 
     total: int = 0
     group_id: str | None = None
+    own_group: bool = False
     max_message_ids: int = 1000
     max_rejected_items: int = 100
     redact: bool = True
@@ -355,6 +359,7 @@ class SendReport:
         return {
             "bulk_ids": list(self.bulk_ids),
             "group_id": self.group_id,
+            "own_group": self.own_group,
             "total": self.total,
             "accepted": self.accepted,
             "rejected": self.rejected,

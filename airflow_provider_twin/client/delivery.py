@@ -11,9 +11,10 @@ Cost
 A check never lists messages. It asks TWIN three counts with ``withoutItems``
 (twin-api.md §1.2, §3.3): all messages of the targets, those in a success status and those in
 a failure status (statuses of one group comma-joined into one ``status`` filter). A check of
-a million messages therefore costs the same three requests as a check of ten. Only targets
-given as message or flow ids are split into several requests per count, because the ids
-travel in the query string (:data:`IDS_PER_REQUEST` ids per request).
+a million messages therefore costs the same three requests as a check of ten. The ids travel
+in the query string, so they go :data:`IDS_PER_REQUEST` per request (a request line stays
+under 4 KB, below the 8 KB many proxies allow): a send of more than 100 chunks (100,000
+destinations at the default batch size) costs three requests per 100 of its bulk ids.
 
 Statuses
 --------
@@ -82,7 +83,7 @@ TARGET_KINDS: dict[str, str] = {
     "flow_ids": "flow_ids",
 }
 
-#: Message or flow ids sent in one request: keeps the query string well under common URL limits.
+#: Ids of one kind sent in one request: keeps the query string well under common URL limits.
 IDS_PER_REQUEST = 100
 
 #: Keys of the per-check counts.
@@ -193,10 +194,11 @@ class Targets:
         """Targets from the send operator's XCom summary.
 
         ``{"bulk_ids": [...], "group_id": ..., "accepted": n, ...}``: the bulk ids are watched
-        (else the group id(s), message ids or flow ids found in it). ``expected_total`` is,
-        in order: the argument, the summary's ``expected_total``, its ``accepted`` unless the
-        send skipped chunks an earlier try had sent (``skipped`` > 0: ``accepted`` then
-        undercounts the bulks), else unknown.
+        (else the group id(s), message ids or flow ids found in it). More bulk ids than fit one
+        request give way to the group id when the summary says the group is the send's own.
+        ``expected_total`` is, in order: the argument, the summary's ``expected_total``, its
+        ``accepted`` unless the send skipped chunks an earlier try had sent (``skipped`` > 0:
+        ``accepted`` then undercounts the bulks), else unknown.
 
         ASSUMPTION: ``accepted`` counts destinations TWIN took, i.e. flows (twin-api.md §7.8
         answers one batch item per destination).
@@ -220,6 +222,18 @@ class Targets:
             # A retried send skips chunks an earlier try sent; ``accepted`` then leaves out
             # their destinations, so it no longer tells how many the bulks hold.
             expected = summary.get("accepted")
+        bulk_ids = [
+            i for key in ("bulk_ids", "bulk_id") for i in _id_list(f"targets[{key!r}]", summary.get(key))
+        ]
+        group_id = summary.get("group_id")
+        if len(bulk_ids) > IDS_PER_REQUEST and summary.get("own_group") is True and group_id:
+            # The group holds exactly the send's messages: one id instead of one per chunk
+            # keeps a check at three requests however many chunks the send had.
+            return cls(
+                "group_ids",
+                tuple(_id_list("targets['group_id']", group_id)),
+                _count("expected_total", expected),
+            )
         for kind, keys in (
             ("bulk_ids", ("bulk_ids", "bulk_id")),
             ("group_ids", ("group_ids", "group_id")),
@@ -245,8 +259,6 @@ class Targets:
     def filters(self) -> list[dict[str, Any]]:
         """``GET /messages`` filter sets that together cover the targets (ids split per request)."""
         name = TARGET_KINDS[self.kind]
-        if self.kind in ("bulk_ids", "group_ids"):
-            return [{name: list(self.ids)}]
         ids = list(self.ids)
         return [{name: ids[i : i + IDS_PER_REQUEST]} for i in range(0, len(ids), IDS_PER_REQUEST)]
 

@@ -26,11 +26,13 @@ came from), ``channel[i]``, ``destination[i]``, ``outcome[i]`` (one byte) and ``
 object is created per record, which keeps memory low and keeps the garbage collector from rescanning
 millions of objects.
 
-Records of one request that share channel, chain position and timing form a :class:`Segment`; a
-plain batch of any size is one segment. Indexes (all, per ``bulkId``, per ``taskId``) are
+Records of one request that share ``groupId``, channel, chain position and timing form a
+:class:`Segment`; a plain batch of any size is one segment. Indexes (all, per ``bulkId``, ``groupId``
+and ``taskId``) are
 :class:`Bucket` objects holding segments; a bucket folds the status counts of segments that reached
 their final time into a running total, so counting messages by status in a bulk of 100k costs about
-the number of segments still moving, not 100k. ``groupId`` maps to the record ranges of its messages.
+the number of segments still moving, not 100k. Segments never mix ``groupId`` values, so groups are
+buckets too.
 Record and flow ids encode a counter (see :mod:`.ids`), so an id lookup is a list index.
 """
 
@@ -93,7 +95,8 @@ class Envelope:
 
 
 class Segment:
-    """Records of one request on one channel at one chain position, sharing their timing.
+    """Records of one request and one ``groupId`` on one channel at one chain position, sharing
+    their timing.
 
     ``visible_at`` is their ``createdAt``, ``start_at`` the scheduled send (``sentAt``), ``final_at``
     when the outcome is reached. ``touched`` counts records that were cancelled or dropped; while it
@@ -109,6 +112,7 @@ class Segment:
         "delayed",
         "final_at",
         "final_counts",
+        "group_id",
         "indexes",
         "key",
         "level",
@@ -127,6 +131,7 @@ class Segment:
         batch: _Batch,
         key: str,
         *,
+        group_id: str,
         level: int,
         visible_at: float,
         start_at: float,
@@ -135,6 +140,7 @@ class Segment:
         self.seq = seq
         self.bulk_id = batch.bulk_id
         self.task_id = batch.task_id
+        self.group_id = group_id
         self.key = key
         self.upper = key.upper()
         self.level = level
@@ -237,8 +243,8 @@ class MessageQuery:
 
     @property
     def explicit(self) -> bool:
-        """True when the query names records directly (ids, flows or groups)."""
-        return self.ids is not None or self.flow_ids is not None or self.group_ids is not None
+        """True when the query names records directly (message or flow ids)."""
+        return self.ids is not None or self.flow_ids is not None
 
 
 @dataclass
@@ -293,7 +299,7 @@ class _Batch:
         self.window_offset_seconds = window_offset_seconds
         self.picker = picker
         self.out: list[str] = []
-        self.segments: dict[tuple[int, str, float, float], Segment] = {}
+        self.segments: dict[tuple[str, int, str, float, float], Segment] = {}
         self.duplicate_pairs = 0
         self.duplicate_destinations = 0
 
@@ -329,7 +335,7 @@ class MessageStore:
         self._all = Bucket()
         self._by_bulk: dict[str, Bucket] = {}
         self._by_task: dict[str, Bucket] = {}
-        self._by_group: dict[str, array[int]] = {}
+        self._by_group: dict[str, Bucket] = {}
         self._pairs: dict[str, dict[object, int]] = {}
         self.messages_created = 0
         self.destinations_created = 0
@@ -362,13 +368,6 @@ class MessageStore:
         if seq is None:
             return range(0)
         return self._flow_range(seq - self._flow_base)
-
-    def group_records(self, group_id: str) -> Iterator[int]:
-        """Indexes of the records of the messages with ``groupId`` ``group_id``."""
-        ranges = self._by_group.get(group_id)
-        if ranges is None:
-            return iter(())
-        return (index for k in range(0, len(ranges), 2) for index in range(ranges[k], ranges[k + 1]))
 
     def _flow_range(self, flow_index: int) -> range:
         first = self._flow_first
@@ -492,9 +491,11 @@ class MessageStore:
         segments = sorted(batch.segments.values(), key=lambda seg: seg.seq)
         bulk = self._bucket(self._by_bulk, batch.bulk_id)
         task = None if batch.task_id is None else self._bucket(self._by_task, batch.task_id)
+        by_group = self._by_group
         for seg in segments:
             self._all.add(seg)
             bulk.add(seg)
+            self._bucket(by_group, seg.group_id).add(seg)
             if task is not None:
                 task.add(seg)
 
@@ -505,9 +506,12 @@ class MessageStore:
             bucket = index[key] = Bucket()
         return bucket
 
-    def _segment(self, batch: _Batch, key: str, level: int, visible: float, start: float) -> Segment:
-        """The request's segment for this channel, chain position and timing (created on first use)."""
-        lookup = (level, key, visible, start)
+    def _segment(
+        self, batch: _Batch, key: str, level: int, visible: float, start: float, *, group_id: str
+    ) -> Segment:
+        """The request's segment for this group, channel, chain position and timing (created on
+        first use)."""
+        lookup = (group_id, level, key, visible, start)
         seg = batch.segments.get(lookup)
         if seg is None:
             fixed = batch.picker.fixed
@@ -515,6 +519,7 @@ class MessageStore:
                 self._next_segment,
                 batch,
                 key,
+                group_id=group_id,
                 level=level,
                 visible_at=visible,
                 start_at=start,
@@ -523,13 +528,6 @@ class MessageStore:
             self._next_segment += 1
             batch.segments[lookup] = seg
         return seg
-
-    def _add_group_range(self, group_id: str, start: int, end: int) -> None:
-        ranges = self._by_group.get(group_id)
-        if ranges is None:
-            ranges = self._by_group[group_id] = array("q")
-        ranges.append(start)
-        ranges.append(end)
 
     def _create_messages(self, batch: _Batch, plan: BatchPlan) -> None:
         """Create the flows of every message of ``plan``.
@@ -564,10 +562,9 @@ class MessageStore:
                 or message.windows is not None
             ):
                 self._create_general(batch, env, message, head=head)
-                self._add_group_range(group_id, start_index, len(segs))
                 continue
             first = channels[0]
-            seg0 = self._segment(batch, first.key, 0, now, now)
+            seg0 = self._segment(batch, first.key, 0, now, now, group_id=group_id)
             seg_indexes = seg0.indexes
             tail = tails.get(first.upper)
             if tail is None:
@@ -591,7 +588,6 @@ class MessageStore:
                     batch.duplicate_pairs += seen == 1
                 index += 1
                 flow += 1
-            self._add_group_range(group_id, start_index, index)
 
     def _create_general(self, batch: _Batch, env: Envelope, message: MessagePlan, *, head: str) -> None:
         """Flows with a send time, windows, required or fallback channels, or drawn outcomes."""
@@ -602,7 +598,7 @@ class MessageStore:
             earliest = now if message.send_at is None or message.send_at < now else message.send_at
             start = next_allowed_start(earliest, message.windows, batch.window_offset_seconds)
         first, *others = message.channels
-        seg0 = self._segment(batch, first.key, 0, now, start)
+        seg0 = self._segment(batch, first.key, 0, now, start, group_id=env.group_id)
         tail = f'","status":"{seg0.moving_status(now)}","channel":"{first.upper}","error":null}}'
         parallel = [channel for channel in others if channel.required]
         chain = [channel for channel in others if not channel.required]
@@ -617,7 +613,9 @@ class MessageStore:
             )
             code = self._append_record(seg0, env, first, dest, flow=flow, picker=picker)
             for channel in parallel:
-                seg = self._segment(batch, channel.key, 0, seg0.visible_at, seg0.start_at)
+                seg = self._segment(
+                    batch, channel.key, 0, seg0.visible_at, seg0.start_at, group_id=env.group_id
+                )
                 self._append_record(seg, env, channel, dest, flow=flow, picker=picker)
             previous = seg0
             for level, channel in enumerate(chain, start=1):
@@ -625,7 +623,7 @@ class MessageStore:
                     break
                 visible = previous.final_at
                 start = next_allowed_start(visible, env.windows, batch.window_offset_seconds)
-                previous = self._segment(batch, channel.key, level, visible, start)
+                previous = self._segment(batch, channel.key, level, visible, start, group_id=env.group_id)
                 code = self._append_record(previous, env, channel, dest, flow=flow, picker=picker)
             self._count_pair(batch, dest)
 
@@ -709,7 +707,7 @@ class MessageStore:
         return items
 
     def _query_explicit(self, q: MessageQuery, now: float) -> tuple[int | None, list[dict[str, Any]] | None]:
-        """Queries naming ``id``, ``flowId`` or ``groupId`` values: walk those records directly."""
+        """Queries naming ``id`` or ``flowId`` values: walk those records directly."""
         statuses = q.statuses
         matched: list[tuple[int, str]] = []
         for index in self._explicit_records(q):
@@ -723,17 +721,14 @@ class MessageStore:
         return count, [self.render(index, now, status) for index, status in page]
 
     def _explicit_records(self, q: MessageQuery) -> list[int]:
-        """Records named by ids, flows or groups (first of these given), filtered by the rest of ``q``."""
+        """Records named by ids or flows (the first of these given), filtered by the rest of ``q``."""
         source: Iterable[int]
         if q.ids is not None:
             source = (index for index in map(self.find_record, q.ids) if index is not None)
-        elif q.flow_ids is not None:
-            source = (index for flow_id in q.flow_ids for index in self.flow_records(flow_id))
         else:
-            source = (index for group_id in q.group_ids or () for index in self.group_records(group_id))
+            source = (index for flow_id in q.flow_ids or () for index in self.flow_records(flow_id))
         seg_filter = _segment_predicate(q)
         flows = None if q.flow_ids is None else {flow_id.lower() for flow_id in q.flow_ids}
-        groups = None if q.group_ids is None else set(q.group_ids)
         found: list[int] = []
         seen: set[int] = set()
         for index in source:
@@ -744,14 +739,15 @@ class MessageStore:
                 continue
             if flows is not None and self.flow_id(index) not in flows:
                 continue
-            if groups is not None and self._envs[index].group_id not in groups:
-                continue
             found.append(index)
         return found
 
     def _plan_scan(self, q: MessageQuery) -> tuple[list[Bucket], SegmentFilter | None]:
-        """Buckets to scan for a query without ids/flows/groups, and a filter for the other criteria."""
-        if q.bulk_ids is not None:
+        """Buckets to scan for a query without ids/flows, and a filter for the other criteria."""
+        if q.group_ids is not None:
+            sources = [self._by_group[k] for k in dict.fromkeys(q.group_ids) if k in self._by_group]
+            used = "group"
+        elif q.bulk_ids is not None:
             sources = [self._by_bulk[k] for k in dict.fromkeys(q.bulk_ids) if k in self._by_bulk]
             used = "bulk"
         elif q.task_ids is not None:
@@ -761,7 +757,8 @@ class MessageStore:
             sources = [self._all]
             used = "all"
         needs_filter = (
-            (q.task_ids is not None and used != "task")
+            (q.bulk_ids is not None and used != "bulk")
+            or (q.task_ids is not None and used != "task")
             or q.channels is not None
             or q.created_from is not None
             or q.created_to is not None
@@ -929,12 +926,15 @@ class MessageStore:
 def _segment_predicate(q: MessageQuery, skip: str | None = None) -> SegmentFilter:
     """A filter on the segment-level criteria of ``q``; ``skip`` names an index already applied."""
     bulk = set(q.bulk_ids) if q.bulk_ids is not None and skip != "bulk" else None
+    group = set(q.group_ids) if q.group_ids is not None and skip != "group" else None
     task = set(q.task_ids) if q.task_ids is not None and skip != "task" else None
     channels = q.channels
     low, high = q.created_from, q.created_to
 
     def predicate(seg: Segment) -> bool:
         if bulk is not None and seg.bulk_id not in bulk:
+            return False
+        if group is not None and seg.group_id not in group:
             return False
         if task is not None and seg.task_id not in task:
             return False

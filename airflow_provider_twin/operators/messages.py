@@ -398,6 +398,7 @@ class TwinSendMessagesOperator(BaseOperator):
         report = SendReport(
             total=source.total,
             group_id=group_id,
+            own_group=self.messages is None and not self.group_id,
             max_message_ids=self.max_message_ids_in_xcom,
             max_rejected_items=self.max_rejected_items_in_xcom,
             redact=self.redact_rejected,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 from emulator_testkit import TwinApi, sms, wait_for
@@ -124,3 +125,45 @@ def test_created_at_range(api: TwinApi) -> None:
     today = middle.date().isoformat()
     assert api.count(**{"from": today, "to": today}) == 2
     assert api.count(**{"from": (middle.date() + timedelta(days=1)).isoformat()}) == 0
+
+
+def test_group_counts_match_the_records_of_the_group_through_fallbacks_and_cancels(
+    api: TwinApi, twin_emulator: Any
+) -> None:
+    """Groups are counted like bulks, per status, also when one request mixes groups."""
+    twin_emulator.admin.update_settings(
+        outcome_rules=[{"status": "UNDELIVERED", "channel": "viber", "phone_suffix": "1"}]
+    )
+    later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    api.send_ok(
+        {
+            "bulkId": "mixed",
+            "messages": [
+                {
+                    "groupId": group,
+                    "destinations": [{"phone": f"7999{n:07d}"} for n in range(size)],
+                    "channels": {"viber": {"text": "v"}, "sms": {"text": "s"}},
+                    **({"sendAt": later} if group == "later" else {}),
+                }
+                for group, size in (("g-a", 12), ("g-b", 7), ("later", 3))
+            ],
+        }
+    )
+    [first_later] = api.items(groupId="later", limit=1)
+    assert api.cancel({"id": first_later["id"]}).status_code == 200
+
+    wait_for(lambda: api.count(groupId="g-a,g-b", status="PENDING") == 0)
+    wait_for(lambda: api.count(groupId="g-a,g-b", channel="sms", status="PENDING") == 0)
+    for group in ("g-a", "g-b", "later"):
+        records = [item for item in api.items(bulkId="mixed", limit=100) if item["groupId"] == group]
+        listed = api.items(groupId=group, limit=100)
+        assert sorted(item["id"] for item in listed) == sorted(item["id"] for item in records)
+        for status in {item["status"] for item in records}:
+            expected = sum(item["status"] == status for item in records)
+            assert api.count(groupId=group, status=status) == expected, (group, status)
+            assert api.count(groupId=group, bulkId="mixed", status=status) == expected
+    # Viber failed for phones ending in 1: those destinations fell back to SMS.
+    assert api.count(groupId="g-a", channel="sms") == 2
+    assert api.count(groupId="g-b", channel="sms") == 1
+    assert api.count(groupId="later", status="CANCELLED") == 1
+    assert api.count(groupId="later", status="DELAYED") == 2

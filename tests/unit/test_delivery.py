@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from airflow_provider_twin.client import TwinInputError
@@ -82,6 +84,20 @@ def test_targets_from_send_summary() -> None:
         Targets.from_summary(["b1"])
 
 
+def test_a_summary_of_many_chunks_is_watched_by_its_own_group() -> None:
+    many = [f"b{i}" for i in range(IDS_PER_REQUEST + 1)]
+    summary = {"bulk_ids": many, "group_id": "g", "own_group": True, "accepted": 100_500, "skipped": 0}
+    targets = Targets.from_summary(summary)
+    assert (targets.kind, targets.ids, targets.expected_total) == ("group_ids", ("g",), 100_500)
+    assert len(check_requests(targets, Criteria())) == 3
+
+    given_group = Targets.from_summary({**summary, "own_group": False})
+    assert (given_group.kind, len(given_group.ids)) == ("bulk_ids", IDS_PER_REQUEST + 1)
+    assert len(check_requests(given_group, Criteria())) == 6, "bulk ids split, 100 per request"
+    few = Targets.from_summary({**summary, "bulk_ids": many[:IDS_PER_REQUEST]})
+    assert few.kind == "bulk_ids", "bulk ids that fit one request are watched as they are"
+
+
 def test_targets_round_trip_and_destinations() -> None:
     targets = Targets.of(flow_ids=["f1", "f2"])
     assert Targets.from_json(targets.to_json()) == targets
@@ -97,7 +113,20 @@ def test_id_targets_are_split_per_request() -> None:
     ids = [f"m{i}" for i in range(IDS_PER_REQUEST * 2 + 1)]
     filters = Targets.of(message_ids=ids).filters()
     assert [len(f["ids"]) for f in filters] == [IDS_PER_REQUEST, IDS_PER_REQUEST, 1]
-    assert Targets.of(bulk_ids=ids).filters() == [{"bulk_ids": ids}]
+    for kind in ("bulk_ids", "group_ids", "flow_ids"):
+        split = Targets.of(**{kind: ids}).filters()
+        assert [len(next(iter(f.values()))) for f in split] == [IDS_PER_REQUEST, IDS_PER_REQUEST, 1], kind
+    assert Targets.of(bulk_ids=ids[:IDS_PER_REQUEST]).filters() == [{"bulk_ids": ids[:IDS_PER_REQUEST]}]
+
+
+def test_a_check_of_a_thousand_bulk_ids_keeps_every_request_line_short() -> None:
+    from urllib.parse import urlencode
+
+    bulk_ids = [str(uuid.uuid4()) for _ in range(1000)]
+    requests = check_requests(Targets.of(bulk_ids=bulk_ids), Criteria())
+    assert len(requests) == 3 * 10
+    longest = max(len(urlencode(request.call.params)) for request in requests)
+    assert longest < 4096, longest
 
 
 # -- criteria -------------------------------------------------------------------------------------

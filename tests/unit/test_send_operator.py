@@ -145,6 +145,7 @@ def test_send_summary(twin: BulkTwin) -> None:
         "sms": {"from": "Shop", "text": "Hello"},
     }
     assert message["groupId"] == summary["group_id"]
+    assert summary["own_group"] is True, "the derived group holds this send's messages only"
     assert message["destinations"][1] == {"phone": "79990000001", "variables": {"name": "P1"}}
     assert summary["total"] == summary["accepted"] == 2500
     assert (summary["rejected"], summary["skipped"], summary["skipped_chunks"], summary["chunks"]) == (
@@ -163,6 +164,7 @@ def test_send_summary(twin: BulkTwin) -> None:
 def test_group_id_given_is_used(twin: BulkTwin) -> None:
     summary = operator(recipients=people(3), group_id=UUID).execute(context())
     assert summary["group_id"] == UUID
+    assert summary["own_group"] is False, "a given group may hold other sends too"
     assert twin.bodies[0]["messages"][0]["groupId"] == UUID
 
 
