@@ -5,14 +5,16 @@ lays them out (chunks of 1,000 destinations, one ``bulkId`` per chunk, one ``gro
 whole step), then one check is made and the emulator's request counters read:
 
 * **poke**: ``TwinMessageStatusSensor.poke`` (poke and reschedule modes), watching the send
-  summary (``targets=``: its bulk ids) and, separately, its group id;
+  summary (``targets=``: its bulk ids, or its own group id beyond 100 chunks), and separately
+  every bulk id given as ``bulk_ids=`` (100 per request) and the group id alone;
 * **trigger**: one poll of ``TwinMessageStatusTrigger`` (the deferrable mode), with a deadline
   already due, so it checks exactly once and reports a timeout;
 * both while every message is still pending, and once more after the emulator's clock moved
   past the delivery time (the final check adds one count per configured status, once).
 
 Requests per check must not grow with the number of messages. The table also shows the time
-of one check and the length of the query string that carries the bulk ids.
+of one check and the longest request line (query string) of a check, which must stay well
+under the 8 KB that proxies commonly accept.
 
 Usage::
 
@@ -82,6 +84,7 @@ def fill(emulator: Emulator, count: int, in_flight: int = 4) -> dict[str, Any]:
     return {
         "bulk_ids": bulk_ids,
         "group_id": group_id,
+        "own_group": True,
         "total": count,
         "accepted": count,
         "skipped_chunks": 0,
@@ -128,14 +131,30 @@ def trigger_once(emulator: Emulator, targets: dict[str, Any]) -> dict[str, Any]:
     return {"requests": requests_made(emulator) - before, "seconds": seconds, "status": event["status"]}
 
 
+def longest_query(targets: Any) -> int:
+    """Characters of the longest query string one check of ``targets`` sends."""
+    from airflow_provider_twin.client.delivery import Criteria, check_requests
+
+    return max(len(urlencode(request.call.params)) for request in check_requests(targets, Criteria()))
+
+
 def measure(emulator: Emulator, count: int) -> dict[str, Any]:
+    from airflow_provider_twin.client.delivery import Targets
+
     emulator.reset()
     emulator.settings(delivery_seconds=3600)
     summary = fill(emulator, count)
-    query = len(urlencode({"bulkId": ",".join(summary["bulk_ids"]), "withoutItems": 1}))
-    result: dict[str, Any] = {"messages": count, "bulk_ids": len(summary["bulk_ids"]), "query_chars": query}
+    watched = Targets.from_summary(summary)
+    result: dict[str, Any] = {
+        "messages": count,
+        "bulk_ids": len(summary["bulk_ids"]),
+        "targets_watch": f"{len(watched.ids)} {watched.kind}",
+        "query_chars": longest_query(watched),
+        "bulk_ids_query_chars": longest_query(Targets.of(bulk_ids=summary["bulk_ids"])),
+    }
     result["pending"] = {
         "poke_targets": poke_once(emulator, targets=summary),
+        "poke_bulk_ids": poke_once(emulator, bulk_ids=summary["bulk_ids"], expected_total=count),
         "poke_group": poke_once(emulator, group_ids=summary["group_id"], expected_total=count),
         "trigger_targets": trigger_once(emulator, summary),
     }
@@ -174,8 +193,10 @@ def main() -> None:
     rows = [
         [
             f"{r['messages']:,}",
-            f"{r['bulk_ids']:,} ({r['query_chars']:,} chars)",
+            f"{r['bulk_ids']:,}",
+            f"{r['targets_watch'].replace('_ids', '')} ({r['query_chars']:,} chars)",
             cell(r["pending"]["poke_targets"]),
+            f"{cell(r['pending']['poke_bulk_ids'])}, {r['bulk_ids_query_chars']:,} chars",
             cell(r["pending"]["poke_group"]),
             cell(r["pending"]["trigger_targets"]),
             cell(r["final"]["poke_targets"]),
@@ -186,10 +207,12 @@ def main() -> None:
         table(
             [
                 "messages",
-                "bulk ids watched (query string)",
+                "chunks (bulk ids)",
+                "targets=summary watches (longest query)",
                 "poke, targets=summary",
+                "poke, bulk_ids= (longest query)",
                 "poke, group_ids",
-                "trigger poll (incl. its login), bulk ids",
+                "trigger poll (incl. its login), targets=summary",
                 "final check, targets=summary",
             ],
             rows,
