@@ -137,7 +137,8 @@ def task_process_masker() -> Iterator[None]:
     benchmark process running the operator dozens of times would accumulate them, and later
     runs would pay for the earlier ones' tokens.
     """
-    from airflow.sdk.log import _secrets_masker
+    # airflow.sdk.log re-exports it from Airflow 3.3 only.
+    from airflow.sdk._shared.secrets_masker import _secrets_masker
 
     masker = _secrets_masker()
     before = set(masker.patterns)

@@ -221,7 +221,8 @@ def forget_tokens_after_each_run() -> Iterator[None]:
     process that costs seconds per login. Each run's tokens are dropped once the run is over
     (the earlier secrets stay registered).
     """
-    from airflow.sdk.log import _secrets_masker
+    # airflow.sdk.log re-exports it from Airflow 3.3 only.
+    from airflow.sdk._shared.secrets_masker import _secrets_masker
 
     masker = _secrets_masker()
     before = set(masker.patterns)
