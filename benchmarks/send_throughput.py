@@ -4,8 +4,12 @@ For each size (default 10,000 and 100,000 recipients) and each round (default 5)
 
 * **raw**: a minimal httpx loop posts the very chunks the operator sends (same payloads, batch
   size and concurrency, one login, each answer decoded as any client wanting message ids
-  must). The bodies are built before the clock starts: the raw loop neither validates nor
-  composes anything.
+  must): ``client.post(url, json=chunk)`` for chunk dicts built before the clock starts. It
+  neither validates nor composes anything; httpx encodes each chunk as it posts it. The
+  target ratio is against this loop.
+* **raw, pre-encoded**: the same loop posting request bodies already encoded to bytes before
+  the clock starts (``content=body``): a stricter baseline that leaves out even the JSON
+  encoding every real sender does, shown for comparison.
 * **operator**: ``TwinSendMessagesOperator.execute`` with the same recipients, from the Python
   list to the last answer: it validates every recipient first, then composes and sends the
   chunks. Constructing the operator (DAG parse time) is not timed.
@@ -92,8 +96,10 @@ def operator_run(op: Any, count: int, one_by_one: bool = False) -> dict[str, flo
     }
 
 
-def raw_bodies(people: list[dict[str, Any]], channels: dict[str, Any], batch_size: int) -> list[bytes]:
-    """The operator's chunks as encoded request bodies (same messages; fresh bulk ids)."""
+def raw_payloads(
+    people: list[dict[str, Any]], channels: dict[str, Any], batch_size: int
+) -> list[dict[str, Any]]:
+    """The operator's chunks as request payloads (same messages; fresh bulk ids)."""
     from airflow_provider_twin.client.compose import MessageSpec, Problems, compile_spec
     from airflow_provider_twin.client.sources import RecipientList
 
@@ -103,17 +109,21 @@ def raw_bodies(people: list[dict[str, Any]], channels: dict[str, Any], batch_siz
     source.validate(problems)
     assert not problems
     return [
-        json.dumps(
-            {"messages": chunk.messages, "companyId": None, "taskId": None, "bulkId": str(uuid.uuid4())},
-            separators=(",", ":"),
-            ensure_ascii=False,
-        ).encode()
+        {"messages": chunk.messages, "companyId": None, "taskId": None, "bulkId": str(uuid.uuid4())}
         for chunk in source.chunks(batch_size, str)
     ]
 
 
-def raw_run(emulator: Emulator, bodies: list[bytes], in_flight: int) -> dict[str, float]:
-    """Seconds for a minimal httpx loop to post ``bodies`` with ``in_flight`` concurrency."""
+def encoded(payloads: list[dict[str, Any]]) -> list[bytes]:
+    """``payloads`` as request bodies, encoded as the operator encodes them."""
+    return [json.dumps(p, separators=(",", ":"), ensure_ascii=False).encode() for p in payloads]
+
+
+def raw_run(
+    emulator: Emulator, bodies: list[bytes] | list[dict[str, Any]], in_flight: int
+) -> dict[str, float]:
+    """Seconds for a minimal httpx loop to post ``bodies`` (bytes, or dicts for httpx to encode)
+    with ``in_flight`` concurrency."""
     import httpx
 
     extra = emulator.connection["extra"]
@@ -130,9 +140,12 @@ def raw_run(emulator: Emulator, bodies: list[bytes], in_flight: int) -> dict[str
             url = f"{extra['notify_url']}/messages"
             slots = asyncio.Semaphore(in_flight)
 
-            async def post(body: bytes) -> None:
+            async def post(body: bytes | dict[str, Any]) -> None:
                 async with slots:
-                    response = await client.post(url, content=body, headers=headers)
+                    if isinstance(body, bytes):
+                        response = await client.post(url, content=body, headers=headers)
+                    else:
+                        response = await client.post(url, json=body, headers=headers)
                     response.raise_for_status()
                     response.json()
 
@@ -146,12 +159,14 @@ def measure(
     emulator: Emulator, count: int, rounds: int, channels: dict[str, Any], *, batch_size: int, in_flight: int
 ) -> dict[str, Any]:
     people = recipients(count)
-    bodies = raw_bodies(people, channels, batch_size)
+    payloads = raw_payloads(people, channels, batch_size)
+    bodies = encoded(payloads)
     common = {"recipients": people, "batch_size": batch_size, "max_in_flight": in_flight}
     plain = build_operator(channels, **common)
     checking = build_operator(channels, check_existing=True, **common)
     runs: dict[str, list[dict[str, float]]] = {
         "raw": [],
+        "raw_preencoded": [],
         "operator": [],
         "operator_check": [],
         "operator_one_by_one": [],
@@ -161,6 +176,8 @@ def measure(
         emulator.reset()
         cpu = emulator.cpu_seconds()
         if kind == "raw":
+            result = raw_run(emulator, payloads, in_flight)
+        elif kind == "raw_preencoded":
             result = raw_run(emulator, bodies, in_flight)
         elif kind == "operator_check":
             result = operator_run(checking, count)
@@ -175,14 +192,18 @@ def measure(
     for kind_runs in runs.values():
         kind_runs.clear()
     for round_ in range(rounds):
-        order = ("raw", "operator", "operator_check", "operator_one_by_one")
+        order = ("raw", "operator", "raw_preencoded", "operator_check", "operator_one_by_one")
         if round_ % 2:
             order = order[::-1]
         for kind in order:
             timed(kind)
     raw = [run["seconds"] for run in runs["raw"]]
+    preencoded = [run["seconds"] for run in runs["raw_preencoded"]]
     ratios = {
         "end_to_end": [r / run["seconds"] for r, run in zip(raw, runs["operator"], strict=True)],
+        "end_to_end_vs_preencoded": [
+            r / run["seconds"] for r, run in zip(preencoded, runs["operator"], strict=True)
+        ],
         "send_phase": [r / run["send_seconds"] for r, run in zip(raw, runs["operator"], strict=True)],
         "check_existing_end_to_end": [
             r / run["seconds"] for r, run in zip(raw, runs["operator_check"], strict=True)
@@ -217,7 +238,8 @@ def report(results: list[dict[str, Any]]) -> None:
     rows = []
     for result in results:
         for kind, label in (
-            ("raw", "raw httpx loop"),
+            ("raw", "raw httpx loop (json=chunk)"),
+            ("raw_preencoded", "raw httpx loop, pre-encoded bodies"),
             ("operator", "operator"),
             ("operator_check", "operator, check_existing=True"),
             ("operator_one_by_one", "operator, one-by-one checks"),
@@ -243,6 +265,7 @@ def report(results: list[dict[str, Any]]) -> None:
         ratios = result["ratios"]
         for name, label in (
             ("end_to_end", "operator / raw, end to end"),
+            ("end_to_end_vs_preencoded", "operator / raw pre-encoded, end to end"),
             ("send_phase", "operator / raw, sending phase only"),
             ("check_existing_end_to_end", "operator (check_existing) / raw, end to end"),
             ("one_by_one_end_to_end", "operator (one-by-one checks) / raw, end to end"),
