@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import re
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -13,6 +11,7 @@ from airflow_provider_twin.client.realtime_protocol import EVENT_NAMES, WaitResu
 from airflow_provider_twin.operators.chat import TwinStartChatSessionOperator
 from airflow_provider_twin.sensors.chat import TwinChatSessionClosedSensor
 from airflow_provider_twin.triggers.chat import TwinChatSessionEventTrigger
+from tests.snippets import dag_snippet, page_snippet
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "chat.md"
@@ -21,15 +20,7 @@ DAG = REPO / "tests" / "integration" / "dags" / "chat_example.py"
 
 def test_docs_example_is_the_example_dag() -> None:
     marker = "howto_chat_session"
-    in_dag = re.search(rf"# \[START {marker}\]\n(.*?)\n\s*# \[END {marker}\]", DAG.read_text(), re.S)
-    in_doc = re.search(
-        rf"<!-- \[START {marker}\] -->\n```python\n(.*?)\n```\n<!-- \[END {marker}\] -->",
-        DOC.read_text(),
-        re.S,
-    )
-    assert in_dag is not None
-    assert in_doc is not None
-    assert in_doc.group(1) == textwrap.dedent(in_dag.group(1))
+    assert page_snippet(DOC, marker) == dag_snippet(DAG, marker)
 
 
 @pytest.mark.parametrize(

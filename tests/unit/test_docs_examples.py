@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-import textwrap
 from pathlib import Path
 
 import pytest
+
+from tests.snippets import dag_snippet, page_snippet
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "example_dags"
@@ -27,19 +28,6 @@ PAGES = [
     REPO / "CHANGELOG.md",
     *(DOCS / name for name in ("index.md", "troubleshooting.md", "performance.md")),
 ]
-
-
-def dag_snippet(path: Path, marker: str) -> str:
-    match = re.search(rf"# \[START {marker}\]\n(.*?)\n\s*# \[END {marker}\]", path.read_text(), re.S)
-    assert match, f"{path.name} lacks the {marker} markers"
-    return textwrap.dedent(match.group(1))
-
-
-def page_snippet(path: Path, marker: str) -> str:
-    pattern = rf"<!-- \[START {marker}\] -->\n```python\n(.*?)\n```\n<!-- \[END {marker}\] -->"
-    match = re.search(pattern, path.read_text(), re.S)
-    assert match, f"{path.name} lacks the {marker} block"
-    return match.group(1)
 
 
 @pytest.mark.parametrize(("page", "marker", "dag_file"), QUOTES, ids=[quote[1] for quote in QUOTES])

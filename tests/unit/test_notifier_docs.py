@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import re
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -12,6 +10,7 @@ import pytest
 from airflow_provider_twin.notifications.event import CallbackEvent
 from airflow_provider_twin.notifications.text import TRUNCATION_MARKER
 from airflow_provider_twin.notifications.twin import DEFAULT_TEXT, TwinNotifier
+from tests.snippets import dag_snippet, page_snippet
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "notifications.md"
@@ -19,22 +18,9 @@ DAG = REPO / "tests" / "integration" / "dags" / "notifier_example.py"
 MARKERS = ("howto_notifier_on_call", "howto_notifier_owner", "howto_notifier_template", "howto_notifier_dag")
 
 
-def dag_snippet(marker: str) -> str:
-    match = re.search(rf"# \[START {marker}\]\n(.*?)\n\s*# \[END {marker}\]", DAG.read_text(), re.S)
-    assert match, f"{DAG.name} lacks the {marker} markers"
-    return textwrap.dedent(match.group(1))
-
-
-def doc_snippet(marker: str) -> str:
-    pattern = rf"<!-- \[START {marker}\] -->\n```python\n(.*?)\n```\n<!-- \[END {marker}\] -->"
-    match = re.search(pattern, DOC.read_text(), re.S)
-    assert match, f"{DOC.name} lacks the {marker} block"
-    return match.group(1)
-
-
 @pytest.mark.parametrize("marker", MARKERS)
 def test_docs_examples_match_the_example_dag(marker: str) -> None:
-    assert doc_snippet(marker) == dag_snippet(marker)
+    assert page_snippet(DOC, marker) == dag_snippet(DAG, marker)
 
 
 def test_docs_mention_every_argument_and_template_field() -> None:

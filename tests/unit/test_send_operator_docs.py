@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import inspect
-import re
-import textwrap
 from pathlib import Path
 
 import pytest
 
 from airflow_provider_twin.operators.messages import TwinCancelMessagesOperator, TwinSendMessagesOperator
+from tests.snippets import dag_snippet, page_snippet
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "operators-messages.md"
@@ -17,22 +16,9 @@ DAG = REPO / "tests" / "integration" / "dags" / "messages_example.py"
 MARKERS = ("howto_send_recipients", "howto_cancel", "howto_send_file", "howto_send_raw")
 
 
-def dag_snippet(marker: str) -> str:
-    match = re.search(rf"# \[START {marker}\]\n(.*?)\n\s*# \[END {marker}\]", DAG.read_text(), re.S)
-    assert match, f"{DAG.name} lacks the {marker} markers"
-    return textwrap.dedent(match.group(1))
-
-
-def doc_snippet(marker: str) -> str:
-    pattern = rf"<!-- \[START {marker}\] -->\n```python\n(.*?)\n```\n<!-- \[END {marker}\] -->"
-    match = re.search(pattern, DOC.read_text(), re.S)
-    assert match, f"{DOC.name} lacks the {marker} block"
-    return match.group(1)
-
-
 @pytest.mark.parametrize("marker", MARKERS)
 def test_docs_examples_match_the_example_dag(marker: str) -> None:
-    assert doc_snippet(marker) == dag_snippet(marker)
+    assert page_snippet(DOC, marker) == dag_snippet(DAG, marker)
 
 
 @pytest.mark.parametrize("operator", [TwinSendMessagesOperator, TwinCancelMessagesOperator])

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
+
+from tests.snippets import dag_snippet, page_snippet
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "sensors-messages.md"
@@ -11,23 +12,8 @@ DAG = REPO / "tests" / "integration" / "dags" / "status_example.py"
 MARKER = "howto_twin_status_sensor"
 
 
-def _dag_snippet() -> str:
-    text = DAG.read_text()
-    match = re.search(rf"# \[START {MARKER}\]\n(.*?)\n\s*# \[END {MARKER}\]", text, re.S)
-    assert match, f"{DAG.name} lacks the {MARKER} markers"
-    return match.group(1)
-
-
-def _doc_snippet() -> str:
-    text = DOC.read_text()
-    pattern = rf"<!-- \[START {MARKER}\] -->\n```python\n(.*?)\n```\n<!-- \[END {MARKER}\] -->"
-    match = re.search(pattern, text, re.S)
-    assert match, f"{DOC.name} lacks the {MARKER} block"
-    return match.group(1)
-
-
 def test_docs_example_matches_the_example_dag() -> None:
-    assert _doc_snippet() == _dag_snippet()
+    assert page_snippet(DOC, MARKER) == dag_snippet(DAG, MARKER)
 
 
 def test_docs_mention_every_sensor_argument() -> None:
