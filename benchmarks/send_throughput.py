@@ -34,7 +34,11 @@ Usage::
     python benchmarks/send_throughput.py --sizes 100000 --rounds 9
     python benchmarks/send_throughput.py --channels viber,sms  # a fallback chain per recipient
 
-Target: operator / raw >= 0.95. Results: ``benchmarks/results/send_throughput.json``.
+Last, the peak memory of a 1,000,000-recipient file send (``--file-send``; the measurement of
+``send_scaling.py``: a CSV sent by ``recipients_file=`` in a fresh task-like process).
+
+Targets: operator / raw >= 0.95; file send < 100 MB above the idle task process.
+Results: ``benchmarks/results/send_throughput.json``.
 """
 
 from __future__ import annotations
@@ -296,6 +300,12 @@ def main() -> None:
     parser.add_argument("--channels", default="sms", help="comma-separated channels, fallback order")
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--max-in-flight", type=int, default=4)
+    parser.add_argument(
+        "--file-send",
+        type=int,
+        default=1_000_000,
+        help="recipients of the file send whose peak memory is measured (0: skip)",
+    )
     parser.add_argument("--output", help="JSON file (default benchmarks/results/send_throughput.json)")
     args = parser.parse_args()
     channels = {name: {"from": "Bench"} for name in args.channels.split(",")}
@@ -314,17 +324,37 @@ def main() -> None:
             )
             for size in args.sizes.split(",")
         ]
+        file_send = file_send_memory(emulator, args.file_send) if args.file_send else None
     finally:
         emulator.close()
     report(results)
+    if file_send is not None:
+        print(
+            f"\nFile send of {file_send['recipients']:,} recipients: {file_send['seconds']:.1f} s, "
+            f"peak {file_send['above_idle_mib']:.1f} MiB above the idle task process "
+            f"({file_send['idle_mib']:.0f} MiB) (target < 100 MB)"
+        )
     settings = {
         "channels": list(channels),
         "batch_size": args.batch_size,
         "max_in_flight": args.max_in_flight,
     }
     write_results(
-        "send_throughput", {"machine": facts, "settings": settings, "results": results}, args.output
+        "send_throughput",
+        {"machine": facts, "settings": settings, "results": results, "file_send": file_send},
+        args.output,
     )
+
+
+def file_send_memory(emulator: Emulator, count: int) -> dict[str, Any]:
+    """Time and peak memory of a ``count``-recipient file send (see ``send_scaling.py``)."""
+    import tempfile
+    from pathlib import Path
+
+    from send_scaling import run_size
+
+    with tempfile.TemporaryDirectory(prefix="twin-bench-") as folder:
+        return run_size(emulator, Path(folder), count)
 
 
 if __name__ == "__main__":

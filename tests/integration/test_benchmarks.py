@@ -38,7 +38,10 @@ def _run(script: str, *args: str, tmp_path: Path) -> str:
 @pytest.mark.parametrize(
     ("script", "args"),
     [
-        ("send_throughput.py", ["--sizes", "300", "--rounds", "1", "--batch-size", "100"]),
+        (
+            "send_throughput.py",
+            ["--sizes", "300", "--rounds", "1", "--batch-size", "100", "--file-send", "2000"],
+        ),
         ("send_scaling.py", ["--sizes", "2000"]),
         ("status_checks.py", ["--sizes", "10,1200"]),
         (
@@ -53,6 +56,9 @@ def test_benchmark_writes_its_results(script: str, args: list[str], tmp_path: Pa
     results = json.loads(output.read_text(encoding="utf-8"))
     assert results["machine"], "results carry the machine facts"
     assert "|" in printed, "a table was printed"
+    if script == "send_throughput.py":
+        assert "File send of 2,000 recipients" in printed
+        assert results["file_send"]["accepted"] == 2000
 
 
 def test_chat_waits_benchmark_runs(tmp_path: Path) -> None:
