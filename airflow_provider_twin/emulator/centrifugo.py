@@ -521,11 +521,15 @@ class CentrifugoHub:
     def drop(
         self, code: int = DISCONNECT_SHUTDOWN, reason: str = "shutdown", session_id: str | None = None
     ) -> int:
-        """Close connections (all, or those listening to ``session_id``); returns how many."""
+        """Close connections (all, or those listening to ``session_id``); returns how many.
+
+        Connections already closing (dropped a moment ago, still saying goodbye) are not
+        counted again.
+        """
         if session_id is None:
-            targets = list(self.connections)
+            targets = [conn for conn in self.connections if not conn.closing]
         else:
-            targets = list(self._by_session.get(session_id.lower(), ()))
+            targets = [conn for conn in self._by_session.get(session_id.lower(), ()) if not conn.closing]
         for conn in targets:
             conn.close(code, reason)
         self.stats["dropped"] += len(targets)
