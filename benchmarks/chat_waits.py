@@ -30,27 +30,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import atexit
 import gc
 import json
 import os
 import random
-import re
-import shutil
 import statistics
-import subprocess
-import sys
-import tempfile
 import time
 from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-if "AIRFLOW_HOME" not in os.environ:  # never touch the user's ~/airflow
-    os.environ["AIRFLOW_HOME"] = tempfile.mkdtemp(prefix="twin-bench-airflow-")
-    atexit.register(shutil.rmtree, os.environ["AIRFLOW_HOME"], ignore_errors=True)
-os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+from bench_common import Emulator, rss_kib
 
 CHAT_ID = "5f0c7a1e-3b2d-4c8e-9a61-0d2e4b6f8a10"
 SESSION_ROUTES = ("GET /chat/api/v1/sessions/{sessionId}", "GET /chat/api/v1/sessions")
@@ -61,15 +51,6 @@ def rest_calls(counters: dict[str, Any]) -> int:
     return sum(int(counters["requests"].get(route, 0)) for route in SESSION_ROUTES)
 
 
-def rss_mb() -> float:
-    """Resident memory of this process in MB (Linux ``/proc``)."""
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     if not ordered:
@@ -77,41 +58,18 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
-class Emulator:
-    """The TWIN emulator in a child process, and a client of its admin API."""
+class ChatEmulator(Emulator):
+    """The emulator in its child process, plus the chat calls this benchmark makes."""
 
     def __init__(self) -> None:
         import httpx
 
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "airflow_provider_twin.emulator"], stdout=subprocess.PIPE, text=True
-        )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        match = re.search(r"(http://\S+)", line)
-        if not match:
-            self.close()
-            raise RuntimeError(f"the emulator did not start: {line!r}")
-        self.base_url = match.group(1)
-        from airflow_provider_twin.emulator.server import connection_for
-        from airflow_provider_twin.emulator.settings import EmulatorSettings
-
-        self.connection = connection_for(self.base_url, EmulatorSettings())
+        super().__init__()
         self.http = httpx.Client(base_url=self.base_url, timeout=60)
-        deadline = time.monotonic() + 15
-        while True:
-            try:
-                if self.http.get("/_emulator/health").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                self.close()
-                raise RuntimeError("the emulator does not answer")
-            time.sleep(0.05)
 
-    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
-        response = self.http.request(method, f"/_emulator{path}", **kwargs)
+    def call(self, method: str, path: str, **kwargs: Any) -> Any:
+        """One admin API call (``path`` under ``/_emulator``); its decoded answer."""
+        response = self.admin.request(method, path, **kwargs)
         response.raise_for_status()
         return response.json()
 
@@ -122,30 +80,29 @@ class Emulator:
         ]
 
     def realtime_stats(self) -> dict[str, Any]:
-        stats: dict[str, Any] = self.admin("GET", "/centrifugo")["stats"]
+        stats: dict[str, Any] = self.call("GET", "/centrifugo")["stats"]
         return stats
 
-    def counters(self) -> dict[str, Any]:
-        counters: dict[str, Any] = self.admin("GET", "/counters")
-        return counters
-
     def close(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
+        if hasattr(self, "http"):
+            self.http.close()
+        super().close()
 
 
 async def _in_thread(function: Any, *args: Any, **kwargs: Any) -> Any:
     return await asyncio.to_thread(function, *args, **kwargs)
 
 
-async def trigger_round(emulator: Emulator, count: int, spread: float, quiet: bool = False) -> dict[str, Any]:
+async def trigger_round(
+    emulator: ChatEmulator, count: int, spread: float, quiet: bool = False
+) -> dict[str, Any]:
     """``count`` triggers waiting concurrently; the emulator closes their sessions over ``spread`` s."""
     from airflow_provider_twin.triggers.chat import TwinChatSessionEventTrigger, registry
 
-    await _in_thread(emulator.admin, "POST", "/reset")
+    await _in_thread(emulator.call, "POST", "/reset")
     sessions = await _in_thread(emulator.start_sessions, count)
     gc.collect()
-    idle_rss = rss_mb()
+    idle_rss = rss_kib() / 1024
     received: dict[str, float] = {}
     results: dict[str, dict[str, Any]] = {}
 
@@ -169,7 +126,7 @@ async def trigger_round(emulator: Emulator, count: int, spread: float, quiet: bo
             raise RuntimeError(f"the {count} waits did not get ready within 120 s")
     ready_seconds = time.monotonic() - started - 0.15
     gc.collect()
-    waiting_rss = rss_mb()
+    waiting_rss = rss_kib() / 1024
     rest_before = rest_calls(await _in_thread(emulator.counters))
     assert shared is not None
     checks = shared.checker.calls
@@ -177,11 +134,11 @@ async def trigger_round(emulator: Emulator, count: int, spread: float, quiet: bo
     rng = random.Random(count)
     for session_id in sessions:
         body = {"after_seconds": rng.uniform(0.1, spread), "rating_required": True}
-        await _in_thread(emulator.admin, "POST", f"/sessions/{session_id}/close", json=body)
+        await _in_thread(emulator.call, "POST", f"/sessions/{session_id}/close", json=body)
     await asyncio.wait_for(asyncio.gather(*tasks), 120)
 
     log = await _in_thread(
-        emulator.admin,
+        emulator.call,
         "GET",
         "/centrifugo/publications",
         params={"event": "sessionClosed", "limit": count},
@@ -217,14 +174,14 @@ async def trigger_round(emulator: Emulator, count: int, spread: float, quiet: bo
     return row
 
 
-async def polling_round(emulator: Emulator, count: int, interval: float) -> dict[str, Any]:
+async def polling_round(emulator: ChatEmulator, count: int, interval: float) -> dict[str, Any]:
     """``count`` waits that poll ``GET /sessions/{id}`` every ``interval`` seconds."""
     import httpx
 
     from airflow_provider_twin.client import AsyncTwinClient, chat
     from airflow_provider_twin.hooks.connection import client_config
 
-    await _in_thread(emulator.admin, "POST", "/reset")
+    await _in_thread(emulator.call, "POST", "/reset")
     sessions = await _in_thread(emulator.start_sessions, count)
     conn = emulator.connection
     config = client_config(
@@ -281,7 +238,7 @@ def main() -> None:
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",") if size.strip()]
 
-    emulator = Emulator()
+    emulator = ChatEmulator()
     os.environ["AIRFLOW_CONN_TWIN_DEFAULT"] = json.dumps(emulator.connection)
     rows: list[dict[str, Any]] = []
     try:
