@@ -222,18 +222,7 @@ class Targets:
             # A retried send skips chunks an earlier try sent; ``accepted`` then leaves out
             # their destinations, so it no longer tells how many the bulks hold.
             expected = summary.get("accepted")
-        bulk_ids = [
-            i for key in ("bulk_ids", "bulk_id") for i in _id_list(f"targets[{key!r}]", summary.get(key))
-        ]
-        group_id = summary.get("group_id")
-        if len(bulk_ids) > IDS_PER_REQUEST and summary.get("own_group") is True and group_id:
-            # The group holds exactly the send's messages: one id instead of one per chunk
-            # keeps a check at three requests however many chunks the send had.
-            return cls(
-                "group_ids",
-                tuple(_id_list("targets['group_id']", group_id)),
-                _count("expected_total", expected),
-            )
+        own_group = summary.get("group_id") if summary.get("own_group") is True else None
         for kind, keys in (
             ("bulk_ids", ("bulk_ids", "bulk_id")),
             ("group_ids", ("group_ids", "group_id")),
@@ -241,6 +230,11 @@ class Targets:
             ("flow_ids", ("flow_ids",)),
         ):
             ids = [i for key in keys for i in _id_list(f"targets[{key!r}]", summary.get(key))]
+            if kind == "bulk_ids" and len(ids) > IDS_PER_REQUEST and own_group:
+                # The group holds exactly the send's messages: one id instead of one per chunk
+                # keeps a check at three requests however many chunks the send had.
+                group = _id_list("targets['group_id']", own_group)
+                return cls("group_ids", tuple(group), _count("expected_total", expected))
             if ids:
                 return cls(kind, tuple(dict.fromkeys(ids)), _count("expected_total", expected))
         raise TwinInputError(
