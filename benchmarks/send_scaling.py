@@ -53,7 +53,6 @@ def child(path: str) -> None:
 
     from airflow.sdk import DAG
 
-    from airflow_provider_twin.client import bulk, sources  # noqa: F401 - loaded before "idle"
     from airflow_provider_twin.hooks import twin  # noqa: F401
     from airflow_provider_twin.operators.messages import TwinSendMessagesOperator
 

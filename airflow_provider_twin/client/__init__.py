@@ -1,6 +1,12 @@
-"""Pure TWIN API client: auth, retries, notify and chat calls. It never imports Airflow.
+"""Pure TWIN API client, by domain. It never imports Airflow.
 
-Calls are built as data by :mod:`.notify` and :mod:`.chat` and sent by either client::
+* :mod:`.core`: configuration, IAM auth, the one engine of retries and errors, the sync and
+  async clients that drive it;
+* :mod:`.messages`: TWIN notify (campaigns, status, cancel): calls, validation, bulk sending;
+* :mod:`.chat`: TWIN chat sessions and their realtime events.
+
+Calls are data built by the domains (``notify`` is :mod:`.messages.api`, ``chat`` the chat
+domain) and sent by either client::
 
     from airflow_provider_twin.client import TwinClient, TwinClientConfig, TwinCredentials, notify
 
@@ -11,11 +17,11 @@ Calls are built as data by :mod:`.notify` and :mod:`.chat` and sent by either cl
 
 from __future__ import annotations
 
-from airflow_provider_twin.client import chat, notify
-from airflow_provider_twin.client.async_client import AsyncTwinClient
-from airflow_provider_twin.client.calls import ApiCall
-from airflow_provider_twin.client.config import TwinClientConfig, TwinCredentials, TwinEndpoints
-from airflow_provider_twin.client.errors import (
+from airflow_provider_twin.client import chat
+from airflow_provider_twin.client.core.async_client import AsyncTwinClient
+from airflow_provider_twin.client.core.calls import ApiCall
+from airflow_provider_twin.client.core.config import TwinClientConfig, TwinCredentials, TwinEndpoints
+from airflow_provider_twin.client.core.errors import (
     TwinAPIError,
     TwinAuthError,
     TwinConfigError,
@@ -29,8 +35,9 @@ from airflow_provider_twin.client.errors import (
     TwinTransportError,
     TwinValidationError,
 )
-from airflow_provider_twin.client.retry import RetryPolicy
-from airflow_provider_twin.client.sync_client import TwinClient
+from airflow_provider_twin.client.core.retry import RetryPolicy
+from airflow_provider_twin.client.core.sync_client import TwinClient
+from airflow_provider_twin.client.messages import api as notify
 
 __all__ = [
     "ApiCall",

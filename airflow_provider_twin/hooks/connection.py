@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from airflow_provider_twin.client.config import (
+from airflow_provider_twin.client.core.config import (
     DEFAULT_CENTRIFUGO_URL,
     DEFAULT_CHAT_URL,
     DEFAULT_IAM_URL,
@@ -21,8 +21,8 @@ from airflow_provider_twin.client.config import (
     TwinCredentials,
     TwinEndpoints,
 )
-from airflow_provider_twin.client.errors import TwinConfigError
-from airflow_provider_twin.client.retry import RetryPolicy
+from airflow_provider_twin.client.core.errors import TwinConfigError
+from airflow_provider_twin.client.core.retry import RetryPolicy
 
 #: Every extra the ``twin`` connection understands.
 EXTRA_FIELDS = (

@@ -38,16 +38,16 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from airflow_provider_twin.client import notify
-from airflow_provider_twin.client.async_client import AsyncTwinClient
-from airflow_provider_twin.client.calls import ApiCall
-from airflow_provider_twin.client.errors import (
+from airflow_provider_twin.client.core.async_client import AsyncTwinClient
+from airflow_provider_twin.client.core.calls import ApiCall
+from airflow_provider_twin.client.core.errors import (
     TwinError,
     TwinRateLimited,
     TwinServerError,
     TwinTransportError,
 )
-from airflow_provider_twin.client.models import BatchItem, MessageData
-from airflow_provider_twin.client.sync_client import TwinClient
+from airflow_provider_twin.client.core.sync_client import TwinClient
+from airflow_provider_twin.client.messages.models import BatchItem, MessageData
 
 #: Seconds to wait before another attempt (and before checking a possibly created bulk).
 DEFAULT_SETTLE_SECONDS = 1.0

@@ -45,20 +45,20 @@ from typing import TYPE_CHECKING, Any, cast
 
 from airflow.sdk import BaseNotifier
 
-from airflow_provider_twin.client.async_client import AsyncTwinClient
-from airflow_provider_twin.client.bulk import bulk_id_for
-from airflow_provider_twin.client.compose import (
+from airflow_provider_twin.client.core.async_client import AsyncTwinClient
+from airflow_provider_twin.client.core.config import TwinClientConfig
+from airflow_provider_twin.client.core.errors import TwinInputError
+from airflow_provider_twin.client.core.retry import RetryPolicy
+from airflow_provider_twin.client.core.sync_client import TwinClient
+from airflow_provider_twin.client.messages.bulk import bulk_id_for
+from airflow_provider_twin.client.messages.compose import (
     MessageSpec,
     Problems,
     compile_spec,
     normalize_channels,
     validate_spec,
 )
-from airflow_provider_twin.client.config import TwinClientConfig
-from airflow_provider_twin.client.errors import TwinInputError
-from airflow_provider_twin.client.models import MessageData
-from airflow_provider_twin.client.retry import RetryPolicy
-from airflow_provider_twin.client.sync_client import TwinClient
+from airflow_provider_twin.client.messages.models import MessageData
 from airflow_provider_twin.hooks.connection import client_config
 from airflow_provider_twin.hooks.twin import TwinHook
 from airflow_provider_twin.notifications.delivery import (

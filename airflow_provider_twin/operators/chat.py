@@ -19,8 +19,9 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider_twin.client import chat
-from airflow_provider_twin.client.chat import MAX_SESSION_TTL
-from airflow_provider_twin.client.errors import (
+from airflow_provider_twin.client.chat.api import MAX_SESSION_TTL
+from airflow_provider_twin.client.chat.models import SessionInfo
+from airflow_provider_twin.client.core.errors import (
     TwinAuthError,
     TwinConfigError,
     TwinConflictError,
@@ -29,8 +30,7 @@ from airflow_provider_twin.client.errors import (
     TwinNotFoundError,
     TwinValidationError,
 )
-from airflow_provider_twin.client.models import SessionInfo
-from airflow_provider_twin.client.sync_client import TwinClient
+from airflow_provider_twin.client.core.sync_client import TwinClient
 from airflow_provider_twin.hooks.twin import TwinHook
 
 if TYPE_CHECKING:

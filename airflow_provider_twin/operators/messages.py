@@ -27,7 +27,15 @@ from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider_twin.client import notify
-from airflow_provider_twin.client.bulk import (
+from airflow_provider_twin.client.core.calls import comma_list
+from airflow_provider_twin.client.core.errors import (
+    TwinAuthError,
+    TwinConfigError,
+    TwinError,
+    TwinInputError,
+    TwinValidationError,
+)
+from airflow_provider_twin.client.messages.bulk import (
     DEFAULT_BATCH_SIZE,
     DEFAULT_MAX_IN_FLIGHT,
     DEFAULT_SETTLE_SECONDS,
@@ -37,16 +45,13 @@ from airflow_provider_twin.client.bulk import (
     SendReport,
     bulk_id_for,
 )
-from airflow_provider_twin.client.calls import comma_list
-from airflow_provider_twin.client.compose import MessageSpec, Problems, compile_spec, format_send_at
-from airflow_provider_twin.client.errors import (
-    TwinAuthError,
-    TwinConfigError,
-    TwinError,
-    TwinInputError,
-    TwinValidationError,
+from airflow_provider_twin.client.messages.compose import MessageSpec, Problems, compile_spec, format_send_at
+from airflow_provider_twin.client.messages.sources import (
+    DestinationSource,
+    MessageList,
+    RecipientFile,
+    RecipientList,
 )
-from airflow_provider_twin.client.sources import DestinationSource, MessageList, RecipientFile, RecipientList
 from airflow_provider_twin.hooks.twin import TwinHook
 
 if TYPE_CHECKING:

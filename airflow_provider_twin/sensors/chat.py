@@ -28,9 +28,8 @@ from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
 from airflow_provider_twin.client import TwinClient, chat
-from airflow_provider_twin.client.errors import TwinError, TwinInputError
-from airflow_provider_twin.client.realtime import load
-from airflow_provider_twin.client.realtime_protocol import (
+from airflow_provider_twin.client.chat.realtime import load
+from airflow_provider_twin.client.chat.realtime.protocol import (
     CLOSED_STATUSES,
     ERROR_NOT_FOUND,
     EventFilter,
@@ -38,6 +37,7 @@ from airflow_provider_twin.client.realtime_protocol import (
     check_failure,
     closed_result,
 )
+from airflow_provider_twin.client.core.errors import TwinError, TwinInputError
 from airflow_provider_twin.hooks.twin import TwinHook
 from airflow_provider_twin.triggers.chat import (
     FALLBACK_INTERVAL,
@@ -235,7 +235,7 @@ class TwinChatSessionClosedSensor(BaseSensorOperator):
 
     def _sync_module(self) -> Any:
         try:
-            return load("realtime_sync")
+            return load("sync_socket")
         except ImportError as exc:
             raise AirflowFailException(f"{self.task_id}: {exc}") from None
 

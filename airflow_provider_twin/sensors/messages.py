@@ -22,8 +22,10 @@ from airflow.sdk.exceptions import (
 )
 
 from airflow_provider_twin.client import TwinClient, TwinError
-from airflow_provider_twin.client.calls import comma_list
-from airflow_provider_twin.client.delivery import (
+from airflow_provider_twin.client.core.calls import comma_list
+from airflow_provider_twin.client.core.errors import error_summary, is_transient
+from airflow_provider_twin.client.messages.models import MessageItem
+from airflow_provider_twin.client.messages.status import (
     FAILURE_STATUSES,
     PAGE_SIZE,
     SUCCESS_STATUSES,
@@ -33,17 +35,14 @@ from airflow_provider_twin.client.delivery import (
     Targets,
     breakdown_requests,
     check_requests,
-    error_summary,
     evaluate,
     failed_destinations,
     failed_records_calls,
     flow_records_calls,
-    is_transient,
     needs_flow_check,
     tally,
     with_breakdown,
 )
-from airflow_provider_twin.client.models import MessageItem
 from airflow_provider_twin.hooks.twin import TwinHook
 from airflow_provider_twin.triggers.messages import TwinMessageStatusTrigger
 

@@ -32,21 +32,25 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_twin.client.delivery import error_summary
-from airflow_provider_twin.client.realtime import INSTALL_HINT, load
-from airflow_provider_twin.client.realtime_protocol import (
+from airflow_provider_twin.client.chat.realtime import INSTALL_HINT, load
+from airflow_provider_twin.client.chat.realtime.protocol import (
     CLOSED_STATUSES,
     EventFilter,
     WaitResult,
     error_result,
     timeout_result,
 )
+from airflow_provider_twin.client.core.errors import error_summary
 from airflow_provider_twin.hooks.twin import TwinHook
 from airflow_provider_twin.triggers.messages import epoch_seconds
 
 if TYPE_CHECKING:
-    from airflow_provider_twin.client.async_client import AsyncTwinClient
-    from airflow_provider_twin.client.realtime_async import ChatEventHub, SessionChecker, SharedResources
+    from airflow_provider_twin.client.chat.realtime.async_hub import (
+        ChatEventHub,
+        SessionChecker,
+        SharedResources,
+    )
+    from airflow_provider_twin.client.core.async_client import AsyncTwinClient
 
 #: Default seconds between safety-net REST checks while the session is joined.
 RECHECK_INTERVAL = 600.0
@@ -81,13 +85,13 @@ def registry() -> SharedResources[SharedChat]:
     """The process-wide registry of shared chat connections (created on first use)."""
     global _REGISTRY  # noqa: PLW0603 - one registry per process, created lazily (optional extra)
     if _REGISTRY is None:
-        _REGISTRY = load("realtime_async").SharedResources()
+        _REGISTRY = load("async_hub").SharedResources()
     return _REGISTRY
 
 
 async def open_shared_chat(twin_conn_id: str) -> SharedChat:
     """Read the connection, build its REST client and connect its websocket."""
-    realtime_async = load("realtime_async")
+    realtime_async = load("async_hub")
     hook = TwinHook(twin_conn_id=twin_conn_id)
     try:
         rest = await hook.get_async_client()
@@ -180,7 +184,7 @@ class TwinChatSessionEventTrigger(BaseTrigger):
 
     async def _wait(self) -> WaitResult:
         try:
-            realtime_async = load("realtime_async")
+            realtime_async = load("async_hub")
         except ImportError:
             return error_result(self.session_id, INSTALL_HINT)
         if time.time() >= self.deadline:

@@ -18,16 +18,15 @@ from typing import Any
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider_twin.client import AsyncTwinClient
-from airflow_provider_twin.client.delivery import (
+from airflow_provider_twin.client.core.errors import error_summary, is_transient
+from airflow_provider_twin.client.messages.status import (
     CountRequest,
     Criteria,
     Progress,
     Targets,
     breakdown_requests,
     check_requests,
-    error_summary,
     evaluate,
-    is_transient,
     tally,
     with_breakdown,
 )

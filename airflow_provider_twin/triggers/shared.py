@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from airflow_provider_twin.client import AsyncTwinClient
-from airflow_provider_twin.client.shared import SharedResources
+from airflow_provider_twin.client.core.loop_resources import SharedResources
 from airflow_provider_twin.hooks.twin import TwinHook
 
 

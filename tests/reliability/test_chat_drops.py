@@ -104,7 +104,7 @@ class Injector:
 @pytest.fixture
 def fast_reconnects(monkeypatch: pytest.MonkeyPatch) -> None:
     """Reconnect after milliseconds (the production backoff starts at half a second)."""
-    from airflow_provider_twin.client import realtime_async
+    from airflow_provider_twin.client.chat.realtime import async_hub as realtime_async
 
     base = realtime_async.ChatEventHub
 

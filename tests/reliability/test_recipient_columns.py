@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_twin.client.compose import Campaign, MessageSpec, Problems, compile_spec
-from airflow_provider_twin.client.sources import RecipientList
+from airflow_provider_twin.client.messages.compose import Campaign, MessageSpec, Problems, compile_spec
+from airflow_provider_twin.client.messages.sources import RecipientList
 
 SEEDS = range(300)
 
@@ -189,8 +189,8 @@ def test_source_sends_the_same_chunks_either_way() -> None:
 
 def test_file_blocks_agree_with_row_by_row_and_name_bad_rows(tmp_path: Path) -> None:
     """A file is checked a block of rows at a time; a bad row still gets its line and index."""
-    from airflow_provider_twin.client.recipients import iter_recipients_file
-    from airflow_provider_twin.client.sources import FILE_BLOCK_ROWS, RecipientFile
+    from airflow_provider_twin.client.messages.recipient_files import iter_recipients_file
+    from airflow_provider_twin.client.messages.sources import FILE_BLOCK_ROWS, RecipientFile
 
     campaign = compile_spec(MessageSpec(channels={"sms": {}}, text="Hi", variables={"shop": "X"}))
     rows = [f"+7 999 {i:07d},Client {i}," for i in range(2 * FILE_BLOCK_ROWS + 500)]

@@ -28,11 +28,11 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_twin.client.async_client import AsyncTwinClient
-from airflow_provider_twin.client.bulk import bulk_id_for
-from airflow_provider_twin.client.calls import ApiCall
-from airflow_provider_twin.client.http import http_options
-from airflow_provider_twin.client.retry import RetryPolicy
+from airflow_provider_twin.client.core.async_client import AsyncTwinClient
+from airflow_provider_twin.client.core.calls import ApiCall
+from airflow_provider_twin.client.core.http import http_options
+from airflow_provider_twin.client.core.retry import RetryPolicy
+from airflow_provider_twin.client.messages.bulk import bulk_id_for
 
 pytestmark = pytest.mark.integration
 
@@ -250,7 +250,7 @@ def tiny_backoffs(monkeypatch: pytest.MonkeyPatch, tls_context: ssl.SSLContext) 
     def options(config: Any) -> dict[str, Any]:
         return {**http_options(config), "verify": tls_context}
 
-    monkeypatch.setattr("airflow_provider_twin.client.async_client.http_options", options)
+    monkeypatch.setattr("airflow_provider_twin.client.core.async_client.http_options", options)
 
 
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda seed: f"seed_{seed}")

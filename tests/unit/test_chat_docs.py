@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_twin.client.realtime_protocol import EVENT_NAMES, WaitResult
+from airflow_provider_twin.client.chat.realtime.protocol import EVENT_NAMES, WaitResult
 from airflow_provider_twin.operators.chat import TwinStartChatSessionOperator
 from airflow_provider_twin.sensors.chat import TwinChatSessionClosedSensor
 from airflow_provider_twin.triggers.chat import TwinChatSessionEventTrigger

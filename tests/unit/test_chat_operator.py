@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_provider_twin.client.errors import TwinInputError
+from airflow_provider_twin.client.core.errors import TwinInputError
 from airflow_provider_twin.emulator import TwinEmulator
 from airflow_provider_twin.operators.chat import (
     BODY_FIELDS,

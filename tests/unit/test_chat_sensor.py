@@ -15,7 +15,7 @@ from airflow.sdk.exceptions import (
     TaskDeferred,
 )
 
-from airflow_provider_twin.client.errors import TwinInputError
+from airflow_provider_twin.client.core.errors import TwinInputError
 from airflow_provider_twin.emulator import TwinEmulator
 from airflow_provider_twin.sensors.chat import EVENT_XCOM_KEY, TwinChatSessionClosedSensor
 from airflow_provider_twin.triggers.chat import TwinChatSessionEventTrigger

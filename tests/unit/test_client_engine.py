@@ -22,9 +22,9 @@ from airflow_provider_twin.client import (
     TwinValidationError,
     notify,
 )
-from airflow_provider_twin.client import async_client as async_module
-from airflow_provider_twin.client import sync_client as sync_module
-from airflow_provider_twin.client.calls import ApiCall
+from airflow_provider_twin.client.core import async_client as async_module
+from airflow_provider_twin.client.core import sync_client as sync_module
+from airflow_provider_twin.client.core.calls import ApiCall
 from tests.unit.fake_twin import FakeTwin, config, make_jwt
 
 MESSAGES = "GET /notify/api/v1/messages"

@@ -19,17 +19,16 @@ from airflow_provider_twin.client import (
     chat,
     notify,
 )
-from airflow_provider_twin.client.auth import Authenticate, TokenState
-from airflow_provider_twin.client.engine import Engine
-from airflow_provider_twin.client.jwt import jwt_expiry
-from airflow_provider_twin.client.retry import parse_retry_after
+from airflow_provider_twin.client.core.engine import Engine
+from airflow_provider_twin.client.core.retry import parse_retry_after
+from airflow_provider_twin.client.core.tokens import Authenticate, TokenState, jwt_expiry
 from tests.unit.fake_twin import config, make_jwt
 
 
 def test_client_package_never_imports_airflow() -> None:
     code = (
         "import importlib, pkgutil, sys, airflow_provider_twin.client as client\n"
-        "names = [m.name for m in pkgutil.iter_modules(client.__path__, 'airflow_provider_twin.client.')]\n"
+        "names = [m.name for m in pkgutil.walk_packages(client.__path__, 'airflow_provider_twin.client.')]\n"
         "assert len(names) > 20, names\n"
         "for name in names: importlib.import_module(name)\n"
         "bad = sorted(m for m in sys.modules if m == 'airflow' or m.startswith('airflow.'))\n"
@@ -204,7 +203,7 @@ def test_clients_share_one_tls_context_built_from_the_trust_store_httpx_uses(
     import certifi
 
     from airflow_provider_twin.client import AsyncTwinClient, TwinClient
-    from airflow_provider_twin.client.http import _tls_context, tls_context
+    from airflow_provider_twin.client.core.http import _tls_context, tls_context
 
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)
     monkeypatch.delenv("SSL_CERT_DIR", raising=False)

@@ -12,7 +12,8 @@ from typing import Any
 import pendulum
 import pytest
 
-from airflow_provider_twin.client.compose import (
+from airflow_provider_twin.client.core.errors import TwinInputError
+from airflow_provider_twin.client.messages.compose import (
     Campaign,
     MessageSpec,
     Problems,
@@ -28,9 +29,8 @@ from airflow_provider_twin.client.compose import (
     validate_recipient,
     validate_spec,
 )
-from airflow_provider_twin.client.errors import TwinInputError
-from airflow_provider_twin.client.recipients import detect_format, iter_recipients_file
-from airflow_provider_twin.client.sources import MessageList, RecipientFile, RecipientList
+from airflow_provider_twin.client.messages.recipient_files import detect_format, iter_recipients_file
+from airflow_provider_twin.client.messages.sources import MessageList, RecipientFile, RecipientList
 
 UUID = "6f1c2b1e-3d4a-4c5b-9e8f-0a1b2c3d4e5f"
 

@@ -7,7 +7,16 @@ import uuid
 import pytest
 
 from airflow_provider_twin.client import TwinInputError
-from airflow_provider_twin.client.delivery import (
+from airflow_provider_twin.client.core.errors import (
+    TwinAuthError,
+    TwinProtocolError,
+    TwinRateLimited,
+    TwinServerError,
+    TwinTransportError,
+    TwinValidationError,
+    is_transient,
+)
+from airflow_provider_twin.client.messages.status import (
     FAILURE_STATUSES,
     IDS_PER_REQUEST,
     Criteria,
@@ -18,18 +27,9 @@ from airflow_provider_twin.client.delivery import (
     failed_destinations,
     failed_records_calls,
     flow_records_calls,
-    is_transient,
     needs_flow_check,
     tally,
     with_breakdown,
-)
-from airflow_provider_twin.client.errors import (
-    TwinAuthError,
-    TwinProtocolError,
-    TwinRateLimited,
-    TwinServerError,
-    TwinTransportError,
-    TwinValidationError,
 )
 
 BULK = Targets.of(bulk_ids=["b1"])

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_twin.client import notify
-from airflow_provider_twin.client.errors import (
+from airflow_provider_twin.client.core.errors import (
     TwinAuthError,
     TwinRateLimited,
     TwinServerError,

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from airflow_provider_twin.client import AsyncTwinClient, TwinNotFoundError
-from airflow_provider_twin.client.realtime_async import (
+from airflow_provider_twin.client.chat.realtime.async_hub import (
     ChatEventHub,
     ConnectionLost,
     HubStopped,
@@ -20,7 +20,7 @@ from airflow_provider_twin.client.realtime_async import (
     SharedResources,
     wait_for_session_event,
 )
-from airflow_provider_twin.client.realtime_protocol import (
+from airflow_provider_twin.client.chat.realtime.protocol import (
     ERROR_NOT_FOUND,
     ERROR_REALTIME,
     ChatEvent,

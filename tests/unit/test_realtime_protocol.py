@@ -8,15 +8,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_twin.client.errors import (
-    TwinInputError,
-    TwinNotFoundError,
-    TwinProtocolError,
-    TwinServerError,
-    TwinTransportError,
-    TwinValidationError,
-)
-from airflow_provider_twin.client.realtime_protocol import (
+from airflow_provider_twin.client.chat.realtime.protocol import (
     ERROR_NOT_FOUND,
     ERROR_REST,
     ChatEvent,
@@ -36,6 +28,14 @@ from airflow_provider_twin.client.realtime_protocol import (
     join_succeeded,
     parse_event,
     reply_error,
+)
+from airflow_provider_twin.client.core.errors import (
+    TwinInputError,
+    TwinNotFoundError,
+    TwinProtocolError,
+    TwinServerError,
+    TwinTransportError,
+    TwinValidationError,
 )
 
 SID = "0b5a8b5e-8d5c-4c5e-9d55-7f2f0e3a1c11"

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from airflow_provider_twin.client.config import TwinClientConfig
+from airflow_provider_twin.client.core.config import TwinClientConfig
 from airflow_provider_twin.emulator import TwinEmulator
 from airflow_provider_twin.hooks.connection import client_config
 

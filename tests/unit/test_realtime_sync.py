@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 
 from airflow_provider_twin.client import TwinClient
-from airflow_provider_twin.client.realtime_protocol import (
+from airflow_provider_twin.client.chat.realtime.protocol import (
     ERROR_NOT_FOUND,
     ERROR_REALTIME,
     EventFilter,
     TwinRealtimeError,
 )
-from airflow_provider_twin.client.realtime_sync import (
+from airflow_provider_twin.client.chat.realtime.sync_socket import (
     ConnectionDropped,
     RealtimeSocket,
     wait_for_session_event_sync,

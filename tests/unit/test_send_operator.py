@@ -14,7 +14,7 @@ from airflow.sdk import DAG
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider_twin.client import AsyncTwinClient, RetryPolicy
-from airflow_provider_twin.client.bulk import (
+from airflow_provider_twin.client.messages.bulk import (
     BULK_ID_NAMESPACE,
     BulkSender,
     BulkSendError,

@@ -32,7 +32,7 @@ def test_docs_mention_every_argument(operator: type) -> None:
 
 
 def test_docs_mention_every_summary_key() -> None:
-    from airflow_provider_twin.client.bulk import SendReport
+    from airflow_provider_twin.client.messages.bulk import SendReport
 
     doc = DOC.read_text()
     missing = [key for key in SendReport().summary() if f'"{key}"' not in doc]

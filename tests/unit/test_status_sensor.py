@@ -18,7 +18,7 @@ from airflow.sdk.exceptions import (
 )
 
 from airflow_provider_twin.client import TwinClient
-from airflow_provider_twin.client.delivery import Criteria, Targets, evaluate
+from airflow_provider_twin.client.messages.status import Criteria, Targets, evaluate
 from airflow_provider_twin.hooks.twin import TwinHook
 from airflow_provider_twin.sensors.messages import (
     FAILURE_XCOM_KEY,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_twin.client import AsyncTwinClient, TwinConfigError
-from airflow_provider_twin.client.delivery import Criteria, Targets
+from airflow_provider_twin.client.messages.status import Criteria, Targets
 from airflow_provider_twin.hooks.twin import TwinHook
 from airflow_provider_twin.triggers.messages import TwinMessageStatusTrigger, epoch_seconds
 from tests.unit.test_delivery_support import MESSAGES_PATH, FakeTwin

@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Generic, TypeVar
 
-log = logging.getLogger("airflow_provider_twin.client.shared")
+log = logging.getLogger("airflow_provider_twin.client.core.loop_resources")
 
 T = TypeVar("T")
 

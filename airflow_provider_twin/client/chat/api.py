@@ -6,9 +6,14 @@ from collections.abc import Mapping
 from typing import Any, cast
 from urllib.parse import quote
 
-from airflow_provider_twin.client.calls import ApiCall, expect_object, query_params
-from airflow_provider_twin.client.errors import TwinInputError, TwinProtocolError
-from airflow_provider_twin.client.models import SessionInfo, SessionMessagePage, SessionPage, StartedSession
+from airflow_provider_twin.client.chat.models import (
+    SessionInfo,
+    SessionMessagePage,
+    SessionPage,
+    StartedSession,
+)
+from airflow_provider_twin.client.core.calls import ApiCall, expect_object, query_params
+from airflow_provider_twin.client.core.errors import TwinInputError, TwinProtocolError
 
 #: Longest chat session TWIN allows, in seconds (twin-api.md §4.2: 12 h).
 MAX_SESSION_TTL = 43200

@@ -5,9 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from airflow_provider_twin.client.calls import ApiCall, comma_list, expect_list, expect_object, query_params
-from airflow_provider_twin.client.errors import TwinInputError, TwinProtocolError
-from airflow_provider_twin.client.models import BatchItem, CancelItem, MessageData, MessagePage
+from airflow_provider_twin.client.core.calls import (
+    ApiCall,
+    comma_list,
+    expect_list,
+    expect_object,
+    query_params,
+)
+from airflow_provider_twin.client.core.errors import TwinInputError, TwinProtocolError
+from airflow_provider_twin.client.messages.models import BatchItem, CancelItem, MessageData, MessagePage
 
 #: TWIN's page size cap assumed by the emulator (twin-api.md §7.11).
 MAX_PAGE_SIZE = 1000

@@ -31,8 +31,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from airflow_provider_twin.client.errors import TwinInputError
-from airflow_provider_twin.client.models import CHANNELS, DESTINATION_FIELDS, Destination, MessageData
+from airflow_provider_twin.client.core.errors import TwinInputError
+from airflow_provider_twin.client.messages.models import (
+    CHANNELS,
+    DESTINATION_FIELDS,
+    Destination,
+    MessageData,
+)
 
 Scalar = str | int | float | bool | None
 

@@ -25,12 +25,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from airflow_provider_twin.client.delivery import error_summary, is_transient
-from airflow_provider_twin.client.errors import (
+from airflow_provider_twin.client.core.errors import (
     TwinError,
     TwinInputError,
     TwinNotFoundError,
     TwinProtocolError,
+    error_summary,
+    is_transient,
 )
 
 #: ``data.application`` of the widget (client-side) flow; always "widget" (twin-api.md §5.3).

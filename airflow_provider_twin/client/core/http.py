@@ -10,7 +10,7 @@ from typing import Any
 import certifi
 import httpx
 
-from airflow_provider_twin.client.config import TwinClientConfig
+from airflow_provider_twin.client.core.config import TwinClientConfig
 
 
 def http_options(config: TwinClientConfig) -> dict[str, Any]:

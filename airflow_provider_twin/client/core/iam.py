@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, TypedDict
 
-from airflow_provider_twin.client.calls import ApiCall, expect_object
-from airflow_provider_twin.client.config import TwinCredentials
-from airflow_provider_twin.client.errors import TwinProtocolError
+from airflow_provider_twin.client.core.calls import ApiCall, expect_object
+from airflow_provider_twin.client.core.config import TwinCredentials
+from airflow_provider_twin.client.core.errors import TwinProtocolError
 
 
 class TokenPair(TypedDict, total=False):

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from airflow_provider_twin import __version__
-from airflow_provider_twin.client.errors import TwinConfigError
-from airflow_provider_twin.client.retry import RetryPolicy
+from airflow_provider_twin.client.core.errors import TwinConfigError
+from airflow_provider_twin.client.core.retry import RetryPolicy
 
 #: Production hosts (twin-api.md §1.1).
 DEFAULT_IAM_URL = "https://iam.twin24.ai/api/v1"

@@ -122,3 +122,23 @@ def api_error_class(status: int) -> type[TwinAPIError]:
     if status >= 500:
         return TwinServerError
     return TwinAPIError
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for errors worth another check later: rate limits, TWIN 5xx, network trouble.
+
+    The client already retried them within its budget; a wait still treats them as "not known
+    yet" rather than as a verdict (a TWIN hiccup never fails a long wait), and a bounded flow
+    such as a notification may try once more.
+    """
+    if isinstance(exc, TwinTransportError):
+        return True
+    if isinstance(exc, TwinAPIError):
+        return exc.status in (408, 425, 429) or exc.status >= 500
+    return False
+
+
+def error_summary(exc: BaseException) -> str:
+    """One line describing ``exc`` for a log or an event, never a credential."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -38,19 +38,15 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from airflow_provider_twin.client import notify
-from airflow_provider_twin.client.async_client import AsyncTwinClient
-from airflow_provider_twin.client.calls import ApiCall
-from airflow_provider_twin.client.compose import Campaign, RecipientColumns
-from airflow_provider_twin.client.errors import (
-    TwinConflictError,
-    TwinServerError,
-    TwinTransportError,
-)
-from airflow_provider_twin.client.models import BatchItem, Destination, MessageData
-from airflow_provider_twin.client.retry import RetryPolicy
+from airflow_provider_twin.client.core.async_client import AsyncTwinClient
+from airflow_provider_twin.client.core.calls import ApiCall
+from airflow_provider_twin.client.core.errors import TwinConflictError, TwinServerError, TwinTransportError
+from airflow_provider_twin.client.core.retry import RetryPolicy
+from airflow_provider_twin.client.messages import api as notify
+from airflow_provider_twin.client.messages.compose import Campaign, RecipientColumns
+from airflow_provider_twin.client.messages.models import BatchItem, Destination, MessageData
 
-log = logging.getLogger("airflow_provider_twin.client.bulk")
+log = logging.getLogger("airflow_provider_twin.client.messages.bulk")
 
 #: Namespace of the provider's deterministic bulk ids. Never change it: a changed namespace
 #: would give a retried send new ids, and TWIN would send the campaign twice.

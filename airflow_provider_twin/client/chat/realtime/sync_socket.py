@@ -22,10 +22,8 @@ from typing import Any
 
 import websocket
 
-from airflow_provider_twin.client import chat
-from airflow_provider_twin.client.delivery import error_summary
-from airflow_provider_twin.client.errors import TwinError, TwinProtocolError
-from airflow_provider_twin.client.realtime_protocol import (
+from airflow_provider_twin.client.chat import api as chat
+from airflow_provider_twin.client.chat.realtime.protocol import (
     CLOSED_STATUSES,
     ERROR_REALTIME,
     ChatEvent,
@@ -46,9 +44,10 @@ from airflow_provider_twin.client.realtime_protocol import (
     parse_event,
     reply_error,
 )
-from airflow_provider_twin.client.sync_client import TwinClient
+from airflow_provider_twin.client.core.errors import TwinError, TwinProtocolError, error_summary
+from airflow_provider_twin.client.core.sync_client import TwinClient
 
-log = logging.getLogger("airflow_provider_twin.client.realtime")
+log = logging.getLogger("airflow_provider_twin.client.chat.realtime")
 
 #: Extra seconds beyond TWIN's ping period before a silent link counts as dead (as the SDKs do).
 MAX_SERVER_PING_DELAY = 10.0

@@ -45,12 +45,9 @@ from centrifuge import (
     ServerPublicationContext,
 )
 
-from airflow_provider_twin.client import chat
-from airflow_provider_twin.client.async_client import AsyncTwinClient
-from airflow_provider_twin.client.delivery import error_summary, is_transient
-from airflow_provider_twin.client.errors import TwinError
-from airflow_provider_twin.client.models import SessionInfo
-from airflow_provider_twin.client.realtime_protocol import (
+from airflow_provider_twin.client.chat import api as chat
+from airflow_provider_twin.client.chat.models import SessionInfo
+from airflow_provider_twin.client.chat.realtime.protocol import (
     CLIENT_NAME,
     CLOSED_STATUSES,
     ERROR_REALTIME,
@@ -68,9 +65,11 @@ from airflow_provider_twin.client.realtime_protocol import (
     parse_event,
     timeout_result,
 )
-from airflow_provider_twin.client.shared import SharedResources
+from airflow_provider_twin.client.core.async_client import AsyncTwinClient
+from airflow_provider_twin.client.core.errors import TwinError, error_summary, is_transient
+from airflow_provider_twin.client.core.loop_resources import SharedResources
 
-log = logging.getLogger("airflow_provider_twin.client.realtime")
+log = logging.getLogger("airflow_provider_twin.client.chat.realtime")
 
 
 #: Default seconds between safety-net REST checks while the session is joined.

@@ -18,11 +18,21 @@ import json
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
-from airflow_provider_twin.client.bulk import Chunk, chunk_columns, chunk_destinations, chunk_messages
-from airflow_provider_twin.client.compose import Campaign, Problems, RecipientColumns, normalize_message
-from airflow_provider_twin.client.errors import TwinInputError
-from airflow_provider_twin.client.models import Destination, MessageData
-from airflow_provider_twin.client.recipients import RecipientSource, iter_recipients_file
+from airflow_provider_twin.client.core.errors import TwinInputError
+from airflow_provider_twin.client.messages.bulk import (
+    Chunk,
+    chunk_columns,
+    chunk_destinations,
+    chunk_messages,
+)
+from airflow_provider_twin.client.messages.compose import (
+    Campaign,
+    Problems,
+    RecipientColumns,
+    normalize_message,
+)
+from airflow_provider_twin.client.messages.models import Destination, MessageData
+from airflow_provider_twin.client.messages.recipient_files import RecipientSource, iter_recipients_file
 
 #: Rows of a recipients file checked together (column-wise when the block is clean).
 FILE_BLOCK_ROWS = 1000

@@ -4,14 +4,42 @@ Renewal follows TWIN's SDK and guidance (twin-api.md §2.5): renew before ``exp`
 10 % of the token's lifetime, at most 15 minutes), and when TWIN answers 401 ``Token is
 expired.`` or 403. A refresh is tried first; if TWIN refuses it, the client logs in again.
 Tokens live only in this object: never in a log line, an exception or a repr.
+
+TWIN's tokens are JWTs whose payload carries a numeric ``exp``; like the official SDK, the
+client reads it without verifying the signature: it only needs to know when to renew, TWIN
+itself verifies the token.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from airflow_provider_twin.client.jwt import jwt_expiry
+
+def jwt_expiry(token: str) -> float | None:
+    """Return the ``exp`` claim of a JWT as a UNIX timestamp, or None if it has none.
+
+    A token that is not JWT-shaped (three dot-separated parts with a JSON payload) also gives
+    None: a static token of another shape is used as is, without proactive renewal.
+    """
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    payload = parts[1] + "=" * (-len(parts[1]) % 4)
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(payload.encode("ascii")))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        return None
+    if not isinstance(claims, dict):
+        return None
+    exp = claims.get("exp")
+    if isinstance(exp, bool) or not isinstance(exp, (int, float)):
+        return None
+    return float(exp)
+
 
 #: Never renew earlier than this many seconds before expiry (TWIN suggests ~15 min for 24 h tokens).
 MAX_RENEW_MARGIN = 900.0

@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from airflow_provider_twin.client.errors import TwinConfigError
+from airflow_provider_twin.client.core.errors import TwinConfigError
 
 
 @dataclass(frozen=True)

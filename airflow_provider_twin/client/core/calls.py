@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Generic, Literal, TypeVar
 
-from airflow_provider_twin.client.errors import TwinProtocolError
+from airflow_provider_twin.client.core.errors import TwinProtocolError
 
 T = TypeVar("T")
 P = TypeVar("P", bound=Mapping[str, Any])

@@ -25,7 +25,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_twin.client.realtime_protocol import (
+from airflow_provider_twin.client.chat.realtime.protocol import (
     CLOSED_STATUSES,
     EVENT_NAMES,
     SESSION_CLOSED,
@@ -39,22 +39,25 @@ from airflow_provider_twin.client.realtime_protocol import (
 )
 
 if TYPE_CHECKING:
-    from airflow_provider_twin.client.realtime_async import (
+    from airflow_provider_twin.client.chat.realtime.async_hub import (
         ChatEventHub,
         SessionWatch,
         SharedResources,
         wait_for_session_event,
     )
-    from airflow_provider_twin.client.realtime_sync import RealtimeSocket, wait_for_session_event_sync
+    from airflow_provider_twin.client.chat.realtime.sync_socket import (
+        RealtimeSocket,
+        wait_for_session_event_sync,
+    )
 
 #: Names served lazily from the transport modules.
 _LAZY = {
-    "ChatEventHub": "realtime_async",
-    "SessionWatch": "realtime_async",
-    "SharedResources": "realtime_async",
-    "wait_for_session_event": "realtime_async",
-    "RealtimeSocket": "realtime_sync",
-    "wait_for_session_event_sync": "realtime_sync",
+    "ChatEventHub": "async_hub",
+    "SessionWatch": "async_hub",
+    "SharedResources": "async_hub",
+    "wait_for_session_event": "async_hub",
+    "RealtimeSocket": "sync_socket",
+    "wait_for_session_event_sync": "sync_socket",
 }
 
 #: The extra that brings the websocket libraries.
@@ -70,7 +73,7 @@ def load(module: str) -> Any:
     :raises ImportError: with :data:`INSTALL_HINT` when the websocket libraries are missing.
     """
     try:
-        return importlib.import_module(f"airflow_provider_twin.client.{module}")
+        return importlib.import_module(f"airflow_provider_twin.client.chat.realtime.{module}")
     except ImportError as exc:
         if exc.name in ("centrifuge", "websocket", "websockets"):
             raise ImportError(INSTALL_HINT) from exc

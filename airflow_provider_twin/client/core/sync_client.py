@@ -10,11 +10,11 @@ from typing import Any, TypeVar
 
 import httpx
 
-from airflow_provider_twin.client.auth import Authenticate
-from airflow_provider_twin.client.calls import ApiCall, next_page
-from airflow_provider_twin.client.config import TwinClientConfig
-from airflow_provider_twin.client.engine import Engine, Flow, Send, Sleep
-from airflow_provider_twin.client.http import http_options
+from airflow_provider_twin.client.core.calls import ApiCall, next_page
+from airflow_provider_twin.client.core.config import TwinClientConfig
+from airflow_provider_twin.client.core.engine import Engine, Flow, Send, Sleep
+from airflow_provider_twin.client.core.http import http_options
+from airflow_provider_twin.client.core.tokens import Authenticate
 
 T = TypeVar("T")
 

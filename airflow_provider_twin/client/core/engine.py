@@ -19,11 +19,10 @@ from typing import Any, TypeVar
 
 import httpx
 
-from airflow_provider_twin.client import iam
-from airflow_provider_twin.client.auth import Authenticate, TokenState
-from airflow_provider_twin.client.calls import NO_BODY, ApiCall
-from airflow_provider_twin.client.config import TwinClientConfig
-from airflow_provider_twin.client.errors import (
+from airflow_provider_twin.client.core import iam
+from airflow_provider_twin.client.core.calls import NO_BODY, ApiCall
+from airflow_provider_twin.client.core.config import TwinClientConfig
+from airflow_provider_twin.client.core.errors import (
     TwinAPIError,
     TwinAuthError,
     TwinProtocolError,
@@ -31,7 +30,8 @@ from airflow_provider_twin.client.errors import (
     TwinTransportError,
     api_error_class,
 )
-from airflow_provider_twin.client.retry import parse_retry_after
+from airflow_provider_twin.client.core.retry import parse_retry_after
+from airflow_provider_twin.client.core.tokens import Authenticate, TokenState
 
 log = logging.getLogger("airflow_provider_twin.client")
 

@@ -51,14 +51,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from airflow_provider_twin.client import notify
-from airflow_provider_twin.client.calls import ApiCall, comma_list
-from airflow_provider_twin.client.errors import (
-    TwinAPIError,
-    TwinInputError,
-    TwinTransportError,
-)
-from airflow_provider_twin.client.models import MessageItem, MessagePage
+from airflow_provider_twin.client.core.calls import ApiCall, comma_list
+from airflow_provider_twin.client.core.errors import TwinInputError
+from airflow_provider_twin.client.messages import api as notify
+from airflow_provider_twin.client.messages.models import MessageItem, MessagePage
 
 #: Statuses that mean the message reached the recipient (twin-api.md §3.9).
 SUCCESS_STATUSES: tuple[str, ...] = ("DELIVERED",)
@@ -525,19 +521,6 @@ def with_breakdown(
     return {**result, "by_status": {status: int(by_status.get(status, 0)) for status in statuses}}
 
 
-def is_transient(exc: BaseException) -> bool:
-    """True for errors worth another check later: rate limits, TWIN 5xx, network trouble.
-
-    The client already retried them; a sensor still treats them as "not known yet" rather
-    than as a verdict, so a TWIN hiccup never fails a long wait.
-    """
-    if isinstance(exc, TwinTransportError):
-        return True
-    if isinstance(exc, TwinAPIError):
-        return exc.status in (408, 425, 429) or exc.status >= 500
-    return False
-
-
 # -- failed destinations ----------------------------------------------------------------------------
 
 #: Page size when listing failed messages (TWIN's assumed maximum, twin-api.md §7.11).
@@ -627,9 +610,3 @@ def _record_key(record: Mapping[str, Any]) -> str:
 
 def _created(record: Mapping[str, Any]) -> tuple[str, str]:
     return (str(record.get("createdAt") or ""), str(record.get("id") or ""))
-
-
-def error_summary(exc: BaseException) -> str:
-    """One line describing ``exc`` for a log or an event, never a credential."""
-    text = str(exc)
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

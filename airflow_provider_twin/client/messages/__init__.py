@@ -1,0 +1,5 @@
+"""TWIN notify: send campaigns, follow their delivery, cancel delayed messages.
+
+``api`` holds the endpoint calls (``POST/GET/DELETE /messages``); the other modules hold the
+procedures built on them, each written once.
+"""
