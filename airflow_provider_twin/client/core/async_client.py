@@ -11,7 +11,9 @@ import httpx
 
 from airflow_provider_twin.client.core.calls import ApiCall, next_page
 from airflow_provider_twin.client.core.config import TwinClientConfig
-from airflow_provider_twin.client.core.engine import Engine, Flow, Send, Sleep
+from airflow_provider_twin.client.core.engine import Engine, Flow, Send
+from airflow_provider_twin.client.core.errors import TwinError
+from airflow_provider_twin.client.core.flows import Gather, Procedure, Sleep
 from airflow_provider_twin.client.core.http import http_options
 from airflow_provider_twin.client.core.tokens import Authenticate
 
@@ -49,28 +51,36 @@ class AsyncTwinClient:
                 yield item
             current = next_page(current, page)
 
-    async def _drive(self, flow: Flow[T]) -> T:
+    async def run(self, procedure: Procedure[T]) -> T:
+        """Perform a multi-step procedure (see :mod:`~.flows`) and return its result."""
+        return await self._drive(procedure)
+
+    async def _drive(self, flow: Flow[T] | Procedure[T]) -> T:
         reply: Any = None
         error: BaseException | None = None
         while True:
             try:
-                effect = flow.throw(error) if error is not None else flow.send(reply)
+                step = flow.throw(error) if error is not None else flow.send(reply)
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]
             reply, error = None, None
-            if isinstance(effect, Send):
-                try:
-                    reply = await self._http.send(effect.request)
-                except httpx.TransportError as exc:
-                    error = exc
-            elif isinstance(effect, Sleep):
-                await _sleep(effect.seconds)
-            elif isinstance(effect, Authenticate):
-                async with self._auth_lock:
-                    try:
-                        await self._drive(self.engine.authenticate(effect))
-                    except Exception as exc:  # noqa: BLE001 - re-raised inside the flow
-                        error = exc
+            try:
+                reply = await self._perform(step)
+            except (httpx.TransportError, TwinError) as exc:
+                error = exc
+
+    async def _perform(self, step: Any) -> Any:
+        if isinstance(step, Send):
+            return await self._http.send(step.request)
+        if isinstance(step, Sleep):
+            await _sleep(step.seconds)
+            return None
+        if isinstance(step, Authenticate):
+            async with self._auth_lock:
+                return await self._drive(self.engine.authenticate(step))
+        if isinstance(step, Gather):
+            return list(await asyncio.gather(*(self.send(call) for call in step.calls)))
+        return await self.send(step)
 
     async def aclose(self) -> None:
         """Close the connection pool."""

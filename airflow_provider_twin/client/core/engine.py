@@ -2,7 +2,7 @@
 
 It is written as generators that *describe* I/O instead of doing it: a flow yields
 :class:`Send` (perform this HTTP request and send me the response, or throw the transport
-error in), :class:`Sleep` and :class:`~.auth.Authenticate` (renew the token under your lock).
+error in), :class:`~.flows.Sleep` and :class:`~.tokens.Authenticate` (renew the token under your lock).
 The sync and async clients are small drivers that perform these effects with ``httpx.Client``
 or ``httpx.AsyncClient``; the behaviour, and its tests, are shared.
 """
@@ -30,6 +30,7 @@ from airflow_provider_twin.client.core.errors import (
     TwinTransportError,
     api_error_class,
 )
+from airflow_provider_twin.client.core.flows import Sleep
 from airflow_provider_twin.client.core.retry import parse_retry_after
 from airflow_provider_twin.client.core.tokens import Authenticate, TokenState
 
@@ -49,13 +50,6 @@ class Send:
     """Effect: send this request; the driver sends back the response or throws the error."""
 
     request: httpx.Request
-
-
-@dataclass(frozen=True)
-class Sleep:
-    """Effect: wait this many seconds."""
-
-    seconds: float
 
 
 Effect = Send | Sleep | Authenticate

@@ -12,7 +12,9 @@ import httpx
 
 from airflow_provider_twin.client.core.calls import ApiCall, next_page
 from airflow_provider_twin.client.core.config import TwinClientConfig
-from airflow_provider_twin.client.core.engine import Engine, Flow, Send, Sleep
+from airflow_provider_twin.client.core.engine import Engine, Flow, Send
+from airflow_provider_twin.client.core.errors import TwinError
+from airflow_provider_twin.client.core.flows import Gather, Procedure, Sleep
 from airflow_provider_twin.client.core.http import http_options
 from airflow_provider_twin.client.core.tokens import Authenticate
 
@@ -50,28 +52,36 @@ class TwinClient:
             yield from page["items"]
             current = next_page(current, page)
 
-    def _drive(self, flow: Flow[T]) -> T:
+    def run(self, procedure: Procedure[T]) -> T:
+        """Perform a multi-step procedure (see :mod:`~.flows`) and return its result."""
+        return self._drive(procedure)
+
+    def _drive(self, flow: Flow[T] | Procedure[T]) -> T:
         reply: Any = None
         error: BaseException | None = None
         while True:
             try:
-                effect = flow.throw(error) if error is not None else flow.send(reply)
+                step = flow.throw(error) if error is not None else flow.send(reply)
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]
             reply, error = None, None
-            if isinstance(effect, Send):
-                try:
-                    reply = self._http.send(effect.request)
-                except httpx.TransportError as exc:
-                    error = exc
-            elif isinstance(effect, Sleep):
-                _sleep(effect.seconds)
-            elif isinstance(effect, Authenticate):
-                with self._auth_lock:
-                    try:
-                        self._drive(self.engine.authenticate(effect))
-                    except Exception as exc:  # noqa: BLE001 - re-raised inside the flow
-                        error = exc
+            try:
+                reply = self._perform(step)
+            except (httpx.TransportError, TwinError) as exc:
+                error = exc
+
+    def _perform(self, step: Any) -> Any:
+        if isinstance(step, Send):
+            return self._http.send(step.request)
+        if isinstance(step, Sleep):
+            _sleep(step.seconds)
+            return None
+        if isinstance(step, Authenticate):
+            with self._auth_lock:
+                return self._drive(self.engine.authenticate(step))
+        if isinstance(step, Gather):
+            return [self.send(call) for call in step.calls]
+        return self.send(step)
 
     def close(self) -> None:
         """Close the connection pool."""
