@@ -11,18 +11,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from airflow_provider_twin.client.core.config import (
+from airflow_provider_twin.client.core import (
     DEFAULT_CENTRIFUGO_URL,
     DEFAULT_CHAT_URL,
     DEFAULT_IAM_URL,
     DEFAULT_NOTIFY_URL,
     DEFAULT_TOKEN_TTL,
+    RetryPolicy,
     TwinClientConfig,
+    TwinConfigError,
     TwinCredentials,
     TwinEndpoints,
 )
-from airflow_provider_twin.client.core.errors import TwinConfigError
-from airflow_provider_twin.client.core.retry import RetryPolicy
 
 #: Every extra the ``twin`` connection understands.
 EXTRA_FIELDS = (
