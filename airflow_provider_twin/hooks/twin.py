@@ -7,8 +7,7 @@ from typing import Any, TypeVar
 
 from airflow.sdk import BaseHook
 
-from airflow_provider_twin.client import AsyncTwinClient, TwinClient, TwinError, notify
-from airflow_provider_twin.client.core.config import TwinClientConfig
+from airflow_provider_twin.client import AsyncTwinClient, TwinClient, TwinClientConfig, TwinError, notify
 from airflow_provider_twin.hooks.connection import client_config
 
 #: Hook arguments that would carry credentials outside the connection: refused.
