@@ -22,6 +22,7 @@ from airflow_provider_twin.client.core.config import (
 from airflow_provider_twin.client.core.errors import TwinConfigError, TwinError, error_summary, is_transient
 from airflow_provider_twin.client.core.flows import Gather, Procedure, Sleep
 from airflow_provider_twin.client.core.loop_resources import SharedResources
+from airflow_provider_twin.client.core.problems import Problems
 from airflow_provider_twin.client.core.retry import RetryPolicy
 from airflow_provider_twin.client.core.sync_client import TwinClient
 
@@ -34,6 +35,7 @@ __all__ = [
     "ApiCall",
     "AsyncTwinClient",
     "Gather",
+    "Problems",
     "Procedure",
     "RetryPolicy",
     "SharedResources",

@@ -32,6 +32,7 @@ from datetime import datetime
 from typing import Any
 
 from airflow_provider_twin.client.core.errors import TwinInputError
+from airflow_provider_twin.client.core.problems import Problems
 from airflow_provider_twin.client.messages.models import (
     CHANNELS,
     DESTINATION_FIELDS,
@@ -40,9 +41,6 @@ from airflow_provider_twin.client.messages.models import (
 )
 
 Scalar = str | int | float | bool | None
-
-#: How many problems an error message lists before it says "... and N more".
-MAX_LISTED_PROBLEMS = 20
 
 #: TWIN's documented limits (twin-api.md §3.2.6).
 MIN_VALIDITY_PERIOD, MAX_VALIDITY_PERIOD = 1, 2880
@@ -124,46 +122,6 @@ def _show(value: Any) -> str:
     """A short, log-safe rendering of a bad value."""
     text = repr(value)
     return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
-
-
-class Problems:
-    """Collects problems without growing without bound: keeps the first few, counts the rest.
-
-    Validation of a million-recipient file must not keep a million messages in memory.
-    """
-
-    def __init__(self, keep: int = MAX_LISTED_PROBLEMS) -> None:
-        self.keep = keep
-        self.first: list[str] = []
-        self.count = 0
-
-    def add(self, problem: str) -> None:
-        """Record one problem."""
-        self.count += 1
-        if len(self.first) < self.keep:
-            self.first.append(problem)
-
-    def extend(self, problems: Iterable[str]) -> None:
-        """Record several problems."""
-        for problem in problems:
-            self.add(problem)
-
-    def __bool__(self) -> bool:
-        return self.count > 0
-
-    def lines(self) -> list[str]:
-        """The kept problems, then ``... and N more`` when some were only counted."""
-        more = self.count - len(self.first)
-        return [*self.first, f"... and {more} more"] if more > 0 else list(self.first)
-
-    def error(self, what: str) -> TwinInputError:
-        """A :class:`TwinInputError` listing the problems, e.g. ``what="recipients"``."""
-        noun = "problem" if self.count == 1 else "problems"
-        lines = self.lines()
-        return TwinInputError(
-            f"{self.count} {noun} in {what}; nothing was sent:\n" + "\n".join(f"- {line}" for line in lines),
-            problems=lines,
-        )
 
 
 def input_error(problems: Iterable[str], what: str) -> TwinInputError:
