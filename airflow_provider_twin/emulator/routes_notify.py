@@ -16,6 +16,7 @@ from starlette.responses import Response
 
 from .auth import require_token
 from .clock import parse_filter_bound
+from .message_query import MessageQuery
 from .query_params import Query, QueryError
 from .responses import (
     MalformedJSONError,
@@ -26,7 +27,6 @@ from .responses import (
     validation_error,
 )
 from .state import state_of
-from .store import MessageQuery
 from .validation import validate_batch
 
 NOTIFY_PREFIX = "/notify/api/v1"

@@ -14,10 +14,10 @@ from starlette.requests import Request
 from .clock import wall_clock
 from .counters import Counters, RequestLog
 from .faults import FaultRegistry
+from .message_store import MessageStore
 from .outcomes import OutcomePicker
 from .sessions import SessionStore
 from .settings import Account, EmulatorSettings
-from .store import MessageStore
 from .tokens import TokenIssuer
 
 #: Stored records between two :func:`gc.freeze` calls (see :meth:`EmulatorState.note_stored`).
