@@ -17,7 +17,7 @@ from __future__ import annotations
 from .admin_client import EmulatorAdmin
 from .app import create_app
 from .server import TwinEmulator
-from .sessions import SessionEvent
+from .session_events import SessionEvent
 from .settings import Account, EmulatorSettings, OutcomeRule, SettingsError
 from .state import EmulatorState
 

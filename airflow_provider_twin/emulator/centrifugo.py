@@ -39,8 +39,9 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from .chat_session import BOT_AUTHOR_ID
 from .clock import iso
-from .sessions import BOT_AUTHOR_ID, SessionEvent
+from .session_events import SessionEvent
 from .settings import SettingsError
 from .state import EmulatorState
 

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .auth import require_token
+from .chat_session import DEFAULT_SESSION_TTL, MAX_SESSION_TTL, ChatSession, start_response
 from .ids import is_uuid
 from .query_params import Query, QueryError
 from .responses import (
@@ -20,13 +21,7 @@ from .responses import (
     read_json,
     validation_error,
 )
-from .sessions import (
-    DEFAULT_SESSION_TTL,
-    MAX_SESSION_TTL,
-    ChatSession,
-    SessionExistsError,
-    start_response,
-)
+from .session_store import SessionExistsError
 from .state import EmulatorState, state_of
 
 CHAT_PREFIX = "/chat/api/v1"

@@ -186,11 +186,7 @@ async def emit_event(session_id: str, request: Request) -> Response:
                 # (this handler runs on the server's event loop).
                 before = hub.stats["deliveries"]
                 state.sessions.close(session, now, 0.0, bool(payload.get("sessionRatingRequired")))
-                closed = {
-                    "sessionId": session.id,
-                    "chatId": session.chat_id,
-                    "sessionRatingRequired": session.rating_required,
-                }
+                closed = session.closed_event_data()
                 return json_response(
                     {"event": name, "payload": closed, "connections": hub.stats["deliveries"] - before}
                 )

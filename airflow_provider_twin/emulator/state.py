@@ -16,7 +16,7 @@ from .counters import Counters, RequestLog
 from .faults import FaultRegistry
 from .message_store import MessageStore
 from .outcomes import OutcomePicker
-from .sessions import SessionStore
+from .session_store import SessionStore
 from .settings import Account, EmulatorSettings
 from .tokens import TokenIssuer
 
