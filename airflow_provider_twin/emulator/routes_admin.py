@@ -21,7 +21,7 @@ from .responses import (
     validation_error,
 )
 from .settings import SettingsError, settings_to_dict
-from .state import EmulatorState, account_subject, state_of
+from .state import account_subject, state_of
 
 ADMIN_PREFIX = "/_emulator"
 DEFAULT_API_HELP_TTL = 86400
@@ -155,7 +155,7 @@ async def close_session(session_id: str, request: Request) -> Response:
         info = session.info(now)
     if after > 0:
         # Fire the close event when the time comes, for realtime listeners.
-        asyncio.get_running_loop().call_later(float(after) + 0.01, _sweep, state)
+        asyncio.get_running_loop().call_later(float(after) + 0.01, state.sweep_sessions)
     return json_response(info)
 
 
@@ -241,7 +241,7 @@ async def advance_clock(request: Request) -> Response:
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
         return validation_error({"seconds": ["Must be a number >= 0."]})
     offset = state.advance_clock(float(seconds))
-    _sweep(state)
+    state.sweep_sessions()
     return json_response({"offset_seconds": offset})
 
 
@@ -279,8 +279,3 @@ async def mint_token(request: Request) -> Response:
             account_subject(account), account.company_id, float(ttl), state.now(), kind="api_help"
         )
     return json_response({"token": token})
-
-
-def _sweep(state: EmulatorState) -> None:
-    with state.lock:
-        state.sessions.sweep(state.now())

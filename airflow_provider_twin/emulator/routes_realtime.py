@@ -1,6 +1,6 @@
 """Routes of the realtime websocket and its admin API.
 
-* ``/centrifugo/connection/websocket``: TWIN's Centrifugo endpoint (see :mod:`.centrifugo`).
+* ``/centrifugo/connection/websocket``: TWIN's Centrifugo endpoint (see :mod:`.centrifugo_hub`).
 * ``GET|PATCH /_emulator/centrifugo``: settings, counters and open connections.
 * ``POST /_emulator/centrifugo/drop``: close connections (fault injection).
 * ``POST /_emulator/centrifugo/publish``: push raw ``pub.data`` for a session.
@@ -19,8 +19,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
-from .centrifugo import CENTRIFUGO_PATH, DISCONNECT_SHUTDOWN, EVENT_NAMES, CentrifugoHub, default_payload
+from .centrifugo_hub import CentrifugoHub
+from .centrifugo_protocol import CENTRIFUGO_PATH, DISCONNECT_SHUTDOWN
 from .query_params import Query, QueryError
+from .realtime_events import EVENT_NAMES, default_payload
 from .responses import (
     MalformedJSONError,
     json_response,

@@ -128,6 +128,11 @@ class EmulatorState:
             # Keep the random sequence running; only the rules and weights change.
             self.picker = OutcomePicker(self.settings, self.picker.rng)
 
+    def sweep_sessions(self) -> int:
+        """Fire the ``session_closed`` events of the sessions closed by now; returns how many fired."""
+        with self.lock:
+            return self.sessions.sweep(self.now())
+
     def find_account(self, email: str) -> Account | None:
         for account in self.settings.accounts:
             if account.email.lower() == email.lower():

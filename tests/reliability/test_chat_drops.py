@@ -54,13 +54,15 @@ class Injector:
     """Wraps the emulator's websocket handlers to drop connections at planned moments."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch, hub: Any) -> None:
-        from airflow_provider_twin.emulator import centrifugo
+        from airflow_provider_twin.emulator.centrifugo_connection import WidgetConnection
+        from airflow_provider_twin.emulator.centrifugo_hub import CentrifugoHub
+        from airflow_provider_twin.emulator.centrifugo_protocol import dumps
 
         self.plan: DropPlan | None = None
         connect, rpc, dispatch = (
-            centrifugo.WidgetConnection._connect,
-            centrifugo.WidgetConnection._rpc,
-            centrifugo.CentrifugoHub._dispatch,
+            WidgetConnection._connect,
+            WidgetConnection._rpc,
+            CentrifugoHub._dispatch,
         )
         injector = self
 
@@ -70,7 +72,7 @@ class Injector:
             if plan is not None and reply is not None and not conn.closing:
                 plan.connects += 1
                 if plan.connects in plan.after_connect:
-                    conn.send(centrifugo._dumps(reply))  # the client sees itself connected...
+                    conn.send(dumps(reply))  # the client sees itself connected...
                     conn.close(DROP_CODE, DROP_REASON)  # ...and loses the socket at once
                     plan.dropped["after connect"] += 1
                     return None
@@ -89,15 +91,15 @@ class Injector:
         def _dispatch(hub_: Any, event: Any) -> None:
             plan = injector.plan
             if plan is not None and event.kind == "session_closed" and event.session_id in plan.before_close:
-                listeners = [c for c in hub_._by_session.get(event.session_id.lower(), ()) if not c.closing]
+                listeners = hub_.listeners(event.session_id)
                 for conn in listeners:
                     conn.close(DROP_CODE, DROP_REASON)  # the event below reaches nobody
                 plan.dropped["before close"] += len(listeners)
             dispatch(hub_, event)
 
-        monkeypatch.setattr(centrifugo.WidgetConnection, "_connect", _connect)
-        monkeypatch.setattr(centrifugo.WidgetConnection, "_rpc", _rpc)
-        monkeypatch.setattr(centrifugo.CentrifugoHub, "_dispatch", _dispatch)
+        monkeypatch.setattr(WidgetConnection, "_connect", _connect)
+        monkeypatch.setattr(WidgetConnection, "_rpc", _rpc)
+        monkeypatch.setattr(CentrifugoHub, "_dispatch", _dispatch)
         self.hub = hub
 
 
