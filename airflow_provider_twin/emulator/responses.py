@@ -62,3 +62,18 @@ async def read_json(request: Request, *, empty: Any = _NO_DEFAULT) -> Any:
 def malformed_json() -> Response:
     """400 for a body that is not JSON (ASSUMPTION twin-api.md §7.10)."""
     return error_response("Malformed JSON body.", 400)
+
+
+async def read_json_object(request: Request, *, allow_empty: bool = True) -> dict[str, Any] | Response:
+    """The body as a JSON object, or the response that refuses it.
+
+    A body that is not JSON is refused with 400, one that is not an object with 422. An empty body
+    reads as ``{}`` when ``allow_empty``, else it is not JSON.
+    """
+    try:
+        body = await read_json(request, empty={} if allow_empty else _NO_DEFAULT)
+    except MalformedJSONError:
+        return malformed_json()
+    if not isinstance(body, dict):
+        return validation_error({"body": ["Must be a JSON object."]})
+    return body

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from fastapi import APIRouter
 from starlette.requests import Request
@@ -12,12 +11,10 @@ from starlette.responses import Response
 from .faults import FaultRuleError
 from .query_params import Query, QueryError
 from .responses import (
-    MalformedJSONError,
     error_response,
     json_response,
-    malformed_json,
     not_found,
-    read_json,
+    read_json_object,
     validation_error,
 )
 from .settings import SettingsError, settings_to_dict
@@ -27,23 +24,6 @@ ADMIN_PREFIX = "/_emulator"
 DEFAULT_API_HELP_TTL = 86400
 
 router = APIRouter(prefix=ADMIN_PREFIX)
-
-
-class _BadBody(Exception):
-    def __init__(self, response: Response) -> None:
-        super().__init__("bad body")
-        self.response = response
-
-
-async def _object_body(request: Request) -> dict[str, Any]:
-    """The JSON object body (an empty body reads as ``{}``); raises :class:`_BadBody` otherwise."""
-    try:
-        body = await read_json(request, empty={})
-    except MalformedJSONError as exc:
-        raise _BadBody(malformed_json()) from exc
-    if not isinstance(body, dict):
-        raise _BadBody(validation_error({"body": ["Must be a JSON object."]}))
-    return body
 
 
 def _paging(query: Query) -> tuple[int, int]:
@@ -75,11 +55,11 @@ async def get_settings(request: Request) -> Response:
 @router.patch("/settings")
 async def patch_settings(request: Request) -> Response:
     """Change some settings; answers the complete new settings."""
+    body = await read_json_object(request)
+    if isinstance(body, Response):
+        return body
     try:
-        body = await _object_body(request)
         settings = state_of(request).update_settings(body)
-    except _BadBody as exc:
-        return exc.response
     except SettingsError as exc:
         return validation_error(exc.details)
     return json_response(settings_to_dict(settings))
@@ -133,10 +113,9 @@ async def dump_sessions(request: Request) -> Response:
 async def close_session(session_id: str, request: Request) -> Response:
     """Close a session now or after ``after_seconds``; fires the ``session_closed`` event."""
     state = state_of(request)
-    try:
-        body = await _object_body(request)
-    except _BadBody as exc:
-        return exc.response
+    body = await read_json_object(request)
+    if isinstance(body, Response):
+        return body
     after = body.get("after_seconds", 0) or 0
     rating = body.get("rating_required", False)
     details: dict[str, list[str]] = {}
@@ -192,10 +171,9 @@ async def requests_log(request: Request) -> Response:
 async def add_fault(request: Request) -> Response:
     """Add a fault rule; answers the rule with its ``id``."""
     state = state_of(request)
-    try:
-        body = await _object_body(request)
-    except _BadBody as exc:
-        return exc.response
+    body = await read_json_object(request)
+    if isinstance(body, Response):
+        return body
     with state.lock:
         try:
             rule = state.faults.add(body)
@@ -233,10 +211,9 @@ async def delete_fault(fault_id: str, request: Request) -> Response:
 async def advance_clock(request: Request) -> Response:
     """Fast-forward the emulator's clock by ``seconds`` (deliveries, ``sendAt``, TTLs come due)."""
     state = state_of(request)
-    try:
-        body = await _object_body(request)
-    except _BadBody as exc:
-        return exc.response
+    body = await read_json_object(request)
+    if isinstance(body, Response):
+        return body
     seconds = body.get("seconds")
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
         return validation_error({"seconds": ["Must be a number >= 0."]})
@@ -261,10 +238,9 @@ async def mint_token(request: Request) -> Response:
     The ``token_ttl_cap`` setting does not apply: such a token cannot be refreshed.
     """
     state = state_of(request)
-    try:
-        body = await _object_body(request)
-    except _BadBody as exc:
-        return exc.response
+    body = await read_json_object(request)
+    if isinstance(body, Response):
+        return body
     ttl = body.get("ttl")
     if ttl is None:
         ttl = DEFAULT_API_HELP_TTL

@@ -9,11 +9,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from .responses import (
-    MalformedJSONError,
     error_response,
     json_response,
-    malformed_json,
-    read_json,
+    read_json_object,
     validation_error,
 )
 from .settings import Account
@@ -53,12 +51,9 @@ def _token_pair(state: EmulatorState, account: Account, company_id: int | None, 
 async def login(request: Request) -> Response:
     """Exchange email and password for a token pair."""
     state = state_of(request)
-    try:
-        body = await read_json(request)
-    except MalformedJSONError:
-        return malformed_json()
-    if not isinstance(body, dict):
-        return validation_error({"body": ["Must be a JSON object."]})
+    body = await read_json_object(request, allow_empty=False)
+    if isinstance(body, Response):
+        return body
     details: dict[str, list[str]] = {}
     email, password = body.get("email"), body.get("password")
     if not isinstance(email, str) or not email:
@@ -91,12 +86,9 @@ async def refresh(request: Request) -> Response:
     without ``Bearer``) is optional and may hold an expired token; refresh tokens are multi-use.
     """
     state = state_of(request)
-    try:
-        body = await read_json(request)
-    except MalformedJSONError:
-        return malformed_json()
-    if not isinstance(body, dict):
-        return validation_error({"body": ["Must be a JSON object."]})
+    body = await read_json_object(request, allow_empty=False)
+    if isinstance(body, Response):
+        return body
     details: dict[str, list[str]] = {}
     refresh_token = body.get("refreshToken")
     if not isinstance(refresh_token, str) or not refresh_token:

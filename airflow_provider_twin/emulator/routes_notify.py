@@ -19,11 +19,10 @@ from .clock import parse_filter_bound
 from .message_query import MessageQuery
 from .query_params import Query, QueryError
 from .responses import (
-    MalformedJSONError,
     json_response,
     malformed_json,
     raw_json_response,
-    read_json,
+    read_json_object,
     validation_error,
 )
 from .state import state_of
@@ -136,12 +135,9 @@ async def cancel_messages(request: Request) -> Response:
         denied = require_token(state, request)
     if denied is not None:
         return denied
-    try:
-        body = await read_json(request, empty={})
-    except MalformedJSONError:
-        return malformed_json()
-    if not isinstance(body, dict):
-        return validation_error({"body": ["Must be a JSON object."]})
+    body = await read_json_object(request)
+    if isinstance(body, Response):
+        return body
     details: dict[str, list[str]] = {}
     values = {key: _cancel_values(body, key, details) for key in _CANCEL_KEYS}
     if details:

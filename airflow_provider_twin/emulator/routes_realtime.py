@@ -24,11 +24,9 @@ from .centrifugo_protocol import CENTRIFUGO_PATH, DISCONNECT_SHUTDOWN
 from .query_params import Query, QueryError
 from .realtime_events import EVENT_NAMES, default_payload
 from .responses import (
-    MalformedJSONError,
     json_response,
-    malformed_json,
     not_found,
-    read_json,
+    read_json_object,
     validation_error,
 )
 from .routes_admin import ADMIN_PREFIX
@@ -60,16 +58,6 @@ async def centrifugo_websocket(websocket: WebSocket) -> None:
     await hub_of(websocket.app).serve(websocket)
 
 
-async def _object_body(request: Request) -> dict[str, Any] | Response:
-    try:
-        body = await read_json(request, empty={})
-    except MalformedJSONError:
-        return malformed_json()
-    if not isinstance(body, dict):
-        return validation_error({"body": ["Must be a JSON object."]})
-    return body
-
-
 @admin_router.get("/centrifugo")
 async def realtime_status(request: Request) -> Response:
     """Settings, counters and open connections of the websocket."""
@@ -79,7 +67,7 @@ async def realtime_status(request: Request) -> Response:
 @admin_router.patch("/centrifugo")
 async def realtime_settings(request: Request) -> Response:
     """Change websocket settings (e.g. ``{"ping_interval": 1}``); answers the new settings."""
-    body = await _object_body(request)
+    body = await read_json_object(request)
     if isinstance(body, Response):
         return body
     try:
@@ -96,7 +84,7 @@ async def drop_connections(request: Request) -> Response:
     Body: ``{"code": 3001, "reason": "shutdown", "session_id": null}``. Codes below 3500 tell
     clients to reconnect; 3500-3999 tell them not to.
     """
-    body = await _object_body(request)
+    body = await read_json_object(request)
     if isinstance(body, Response):
         return body
     code = body.get("code", DISCONNECT_SHUTDOWN)
@@ -118,7 +106,7 @@ async def drop_connections(request: Request) -> Response:
 @admin_router.post("/centrifugo/publish")
 async def publish_raw(request: Request) -> Response:
     """Push ``data`` as-is (any JSON) to the listeners of ``session_id``."""
-    body = await _object_body(request)
+    body = await read_json_object(request)
     if isinstance(body, Response):
         return body
     session_id = body.get("session_id")
@@ -160,7 +148,7 @@ async def emit_event(session_id: str, request: Request) -> Response:
     session (``payload.sessionRatingRequired`` is kept) so REST agrees with the event.
     Answers ``{"event", "payload", "connections"}``.
     """
-    body = await _object_body(request)
+    body = await read_json_object(request)
     if isinstance(body, Response):
         return body
     name = body.get("event")
