@@ -21,6 +21,7 @@ from airflow_provider_twin.client import chat
 from airflow_provider_twin.client.core.async_client import AsyncTwinClient
 from airflow_provider_twin.client.core.calls import ApiCall
 from airflow_provider_twin.client.core.config import TwinClientConfig, TwinCredentials, TwinEndpoints
+from airflow_provider_twin.client.core.deadlines import epoch_seconds
 from airflow_provider_twin.client.core.errors import (
     TwinAPIError,
     TwinAuthError,
@@ -34,6 +35,8 @@ from airflow_provider_twin.client.core.errors import (
     TwinServerError,
     TwinTransportError,
     TwinValidationError,
+    error_summary,
+    is_transient,
 )
 from airflow_provider_twin.client.core.retry import RetryPolicy
 from airflow_provider_twin.client.core.sync_client import TwinClient
@@ -60,5 +63,8 @@ __all__ = [
     "TwinTransportError",
     "TwinValidationError",
     "chat",
+    "epoch_seconds",
+    "error_summary",
+    "is_transient",
     "notify",
 ]
