@@ -38,6 +38,7 @@ from airflow_provider_twin.client.core.errors import (
     error_summary,
     is_transient,
 )
+from airflow_provider_twin.client.core.loop_resources import SharedResources
 from airflow_provider_twin.client.core.retry import RetryPolicy
 from airflow_provider_twin.client.core.sync_client import TwinClient
 from airflow_provider_twin.client.messages import api as notify
@@ -46,6 +47,7 @@ __all__ = [
     "ApiCall",
     "AsyncTwinClient",
     "RetryPolicy",
+    "SharedResources",
     "TwinAPIError",
     "TwinAuthError",
     "TwinClient",

@@ -3,7 +3,7 @@
 The deferrable mode of :class:`~airflow_provider_twin.sensors.messages.TwinMessageStatusSensor`.
 The trigger polls TWIN with the async client and the same counting rules as the sensor
 (:mod:`airflow_provider_twin.client.delivery`), so waiting for a campaign costs no worker slot.
-The status triggers of one connection share one client in a triggerer (:mod:`.shared`): one
+The status triggers of one connection share one client in a triggerer (:mod:`.connections`): one
 login and one connection pool however many campaigns wait.
 """
 
@@ -31,7 +31,7 @@ from airflow_provider_twin.client.messages.status import (
     with_breakdown,
 )
 from airflow_provider_twin.hooks.twin import TwinHook
-from airflow_provider_twin.triggers.shared import shared_async_client
+from airflow_provider_twin.triggers.connections import shared_async_client
 
 
 def _event(payload: dict[str, Any]) -> TriggerEvent:

@@ -195,7 +195,7 @@ async def test_cost_of_a_check_does_not_depend_on_size(twin: FakeTwin) -> None:
 async def test_triggers_of_one_connection_share_one_client_and_one_login(
     twin: FakeTwin, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from airflow_provider_twin.triggers.shared import clients_in_use
+    from airflow_provider_twin.triggers.connections import clients_in_use
 
     records = twin.add(6)
     built: list[str] = []
@@ -230,7 +230,7 @@ async def test_triggers_of_one_connection_share_one_client_and_one_login(
 
 
 async def test_triggers_of_different_connections_do_not_share(twin: FakeTwin) -> None:
-    from airflow_provider_twin.triggers.shared import clients_in_use
+    from airflow_provider_twin.triggers.connections import clients_in_use
 
     twin.add(1, status="DELIVERED")
     one = asyncio.create_task(first_event(make_trigger(twin_conn_id="twin_a", poll_interval=0.05)))
