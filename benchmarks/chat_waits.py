@@ -97,7 +97,8 @@ async def trigger_round(
     emulator: ChatEmulator, count: int, spread: float, quiet: bool = False
 ) -> dict[str, Any]:
     """``count`` triggers waiting concurrently; the emulator closes their sessions over ``spread`` s."""
-    from airflow_provider_twin.triggers.chat import TwinChatSessionEventTrigger, registry
+    from airflow_provider_twin.triggers.chat import TwinChatSessionEventTrigger, shared_chat_socket
+    from airflow_provider_twin.triggers.connections import connections_in_use
 
     await _in_thread(emulator.call, "POST", "/reset")
     sessions = await _in_thread(emulator.start_sessions, count)
@@ -119,7 +120,7 @@ async def trigger_round(
     calm = 0
     while calm < 3:
         await asyncio.sleep(0.05)
-        shared = registry().peek("twin_default")
+        shared = shared_chat_socket("twin_default")
         ready = shared is not None and shared.hub.stats.joins >= count and not shared.checker.busy
         calm = calm + 1 if ready else 0
         if time.monotonic() - started > 120:
@@ -150,7 +151,7 @@ async def trigger_round(
     sources = {results[s]["source"] for s in sessions}
     statuses = {results[s]["status"] for s in sessions}
     assert statuses == {"closed"}, statuses
-    assert registry().keys() == [], "the shared connection should be closed after the last wait"
+    assert connections_in_use() == [], "the shared connection should be closed after the last wait"
     row = {
         "n": count,
         "sockets": stats["connections_opened"],

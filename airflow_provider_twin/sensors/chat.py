@@ -27,23 +27,19 @@ from airflow.configuration import conf
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
-from airflow_provider_twin.client import TwinClient, chat
-from airflow_provider_twin.client.chat.realtime import load
-from airflow_provider_twin.client.chat.realtime.protocol import (
+from airflow_provider_twin.client import TwinClient, TwinInputError
+from airflow_provider_twin.client.chat import (
     CLOSED_STATUSES,
+    DEFAULT_FALLBACK_INTERVAL,
+    DEFAULT_RECHECK_INTERVAL,
     ERROR_NOT_FOUND,
     EventFilter,
     WaitResult,
-    check_failure,
-    closed_result,
+    check_session,
+    load_realtime,
 )
-from airflow_provider_twin.client.core.errors import TwinError, TwinInputError
 from airflow_provider_twin.hooks.twin import TwinHook
-from airflow_provider_twin.triggers.chat import (
-    FALLBACK_INTERVAL,
-    RECHECK_INTERVAL,
-    TwinChatSessionEventTrigger,
-)
+from airflow_provider_twin.triggers.chat import TwinChatSessionEventTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -105,8 +101,8 @@ class TwinChatSessionClosedSensor(BaseSensorOperator):
         events: Any = None,
         closed_statuses: Iterable[str] = CLOSED_STATUSES,
         listen_timeout: float | None = None,
-        recheck_interval: float = RECHECK_INTERVAL,
-        fallback_interval: float = FALLBACK_INTERVAL,
+        recheck_interval: float = DEFAULT_RECHECK_INTERVAL,
+        fallback_interval: float = DEFAULT_FALLBACK_INTERVAL,
         twin_conn_id: str = TwinHook.default_conn_name,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
@@ -161,7 +157,7 @@ class TwinChatSessionClosedSensor(BaseSensorOperator):
         session_id = self.rendered_session_id()
         events = self.event_filter()
         deadline = time.time() + self.timeout
-        found = self._check(session_id)
+        found = self._client().run(check_session(session_id, self.closed_statuses)).result
         if found is not None:
             return self._finish(context, found)
         self._close_client()
@@ -222,20 +218,9 @@ class TwinChatSessionClosedSensor(BaseSensorOperator):
             raise AirflowFailException(message)
         raise AirflowException(message)
 
-    def _check(self, session_id: str) -> WaitResult | None:
-        """One REST check: the closed (or error) result, None while open or unknown."""
-        try:
-            info = self._client().send(chat.get_session(session_id))
-        except TwinError as exc:
-            failure = check_failure(session_id, exc)
-            if failure is None:
-                self.log.warning("Checking chat session %s failed, will retry: %s", session_id, exc)
-            return failure
-        return closed_result(session_id, info, self.closed_statuses)
-
     def _sync_module(self) -> Any:
         try:
-            return load("sync_socket")
+            return load_realtime("sync_socket")
         except ImportError as exc:
             raise AirflowFailException(f"{self.task_id}: {exc}") from None
 

@@ -5,20 +5,19 @@ The trigger holds a TWIN websocket in the triggerer and fires when the session's
 ``sessionClosed`` (or another awaited event) arrives, so a wait costs no worker slot and reacts
 within milliseconds.
 
-**One socket per TWIN connection.** All chat triggers of a triggerer process that use the same
-``twin_conn_id`` share one websocket and one REST client (a reference-counted registry per event
-loop, :class:`~airflow_provider_twin.client.realtime_async.SharedResources`): a thousand waiting
-sensors open one socket and log in once. TWIN's connect accepts a list of sessions; sessions that
-arrive later are joined on the open connection with the ``joinSession`` rpc (see
-:mod:`airflow_provider_twin.client.realtime_async` for the ASSUMPTION behind this). A wait for
-events that do not name their session (typing, operator changes, read receipts) gets a
-connection of its own, since such events can only be attributed on a one-session connection.
+**One socket per TWIN connection.** All triggers of a triggerer process that use the same
+``twin_conn_id`` share one REST client and one login (:mod:`.connections`, with the status
+triggers), and all chat triggers among them one websocket, attached to that connection when the
+first chat trigger needs it: a thousand waiting sensors open one socket and log in once. TWIN's
+connect accepts a list of sessions; sessions that arrive later are joined on the open
+connection with the ``joinSession`` rpc (see the realtime hub for the ASSUMPTION behind this).
+A wait for events that do not name their session (typing, operator changes, read receipts)
+gets a websocket of its own, since such events can only be attributed on a one-session socket.
 
 **No close is missed.** After the session is joined, and again after every reconnect, the trigger
 asks REST whether the session is already closed; while the websocket is down it asks REST every
 ``fallback_interval`` seconds, and every ``recheck_interval`` seconds otherwise. The REST checks of
-all waits of a connection go through one
-:class:`~airflow_provider_twin.client.realtime_async.SessionChecker`, which turns the burst after a
+all waits on a websocket go through one coalescing checker, which turns the burst after a
 reconnect into a few list calls.
 """
 
@@ -27,85 +26,62 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from datetime import datetime
+from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_twin.client.chat.realtime import INSTALL_HINT, load
-from airflow_provider_twin.client.chat.realtime.protocol import (
+from airflow_provider_twin.client import epoch_seconds
+from airflow_provider_twin.client.chat import (
     CLOSED_STATUSES,
+    DEFAULT_FALLBACK_INTERVAL,
+    DEFAULT_RECHECK_INTERVAL,
+    INSTALL_HINT,
     EventFilter,
+    SessionChecker,
     WaitResult,
+    check_session,
     error_result,
+    failed_result,
+    load_realtime,
     timeout_result,
+    wait_for_session_event,
 )
-from airflow_provider_twin.client.core.errors import error_summary
 from airflow_provider_twin.hooks.twin import TwinHook
-from airflow_provider_twin.triggers.messages import epoch_seconds
-
-if TYPE_CHECKING:
-    from airflow_provider_twin.client.chat.realtime.async_hub import (
-        ChatEventHub,
-        SessionChecker,
-        SharedResources,
-    )
-    from airflow_provider_twin.client.core.async_client import AsyncTwinClient
-
-#: Default seconds between safety-net REST checks while the session is joined.
-RECHECK_INTERVAL = 600.0
-#: Default seconds between REST checks while the websocket is down.
-FALLBACK_INTERVAL = 30.0
+from airflow_provider_twin.triggers.connections import TwinConnection, connection_in_use, shared_connection
 
 
 @dataclass
-class SharedChat:
-    """What the chat triggers of one TWIN connection share in a triggerer.
+class ChatSocket:
+    """A websocket of a TWIN connection and the coalesced REST checks of the waits on it."""
 
-    One REST client (one login), one websocket and one coalescing REST checker.
-    """
-
-    hook: TwinHook
-    rest: AsyncTwinClient
-    hub: ChatEventHub
+    hub: Any  # a ChatEventHub: its module needs the optional realtime extra
     checker: SessionChecker
 
-    async def aclose(self) -> None:
-        """Disconnect the websocket and close the HTTP pool."""
+    @classmethod
+    async def open(cls, connection: TwinConnection) -> ChatSocket:
+        """Connect a websocket at the connection's ``centrifugo_url``."""
+        url = connection.client.engine.config.endpoints.centrifugo_url
+        hub = load_realtime("async_hub").ChatEventHub(url)
         try:
-            await self.hub.aclose()
-        finally:
-            await self.hook.aclose()
+            await hub.start()
+        except BaseException:
+            await hub.aclose()
+            raise
+        return cls(hub, SessionChecker(connection.client))
+
+    async def aclose(self) -> None:
+        """Disconnect the websocket (the connection's client stays with the connection)."""
+        await self.hub.aclose()
 
 
-_REGISTRY: SharedResources[SharedChat] | None = None
-
-
-def registry() -> SharedResources[SharedChat]:
-    """The process-wide registry of shared chat connections (created on first use)."""
-    global _REGISTRY  # noqa: PLW0603 - one registry per process, created lazily (optional extra)
-    if _REGISTRY is None:
-        _REGISTRY = load("async_hub").SharedResources()
-    return _REGISTRY
-
-
-async def open_shared_chat(twin_conn_id: str) -> SharedChat:
-    """Read the connection, build its REST client and connect its websocket."""
-    realtime_async = load("async_hub")
-    hook = TwinHook(twin_conn_id=twin_conn_id)
-    try:
-        rest = await hook.get_async_client()
-        hub = realtime_async.ChatEventHub(rest.engine.config.endpoints.centrifugo_url)
-        await hub.start()
-    except BaseException:
-        await hook.aclose()
-        raise
-    return SharedChat(hook, rest, hub, realtime_async.SessionChecker(rest))
-
-
-async def close_shared_chat(shared: SharedChat) -> None:
-    """Close what :func:`open_shared_chat` opened (called by the last trigger to leave)."""
-    await shared.aclose()
+def shared_chat_socket(twin_conn_id: str, socket_key: str | None = None) -> ChatSocket | None:
+    """The running loop's chat websocket of ``twin_conn_id`` while some wait uses it, else None."""
+    connection = connection_in_use(twin_conn_id)
+    if connection is None:
+        return None
+    socket: ChatSocket | None = connection.attached(socket_key or twin_conn_id)
+    return socket
 
 
 def _event(payload: dict[str, Any]) -> TriggerEvent:
@@ -141,8 +117,8 @@ class TwinChatSessionEventTrigger(BaseTrigger):
         events: Sequence[Any] | None = None,
         twin_conn_id: str = TwinHook.default_conn_name,
         closed_statuses: Iterable[str] = CLOSED_STATUSES,
-        recheck_interval: float = RECHECK_INTERVAL,
-        fallback_interval: float = FALLBACK_INTERVAL,
+        recheck_interval: float = DEFAULT_RECHECK_INTERVAL,
+        fallback_interval: float = DEFAULT_FALLBACK_INTERVAL,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.session_id = str(session_id)
@@ -169,8 +145,8 @@ class TwinChatSessionEventTrigger(BaseTrigger):
         )
 
     @property
-    def connection_key(self) -> str:
-        """Registry key: the connection id, or connection id + session for a dedicated socket."""
+    def socket_key(self) -> str:
+        """Which websocket of the connection: its shared one, or one for this session alone."""
         if EventFilter.from_json(self.events).needs_own_connection:
             return f"{self.twin_conn_id}#session={self.session_id.lower()}"
         return self.twin_conn_id
@@ -184,20 +160,21 @@ class TwinChatSessionEventTrigger(BaseTrigger):
 
     async def _wait(self) -> WaitResult:
         try:
-            realtime_async = load("async_hub")
+            load_realtime("async_hub")
         except ImportError:
             return error_result(self.session_id, INSTALL_HINT)
         if time.time() >= self.deadline:
-            return await self._timeout_now(realtime_async)
+            return await self._check_late()
         try:
-            async with registry().use(
-                self.connection_key,
-                lambda: open_shared_chat(self.twin_conn_id),
-                close_shared_chat,
-            ) as shared:
-                result: WaitResult = await realtime_async.wait_for_session_event(
-                    shared.checker,
-                    shared.hub,
+            async with (
+                shared_connection(self.twin_conn_id) as connection,
+                connection.attach(
+                    self.socket_key, lambda: ChatSocket.open(connection), ChatSocket.aclose
+                ) as socket,
+            ):
+                return await wait_for_session_event(
+                    socket.checker,
+                    socket.hub,
                     self.session_id,
                     deadline=self.deadline,
                     events=EventFilter.from_json(self.events),
@@ -205,31 +182,21 @@ class TwinChatSessionEventTrigger(BaseTrigger):
                     recheck_interval=self.recheck_interval,
                     fallback_interval=self.fallback_interval,
                 )
-                return result
         except Exception as exc:  # noqa: BLE001 - turned into an error event
-            return error_result(
-                self.session_id, f"waiting for chat session {self.session_id} failed: {error_summary(exc)}"
-            )
+            return failed_result(self.session_id, "waiting for", exc)
 
-    async def _timeout_now(self, realtime_async: Any) -> WaitResult:
+    async def _check_late(self) -> WaitResult:
         """The deadline passed before the trigger ran (e.g. after a triggerer outage): check once."""
-        hook = TwinHook(twin_conn_id=self.twin_conn_id)
         try:
-            rest = await hook.get_async_client()
-            found: WaitResult | None = await realtime_async.check_session(
-                rest, self.session_id, self.closed_statuses
-            )
+            async with shared_connection(self.twin_conn_id) as connection:
+                check = await connection.client.run(check_session(self.session_id, self.closed_statuses))
         except Exception as exc:  # noqa: BLE001 - turned into an error event
-            return error_result(self.session_id, f"checking chat session {self.session_id} failed: {exc}")
-        finally:
-            await hook.aclose()
-        if found is not None:
-            return found
-        return timeout_result(
-            self.session_id,
-            datetime.fromtimestamp(self.deadline, timezone.utc).isoformat(timespec="seconds"),
-            EventFilter.from_json(self.events).names,
-        )
+            return failed_result(self.session_id, "checking", exc)
+        if check.result is not None:
+            return check.result
+        if check.trouble is not None:
+            return failed_result(self.session_id, "checking", check.trouble)
+        return timeout_result(self.session_id, self.deadline, EventFilter.from_json(self.events).names)
 
 
-__all__ = ["SharedChat", "TwinChatSessionEventTrigger", "registry"]
+__all__ = ["ChatSocket", "TwinChatSessionEventTrigger", "shared_chat_socket"]

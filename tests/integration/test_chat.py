@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.test_realtime_support import settled
+from tests.unit.chat.chat_fixtures import settled
 
 pytestmark = pytest.mark.integration
 

@@ -1,7 +1,13 @@
 """TWIN chat: start and read chat-bot sessions, and follow their realtime events.
 
-The endpoint calls (twin-api.md §4) are served from this package directly
-(``chat.start_session(...)``); :mod:`.realtime` follows sessions over TWIN's websocket.
+* :mod:`.api`: the endpoint calls (twin-api.md §4), served from this package directly
+  (``chat.start_session(...)``);
+* :mod:`.session_body` and :mod:`.session_start`: the start request, checked before sending,
+  and the procedure that starts a session exactly once;
+* :mod:`.events`, :mod:`.wait_result` and :mod:`.session_check`: which events end a wait, how
+  a wait ends, and whether REST says a session is closed;
+* :mod:`.realtime`: following sessions over TWIN's websocket (its transports need the
+  ``realtime`` extra and load on first use, see :func:`load_realtime`).
 """
 
 from __future__ import annotations
@@ -14,12 +20,81 @@ from airflow_provider_twin.client.chat.api import (
     session_messages,
     start_session,
 )
+from airflow_provider_twin.client.chat.events import (
+    EVENT_NAMES,
+    SESSION_CLOSED,
+    ChatEvent,
+    EventFilter,
+    EventRule,
+)
+from airflow_provider_twin.client.chat.realtime import (
+    DEFAULT_FALLBACK_INTERVAL,
+    DEFAULT_RECHECK_INTERVAL,
+    INSTALL_HINT,
+    SessionChecker,
+    TwinRealtimeError,
+    wait_for_session_event,
+)
+from airflow_provider_twin.client.chat.realtime import load as load_realtime
+from airflow_provider_twin.client.chat.session_body import (
+    BODY_FIELDS,
+    SESSION_ID_NAMESPACE,
+    build_body,
+    session_id_for,
+    start_request,
+)
+from airflow_provider_twin.client.chat.session_check import (
+    CLOSED_STATUSES,
+    SessionCheck,
+    check_session,
+    closed_result,
+)
+from airflow_provider_twin.client.chat.session_start import REUSED_MESSAGES_LIMIT, start_once
+from airflow_provider_twin.client.chat.wait_result import (
+    ERROR_NOT_FOUND,
+    ERROR_REALTIME,
+    ERROR_REST,
+    WaitResult,
+    error_result,
+    failed_result,
+    timeout_result,
+)
 
 __all__ = [
+    "BODY_FIELDS",
+    "CLOSED_STATUSES",
+    "DEFAULT_FALLBACK_INTERVAL",
+    "DEFAULT_RECHECK_INTERVAL",
+    "ERROR_NOT_FOUND",
+    "ERROR_REALTIME",
+    "ERROR_REST",
+    "EVENT_NAMES",
+    "INSTALL_HINT",
     "MAX_SESSION_TTL",
+    "REUSED_MESSAGES_LIMIT",
+    "SESSION_CLOSED",
+    "SESSION_ID_NAMESPACE",
+    "ChatEvent",
+    "EventFilter",
+    "EventRule",
+    "SessionCheck",
+    "SessionChecker",
+    "TwinRealtimeError",
+    "WaitResult",
+    "build_body",
+    "check_session",
+    "closed_result",
     "continue_or_start_session",
+    "error_result",
+    "failed_result",
     "get_session",
     "list_sessions",
+    "load_realtime",
+    "session_id_for",
     "session_messages",
+    "start_once",
+    "start_request",
     "start_session",
+    "timeout_result",
+    "wait_for_session_event",
 ]

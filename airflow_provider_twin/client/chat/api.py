@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, cast
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 from airflow_provider_twin.client.chat.models import (
@@ -14,6 +14,8 @@ from airflow_provider_twin.client.chat.models import (
 )
 from airflow_provider_twin.client.core.calls import ApiCall, expect_object, query_params
 from airflow_provider_twin.client.core.errors import TwinInputError, TwinProtocolError
+
+T = TypeVar("T")
 
 #: Longest chat session TWIN allows, in seconds (twin-api.md §4.2: 12 h).
 MAX_SESSION_TTL = 43200
@@ -50,7 +52,7 @@ def _segment(value: str, name: str) -> str:
     return quote(value, safe="")
 
 
-def _session_body(body: Mapping[str, Any]) -> dict[str, Any]:
+def _start_payload(body: Mapping[str, Any]) -> dict[str, Any]:
     ttl = body.get("sessionTtl")
     if ttl is not None and (
         isinstance(ttl, bool) or not isinstance(ttl, int) or not 1 <= ttl <= MAX_SESSION_TTL
@@ -61,67 +63,55 @@ def _session_body(body: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in body.items() if value is not None}
 
 
+def _chat_call(
+    method: str, path: str, description: str, parse: Callable[[Any], T], **options: Any
+) -> ApiCall[T]:
+    return ApiCall(method=method, service="chat", path=path, description=description, parse=parse, **options)
+
+
+def _sessions_of(chat_id: str) -> str:
+    return f"/chats/{_segment(chat_id, 'chat_id')}/sessions"
+
+
+def _session_path(session_id: str) -> str:
+    return f"/sessions/{_segment(session_id, 'session_id')}"
+
+
 def start_session(chat_id: str, body: Mapping[str, Any]) -> ApiCall[StartedSession]:
     """``POST /chats/{chatId}/sessions``: start a bot session (twin-api.md §4.2).
 
     With a caller-chosen ``sessionId`` in ``body`` a repeat cannot start a second session
     (TWIN refuses a taken id), so the call is retried after an ambiguous failure.
     """
-    payload = _session_body(body)
-    return ApiCall(
-        method="POST",
-        service="chat",
-        path=f"/chats/{_segment(chat_id, 'chat_id')}/sessions",
-        description=f"start a chat session in chat {chat_id}",
-        parse=_started,
-        json=payload,
-        idempotent=bool(payload.get("sessionId")),
+    payload = _start_payload(body)
+    description = f"start a chat session in chat {chat_id}"
+    idempotent = bool(payload.get("sessionId"))
+    return _chat_call(
+        "POST", _sessions_of(chat_id), description, _started, json=payload, idempotent=idempotent
     )
 
 
 def continue_or_start_session(chat_id: str, body: Mapping[str, Any]) -> ApiCall[StartedSession]:
     """``PUT /chats/{chatId}/sessions``: continue the client's open session or start one (§4.3)."""
-    return ApiCall(
-        method="PUT",
-        service="chat",
-        path=f"/chats/{_segment(chat_id, 'chat_id')}/sessions",
-        description=f"continue or start a chat session in chat {chat_id}",
-        parse=_started,
-        json=_session_body(body),
-        idempotent=True,
-    )
+    description = f"continue or start a chat session in chat {chat_id}"
+    payload = _start_payload(body)
+    return _chat_call("PUT", _sessions_of(chat_id), description, _started, json=payload, idempotent=True)
 
 
 def get_session(session_id: str) -> ApiCall[SessionInfo]:
     """``GET /sessions/{sessionId}`` (twin-api.md §4.4)."""
-    return ApiCall(
-        method="GET",
-        service="chat",
-        path=f"/sessions/{_segment(session_id, 'session_id')}",
-        description=f"read chat session {session_id}",
-        parse=_session,
-    )
+    return _chat_call("GET", _session_path(session_id), f"read chat session {session_id}", _session)
 
 
 def list_sessions(*, limit: int = 100, offset: int = 0, **filters: Any) -> ApiCall[SessionPage]:
     """``GET /sessions`` with filters such as ``sessionId``, ``status``, ``chatId`` (§4.4)."""
-    return ApiCall(
-        method="GET",
-        service="chat",
-        path="/sessions",
-        description="list chat sessions",
-        parse=_session_page,
-        params=query_params(limit=limit, offset=offset, **filters),
-    )
+    params = query_params(limit=limit, offset=offset, **filters)
+    return _chat_call("GET", "/sessions", "list chat sessions", _session_page, params=params)
 
 
 def session_messages(session_id: str, *, limit: int = 100, offset: int = 0) -> ApiCall[SessionMessagePage]:
     """``GET /sessions/{sessionId}/messages``: the session's messages, oldest first (§4.5)."""
-    return ApiCall(
-        method="GET",
-        service="chat",
-        path=f"/sessions/{_segment(session_id, 'session_id')}/messages",
-        description=f"read the messages of chat session {session_id}",
-        parse=_message_page,
-        params=query_params(limit=limit, offset=offset),
-    )
+    path = f"{_session_path(session_id)}/messages"
+    description = f"read the messages of chat session {session_id}"
+    params = query_params(limit=limit, offset=offset)
+    return _chat_call("GET", path, description, _message_page, params=params)

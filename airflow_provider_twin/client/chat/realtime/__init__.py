@@ -1,20 +1,23 @@
 """TWIN realtime chat events (Centrifugo websocket, twin-api.md §5): the public entry point.
 
-Three modules make up the realtime client:
+What both transports share is pure and always importable:
 
-* :mod:`.realtime_protocol`: TWIN's conventions (connect data, ``joinSession``, event envelope,
-  event filters, wait results), pure and shared;
-* :mod:`.realtime_async`: :class:`~.realtime_async.ChatEventHub` (one connection, many
-  sessions, on the official ``centrifuge-python`` SDK),
-  :func:`~.realtime_async.wait_for_session_event` and the per-event-loop
-  :class:`~.realtime_async.SharedResources` registry;
-* :mod:`.realtime_sync`: :class:`~.realtime_sync.RealtimeSocket` and
-  :func:`~.realtime_sync.wait_for_session_event_sync` on ``websocket-client``.
+* :mod:`.centrifugo`: Centrifugo's JSON protocol as TWIN uses it (connect data, ``joinSession``,
+  framing, disconnect codes, reconnect backoff);
+* :mod:`.session_wait`: the rules of a wait for one session (:class:`SessionWait`) and the
+  connection signals a transport feeds it;
+* :mod:`.batched_checks` and :mod:`.async_wait`: coalesced REST checks and
+  :func:`wait_for_session_event`, the asyncio wait on a hub.
 
-The transport modules need the ``realtime`` extra (``pip install airflow-provider-twin[realtime]``)
-and are loaded on first use, so importing this module never requires it::
+The two transports need the ``realtime`` extra (``pip install airflow-provider-twin[realtime]``)
+and are loaded on first use, so importing this package never requires it:
 
-    from airflow_provider_twin.client import realtime
+* :mod:`.async_hub`: :class:`~.async_hub.ChatEventHub` (one connection, many sessions, on the
+  official ``centrifuge-python`` SDK);
+* :mod:`.sync_socket`: :class:`~.sync_socket.RealtimeSocket` and
+  :func:`~.sync_socket.wait_for_session_event_sync` on ``websocket-client``::
+
+    from airflow_provider_twin.client.chat import realtime
 
     hub = realtime.ChatEventHub(config.endpoints.centrifugo_url)      # loads centrifuge
     result = await realtime.wait_for_session_event(client, hub, session_id, deadline=...)
@@ -25,27 +28,23 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_twin.client.chat.realtime.protocol import (
-    CLOSED_STATUSES,
-    EVENT_NAMES,
-    SESSION_CLOSED,
-    ChatEvent,
-    EventFilter,
-    EventRule,
-    TwinRealtimeError,
-    WaitResult,
-    closed_result,
-    parse_event,
+from airflow_provider_twin.client.chat.realtime.async_wait import wait_for_session_event
+from airflow_provider_twin.client.chat.realtime.batched_checks import SessionChecker
+from airflow_provider_twin.client.chat.realtime.centrifugo import TwinRealtimeError
+from airflow_provider_twin.client.chat.realtime.session_wait import (
+    DEFAULT_FALLBACK_INTERVAL,
+    DEFAULT_RECHECK_INTERVAL,
+    ConnectionLost,
+    HubStopped,
+    Joined,
+    JoinFailed,
+    SessionWait,
 )
 
 if TYPE_CHECKING:
-    from airflow_provider_twin.client.chat.realtime.async_hub import (
-        ChatEventHub,
-        SessionWatch,
-        SharedResources,
-        wait_for_session_event,
-    )
+    from airflow_provider_twin.client.chat.realtime.async_hub import ChatEventHub, HubStats, SessionWatch
     from airflow_provider_twin.client.chat.realtime.sync_socket import (
+        ConnectionDropped,
         RealtimeSocket,
         wait_for_session_event_sync,
     )
@@ -53,9 +52,9 @@ if TYPE_CHECKING:
 #: Names served lazily from the transport modules.
 _LAZY = {
     "ChatEventHub": "async_hub",
+    "HubStats": "async_hub",
     "SessionWatch": "async_hub",
-    "SharedResources": "async_hub",
-    "wait_for_session_event": "async_hub",
+    "ConnectionDropped": "sync_socket",
     "RealtimeSocket": "sync_socket",
     "wait_for_session_event_sync": "sync_socket",
 }
@@ -68,7 +67,7 @@ INSTALL_HINT = (
 
 
 def load(module: str) -> Any:
-    """Import ``realtime_async`` or ``realtime_sync``, explaining a missing extra.
+    """Import a transport module, ``async_hub`` or ``sync_socket``, explaining a missing extra.
 
     :raises ImportError: with :data:`INSTALL_HINT` when the websocket libraries are missing.
     """
@@ -88,22 +87,22 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "CLOSED_STATUSES",
-    "EVENT_NAMES",
+    "DEFAULT_FALLBACK_INTERVAL",
+    "DEFAULT_RECHECK_INTERVAL",
     "INSTALL_HINT",
-    "SESSION_CLOSED",
-    "ChatEvent",
     "ChatEventHub",
-    "EventFilter",
-    "EventRule",
+    "ConnectionDropped",
+    "ConnectionLost",
+    "HubStats",
+    "HubStopped",
+    "JoinFailed",
+    "Joined",
     "RealtimeSocket",
+    "SessionChecker",
+    "SessionWait",
     "SessionWatch",
-    "SharedResources",
     "TwinRealtimeError",
-    "WaitResult",
-    "closed_result",
     "load",
-    "parse_event",
     "wait_for_session_event",
     "wait_for_session_event_sync",
 ]

@@ -2,15 +2,12 @@
 
 Built on the official Centrifugo SDK, ``centrifuge-python`` (the ``realtime`` extra), which does
 the protocol work: connect, server pings/pongs, command timeouts, reconnects with jittered
-backoff, server-side subscriptions. TWIN's parts come from :mod:`.realtime_protocol`.
+backoff, server-side subscriptions. TWIN's parts (connect data, ``joinSession``, the event
+envelope) come from :mod:`.centrifugo` and :mod:`..events`, shared with the blocking client.
 
-* :class:`ChatEventHub` keeps one connection and routes each event to the
-  :class:`SessionWatch` es of its session.
-* :func:`wait_for_session_event` waits for one session's close (or other awaited events) and
-  never misses one: after the session is joined on a connection, and again after every
-  reconnect, it asks REST whether the session is already closed.
-* :class:`~.shared.SharedResources` lends one hub per key (a TWIN connection id) to every waiter of an
-  event loop, reference counted, so a thousand waits in a triggerer use one socket.
+:class:`ChatEventHub` keeps one connection and routes each event, and each connection signal
+(:mod:`.session_wait`), to the :class:`SessionWatch` es of its session; a triggerer lends one
+hub per TWIN connection to all its waits, so a thousand waits use one socket.
 
 How sessions join a shared connection (ASSUMPTION, twin-api.md §5.3, §5.5, §5.8): TWIN takes
 the list of sessions in the connect ``data`` and also offers the ``joinSession`` rpc. The hub
@@ -26,11 +23,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from centrifuge import (
@@ -45,72 +40,25 @@ from centrifuge import (
     ServerPublicationContext,
 )
 
-from airflow_provider_twin.client.chat import api as chat
-from airflow_provider_twin.client.chat.models import SessionInfo
-from airflow_provider_twin.client.chat.realtime.protocol import (
+from airflow_provider_twin.client.chat.events import parse_event
+from airflow_provider_twin.client.chat.realtime.centrifugo import (
     CLIENT_NAME,
-    CLOSED_STATUSES,
-    ERROR_REALTIME,
     JOIN_SESSION,
-    ChatEvent,
-    EventFilter,
-    TwinRealtimeError,
-    WaitResult,
-    check_failure,
-    closed_result,
     connect_data,
-    error_result,
     join_data,
     join_succeeded,
-    parse_event,
-    timeout_result,
 )
-from airflow_provider_twin.client.core.async_client import AsyncTwinClient
-from airflow_provider_twin.client.core.errors import TwinError, error_summary, is_transient
-from airflow_provider_twin.client.core.loop_resources import SharedResources
+from airflow_provider_twin.client.chat.realtime.session_wait import (
+    ConnectionLost,
+    HubStopped,
+    Joined,
+    JoinFailed,
+    Signal,
+    WatchItem,
+)
+from airflow_provider_twin.client.core.errors import error_summary
 
 log = logging.getLogger("airflow_provider_twin.client.chat.realtime")
-
-
-#: Default seconds between safety-net REST checks while the session is joined.
-DEFAULT_RECHECK_INTERVAL = 600.0
-#: Default seconds between REST checks while the session is not joined (websocket down).
-DEFAULT_FALLBACK_INTERVAL = 30.0
-#: Seconds before retrying a REST check that failed with a transient error.
-TRANSIENT_RETRY = 5.0
-
-
-# -- what a watch receives --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Joined:
-    """The session is joined on connection number ``generation``: check REST, then listen."""
-
-    generation: int
-
-
-@dataclass(frozen=True)
-class JoinFailed:
-    """TWIN refused (or did not answer) ``joinSession``; events may still come via connect."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
-class ConnectionLost:
-    """The websocket dropped; the SDK reconnects, and a :class:`Joined` follows."""
-
-    reason: str
-
-
-@dataclass(frozen=True)
-class HubStopped:
-    """The hub will deliver nothing more (closed, or a terminal disconnect)."""
-
-    reason: str
-
-
-Signal = Joined | JoinFailed | ConnectionLost | HubStopped
-WatchItem = ChatEvent | Signal
 
 
 class SessionWatch:
@@ -419,220 +367,8 @@ class ChatEventHub:
                 self._notify(key, JoinFailed(reason))
 
 
-# -- waiting for one session ------------------------------------------------------------------------
-class SessionChecker:
-    """REST checks of many waits, coalesced into list calls.
-
-    A wait asks :meth:`get` for its session; requests arriving within ``window`` seconds (or
-    ``batch_size`` of them) become one ``GET /sessions?sessionId=a,b,...`` (twin-api.md §4.4), so
-    the burst of checks after a reconnect costs ``N / batch_size`` calls instead of ``N``. TWIN
-    does not document whether ``sessionId`` takes several ids (ASSUMPTION, §1.2 comma lists): any
-    id the list does not return is read with ``GET /sessions/{id}``, and a refused list call falls
-    back to those single reads, so the answer is right whatever TWIN does with the filter. At
-    most ``concurrency`` calls are in flight.
-    """
-
-    def __init__(
-        self, rest: AsyncTwinClient, *, batch_size: int = 100, window: float = 0.02, concurrency: int = 4
-    ) -> None:
-        self.rest = rest
-        self.batch_size = max(1, batch_size)
-        self.window = window
-        self.calls = 0
-        self._limit = asyncio.Semaphore(max(1, concurrency))
-        self._pending: dict[str, tuple[str, list[asyncio.Future[SessionInfo]]]] = {}
-        self._timer: asyncio.TimerHandle | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
-
-    @property
-    def busy(self) -> bool:
-        """True while checks are queued or their list calls are in flight."""
-        return bool(self._pending or self._tasks)
-
-    async def get(self, session_id: str) -> SessionInfo:
-        """The session object of ``session_id`` (raises the client's errors, e.g. 404)."""
-        if self.batch_size == 1:
-            return await self._single(session_id)
-        future: asyncio.Future[SessionInfo] = asyncio.get_running_loop().create_future()
-        key = session_id.lower()
-        self._pending.setdefault(key, (session_id, []))[1].append(future)
-        if len(self._pending) >= self.batch_size:
-            self._flush()
-        elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self.window, self._flush)
-        return await future
-
-    async def _single(self, session_id: str) -> SessionInfo:
-        async with self._limit:
-            self.calls += 1
-            return await self.rest.send(chat.get_session(session_id))
-
-    def _flush(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-        while self._pending:
-            keys = list(self._pending)[: self.batch_size]
-            batch = {key: self._pending.pop(key) for key in keys}
-            task = asyncio.ensure_future(self._run(batch))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-
-    async def _run(self, batch: dict[str, tuple[str, list[asyncio.Future[SessionInfo]]]]) -> None:
-        found: dict[str, SessionInfo] = {}
-        if len(batch) > 1:
-            ids = [name for name, _ in batch.values()]
-            try:
-                async with self._limit:
-                    self.calls += 1
-                    page = await self.rest.send(chat.list_sessions(limit=len(ids), sessionId=ids))
-                found = {str(item.get("id") or "").lower(): item for item in page["items"]}
-            except TwinError as exc:
-                if is_transient(exc):
-                    _settle(batch.values(), error=exc)
-                    return
-                log.debug("listing sessions by id was refused, reading them one by one: %s", exc)
-        for key, (name, futures) in batch.items():
-            info = found.get(key)
-            if info is None:
-                try:
-                    info = await self._single(name)
-                except TwinError as exc:
-                    _settle([(name, futures)], error=exc)
-                    continue
-            _settle([(name, futures)], info=info)
-
-
-def _settle(
-    entries: Iterable[tuple[str, list[asyncio.Future[SessionInfo]]]],
-    *,
-    info: SessionInfo | None = None,
-    error: BaseException | None = None,
-) -> None:
-    for _, futures in entries:
-        for future in futures:
-            if future.done():
-                continue
-            if error is not None:
-                future.set_exception(error)
-            elif info is not None:
-                future.set_result(info)
-
-
-async def check_session(
-    rest: AsyncTwinClient | SessionChecker,
-    session_id: str,
-    closed_statuses: Iterable[str] = CLOSED_STATUSES,
-) -> WaitResult | None:
-    """Ask REST whether the session is closed: the "closed" result, or None while open."""
-    if isinstance(rest, SessionChecker):
-        info = await rest.get(session_id)
-    else:
-        info = await rest.send(chat.get_session(session_id))
-    return closed_result(session_id, info, closed_statuses)
-
-
-def _iso(moment: float) -> str:
-    return datetime.fromtimestamp(moment, timezone.utc).isoformat(timespec="seconds")
-
-
-async def wait_for_session_event(
-    rest: AsyncTwinClient | SessionChecker,
-    hub: ChatEventHub,
-    session_id: str,
-    *,
-    deadline: float,
-    events: EventFilter | None = None,
-    closed_statuses: Iterable[str] = CLOSED_STATUSES,
-    precheck: bool = False,
-    recheck_interval: float = DEFAULT_RECHECK_INTERVAL,
-    fallback_interval: float = DEFAULT_FALLBACK_INTERVAL,
-    clock: Callable[[], float] = time.time,
-) -> WaitResult:
-    """Wait until ``session_id`` closes (or an awaited event arrives), or ``deadline`` passes.
-
-    Never misses a close: it asks REST once the session is joined on a connection (and again
-    after every reconnect or failed join), so a close published while nobody listened is still
-    seen. While joined, REST is asked every ``recheck_interval`` seconds as a safety net; while
-    not joined (websocket down, join refused) every ``fallback_interval`` seconds. Transient REST
-    trouble is retried; an unknown session or refused credentials end the wait with an error
-    result. Never raises for TWIN errors: every outcome is a :class:`WaitResult`.
-
-    :param deadline: absolute UTC epoch seconds.
-    :param precheck: ask REST once before subscribing (cheap exit for sessions already closed).
-    :param rest: the REST client, or a :class:`SessionChecker` shared by many waits (it turns
-        their simultaneous checks, e.g. after a reconnect, into a few list calls).
-    """
-    events = events or EventFilter()
-    statuses = tuple(closed_statuses)
-
-    async def rest_check() -> WaitResult | bool | None:
-        """The result, None while open, or False when the check failed transiently."""
-        try:
-            return await check_session(rest, session_id, statuses)
-        except TwinError as exc:
-            failure = check_failure(session_id, exc)
-            if failure is None:
-                log.warning(
-                    "checking chat session %s failed, trying again: %s", session_id, error_summary(exc)
-                )
-            return failure if failure is not None else False
-
-    if precheck:
-        found = await rest_check()
-        if isinstance(found, WaitResult):
-            return found
-
-    watch = hub.watch(session_id)
-    try:
-        joined = False
-        next_check = clock() + fallback_interval
-        while True:
-            now = clock()
-            if now >= deadline:
-                return timeout_result(session_id, _iso(deadline), events.names)
-            item = await watch.next(max(0.0, min(deadline, next_check) - now))
-            if isinstance(item, ChatEvent):
-                if events.finishes(item):
-                    return WaitResult.from_event(item, session_id)
-                continue
-            if isinstance(item, HubStopped):
-                return error_result(session_id, item.reason, ERROR_REALTIME)
-            if isinstance(item, ConnectionLost):
-                joined = False
-                next_check = min(next_check, clock() + fallback_interval)
-                continue
-            if item is None and clock() >= deadline:
-                continue
-            if isinstance(item, Joined):
-                joined = True
-            elif isinstance(item, JoinFailed):
-                joined = False
-            # Joined, JoinFailed or a check timer: ask REST.
-            found = await rest_check()
-            if isinstance(found, WaitResult):
-                return found
-            interval = recheck_interval if joined else fallback_interval
-            if found is False:
-                interval = min(interval, TRANSIENT_RETRY)
-            next_check = clock() + interval
-    finally:
-        hub.unwatch(watch)
-
-
 __all__ = [
-    "DEFAULT_FALLBACK_INTERVAL",
-    "DEFAULT_RECHECK_INTERVAL",
     "ChatEventHub",
-    "ConnectionLost",
     "HubStats",
-    "HubStopped",
-    "JoinFailed",
-    "Joined",
-    "SessionChecker",
     "SessionWatch",
-    "SharedResources",
-    "TwinRealtimeError",
-    "check_session",
-    "wait_for_session_event",
 ]

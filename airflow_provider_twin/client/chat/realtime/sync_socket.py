@@ -3,49 +3,53 @@
 A sensor poke is short and synchronous: it checks the session over REST, then listens on a
 websocket for at most the poke interval. :class:`RealtimeSocket` speaks just enough of
 Centrifugo's JSON protocol v2 for that (connect, ``joinSession``, answering server pings,
-reading pushes and disconnect codes); TWIN's parts (connect data, the rpc, the event envelope)
-come from :mod:`.realtime_protocol`, shared with the asyncio client.
-:func:`wait_for_session_event_sync` is the poke: REST, listen, reconnect when dropped (with a
-REST check after each reconnect), give up quietly when the time is up.
+reading pushes and disconnect codes), from :mod:`.centrifugo`, shared with the asyncio client.
+:func:`wait_for_session_event_sync` is the poke: it drives the same
+:class:`~.session_wait.SessionWait` rules as the triggerer (REST, listen, reconnect when
+dropped with a REST check after each reconnect) and gives up quietly when the time is up.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import random
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import websocket
 
-from airflow_provider_twin.client.chat import api as chat
-from airflow_provider_twin.client.chat.realtime.protocol import (
-    CLOSED_STATUSES,
-    ERROR_REALTIME,
-    ChatEvent,
-    EventFilter,
+from airflow_provider_twin.client.chat.events import ChatEvent, parse_event
+from airflow_provider_twin.client.chat.realtime.centrifugo import (
     TwinRealtimeError,
-    WaitResult,
     backoff_delay,
-    check_failure,
-    closed_result,
     connect_command,
     decode_frame,
     encode_commands,
-    error_result,
     is_server_ping,
     is_terminal_disconnect,
     join_command,
     join_succeeded,
-    parse_event,
     reply_error,
 )
-from airflow_provider_twin.client.core.errors import TwinError, TwinProtocolError, error_summary
+from airflow_provider_twin.client.chat.realtime.session_wait import (
+    ConnectionLost,
+    Joined,
+    JoinFailed,
+    SessionWait,
+    WaitRules,
+)
+from airflow_provider_twin.client.chat.session_check import check_session
+from airflow_provider_twin.client.chat.wait_result import WaitResult
+from airflow_provider_twin.client.core.errors import TwinProtocolError
 from airflow_provider_twin.client.core.sync_client import TwinClient
+
+if TYPE_CHECKING:
+    from typing import Unpack
 
 log = logging.getLogger("airflow_provider_twin.client.chat.realtime")
 
@@ -258,55 +262,39 @@ class _CommandError(Exception):
         self.code = code
 
 
-def check_session_sync(
-    rest: TwinClient, session_id: str, closed_statuses: Iterable[str] = CLOSED_STATUSES
-) -> WaitResult | None:
-    """Ask REST whether the session is closed: the "closed" result, or None while open."""
-    info = rest.send(chat.get_session(session_id))
-    return closed_result(session_id, info, closed_statuses)
-
-
 def wait_for_session_event_sync(
     rest: TwinClient,
     url: str,
     session_id: str,
     *,
     until: float,
-    events: EventFilter | None = None,
-    closed_statuses: Iterable[str] = CLOSED_STATUSES,
     precheck: bool = True,
     timeout: float = 5.0,
     min_reconnect_delay: float = 0.5,
     max_reconnect_delay: float = 10.0,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
+    **rules: Unpack[WaitRules],
 ) -> WaitResult | None:
     """Check REST, then listen until ``until`` (epoch seconds); None when nothing happened.
 
     Reconnects (jittered backoff) when the websocket drops, and after every (re)connect asks REST
     again, so a close published while not listening is still seen. Returns an ``error`` result
     for an unknown session, refused credentials or a terminal disconnect; transient REST trouble
-    only means "unknown" (the next poke asks again).
+    only means "unknown" (asked again a little later, or by the next poke).
+
+    :param rules: ``events``, ``closed_statuses`` (:class:`~.session_wait.SessionWait`); a poke
+        listens briefly, so by default REST is asked after each (re)connect only, not on timers.
     """
-    events = events or EventFilter()
-    statuses = tuple(closed_statuses)
+    rules = {"recheck_interval": math.inf, "fallback_interval": math.inf, **rules}
+    wait = SessionWait(session_id, deadline=until, now=clock(), **rules)
 
     def rest_check() -> WaitResult | None:
-        try:
-            return check_session_sync(rest, session_id, statuses)
-        except TwinError as exc:
-            failure = check_failure(session_id, exc)
-            if failure is None:
-                log.warning(
-                    "checking chat session %s failed, trying again: %s", session_id, error_summary(exc)
-                )
-            return failure
+        return wait.checked(rest.run(check_session(session_id, wait.closed_statuses)), clock())
 
-    if precheck:
-        found = rest_check()
-        if found is not None:
-            return found
-    attempt = 0
+    if precheck and (found := rest_check()) is not None:
+        return found
+    attempt = connects = 0
     rng = random.Random()
     while clock() < until:
         socket = RealtimeSocket(
@@ -316,22 +304,23 @@ def wait_for_session_event_sync(
             refused = socket.open()[session_id]
             if refused:
                 log.warning("listening to chat session %s without joinSession: %s", session_id, refused)
-            attempt = 0
-            found = rest_check()
-            if found is not None:
+            attempt, connects = 0, connects + 1
+            wait.receive(JoinFailed(refused) if refused else Joined(connects), clock())
+            if (found := rest_check()) is not None:
                 return found
-            for event in socket.events(until):
-                if (
-                    event.session_id not in (None, session_id)
-                    and event.session_id.lower() != session_id.lower()
-                ):
-                    continue
-                if events.finishes(event):
-                    return WaitResult.from_event(event, session_id)
-            return None
+            while True:
+                for event in socket.events(min(until, wait.wake_at)):
+                    step = wait.receive(event, clock())
+                    if isinstance(step, WaitResult):
+                        return step
+                if clock() >= until:
+                    return None
+                if wait.receive(None, clock()) is True and (found := rest_check()) is not None:
+                    return found
         except TwinRealtimeError as exc:
-            return error_result(session_id, str(exc), ERROR_REALTIME)
+            return wait.stopped(str(exc))
         except (ConnectionDropped, TwinProtocolError) as exc:
+            wait.receive(ConnectionLost(str(exc)), clock())
             delay = min(
                 backoff_delay(attempt, min_reconnect_delay, max_reconnect_delay, rng), until - clock()
             )
@@ -347,6 +336,5 @@ def wait_for_session_event_sync(
 __all__ = [
     "ConnectionDropped",
     "RealtimeSocket",
-    "check_session_sync",
     "wait_for_session_event_sync",
 ]

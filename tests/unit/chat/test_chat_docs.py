@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from airflow_provider_twin.client.chat.realtime.protocol import EVENT_NAMES, WaitResult
+from airflow_provider_twin.client.chat import EVENT_NAMES, WaitResult
 from airflow_provider_twin.operators.chat import TwinStartChatSessionOperator
 from airflow_provider_twin.sensors.chat import TwinChatSessionClosedSensor
 from airflow_provider_twin.triggers.chat import TwinChatSessionEventTrigger
 from tests.snippets import dag_snippet, page_snippet
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 DOC = REPO / "docs" / "chat.md"
 DAG = REPO / "tests" / "integration" / "dags" / "chat_example.py"
 

@@ -1,4 +1,4 @@
-"""The asyncio realtime client against the emulator: routing, joins, reconnects, waits, sharing."""
+"""The asyncio realtime client against the emulator: routing, joins, reconnects and waits."""
 
 from __future__ import annotations
 
@@ -7,32 +7,21 @@ import socket
 import time
 from typing import Any
 
-import httpx
 import pytest
 
-from airflow_provider_twin.client import AsyncTwinClient, TwinNotFoundError
-from airflow_provider_twin.client.chat.realtime.async_hub import (
-    ChatEventHub,
+from airflow_provider_twin.client import AsyncTwinClient
+from airflow_provider_twin.client.chat import ERROR_NOT_FOUND, ERROR_REALTIME, ChatEvent, EventFilter
+from airflow_provider_twin.client.chat.realtime import (
     ConnectionLost,
     HubStopped,
     Joined,
-    SessionChecker,
-    SharedResources,
     wait_for_session_event,
 )
-from airflow_provider_twin.client.chat.realtime.protocol import (
-    ERROR_NOT_FOUND,
-    ERROR_REALTIME,
-    ChatEvent,
-    EventFilter,
-)
+from airflow_provider_twin.client.chat.realtime.async_hub import ChatEventHub
 from airflow_provider_twin.emulator import TwinEmulator
-from tests.unit import test_realtime_support as support
-from tests.unit.test_realtime_support import emulator_config, listened, settled, start_session, until
+from tests.unit.chat.chat_fixtures import emulator_config, listened, settled, start_session, until
 
 pytestmark = pytest.mark.integration
-
-fast_realtime = support.fast_realtime
 
 
 @pytest.fixture
@@ -239,119 +228,3 @@ async def test_rest_fallback_while_the_websocket_is_unreachable(
         assert (result.status, result.source) == ("closed", "rest")
     finally:
         await dead.aclose()
-
-
-# -- sharing ---------------------------------------------------------------------------------------
-class Resource:
-    def __init__(self, number: int) -> None:
-        self.number = number
-        self.closed = False
-
-
-async def test_shared_resources_are_created_once_and_closed_by_the_last_user() -> None:
-    shared: SharedResources[Resource] = SharedResources()
-    created: list[Resource] = []
-
-    async def create() -> Resource:
-        await asyncio.sleep(0.05)
-        created.append(Resource(len(created)))
-        return created[-1]
-
-    async def close(resource: Resource) -> None:
-        resource.closed = True
-
-    seen: list[int] = []
-    release = asyncio.Event()
-
-    async def user() -> None:
-        async with shared.use("conn", create, close) as resource:
-            seen.append(resource.number)
-            await release.wait()
-
-    users = [asyncio.ensure_future(user()) for _ in range(50)]
-    await until(lambda: len(seen) == 50)
-    assert shared.users("conn") == 50
-    assert len(created) == 1
-    assert shared.keys() == ["conn"]
-    release.set()
-    await asyncio.gather(*users)
-    assert created[0].closed
-    assert shared.keys() == []
-    async with shared.use("conn", create, close) as again:
-        assert again.number == 1  # a fresh one after the last user left
-
-
-async def test_failed_creation_is_not_kept() -> None:
-    shared: SharedResources[Resource] = SharedResources()
-    attempts = 0
-
-    async def create() -> Resource:
-        nonlocal attempts
-        attempts += 1
-        if attempts == 1:
-            raise httpx.ConnectError("refused")
-        return Resource(attempts)
-
-    async def close(resource: Resource) -> None:
-        resource.closed = True
-
-    with pytest.raises(httpx.ConnectError):
-        async with shared.use("conn", create, close):
-            pass
-    async with shared.use("conn", create, close) as resource:
-        assert resource.number == 2
-
-
-# -- coalesced REST checks ----------------------------------------------------------------------------
-async def test_simultaneous_checks_become_list_calls(
-    fast_realtime: TwinEmulator, rest: AsyncTwinClient
-) -> None:
-    sessions = [start_session(fast_realtime) for _ in range(25)]
-    fast_realtime.admin.close_session(sessions[0], rating_required=True)
-    checker = SessionChecker(rest, batch_size=10)
-    infos = await asyncio.gather(*(checker.get(session_id) for session_id in sessions))
-    assert [info["id"] for info in infos] == sessions
-    assert infos[0]["status"] == "CLOSED"
-    assert checker.calls == 3  # 10 + 10 + 5
-    requests = (await asyncio.to_thread(fast_realtime.admin.counters))["requests"]
-    assert requests["GET /chat/api/v1/sessions"] == 3
-    assert not checker.busy
-
-
-async def test_checks_fall_back_to_single_reads(fast_realtime: TwinEmulator, rest: AsyncTwinClient) -> None:
-    known = [start_session(fast_realtime) for _ in range(3)]
-    unknown = "7d1f0a52-6a43-4f1b-8a0e-2b9c3d4e5f60"
-    # TWIN refusing the list filter: every id is read on its own; a missing one is a 404.
-    await asyncio.to_thread(
-        fast_realtime.admin.add_fault, status=400, method="GET", path="/chat/api/v1/sessions"
-    )
-    checker = SessionChecker(rest)
-    results = await asyncio.gather(*(checker.get(s) for s in [*known, unknown]), return_exceptions=True)
-    assert [info["id"] for info in results[:3]] == known  # type: ignore[index]
-    assert isinstance(results[3], TwinNotFoundError)
-    assert checker.calls == 5
-
-
-class IgnoresFilter:
-    """A REST client whose list call ignores ``sessionId`` (answers a page of other sessions)."""
-
-    def __init__(self, rest: AsyncTwinClient) -> None:
-        self.rest = rest
-        self.lists = 0
-
-    async def send(self, call: Any) -> Any:
-        if call.path == "/sessions":
-            self.lists += 1
-            return {"count": 1, "items": [{"id": "someone-else", "status": "CLOSED"}]}
-        return await self.rest.send(call)
-
-
-async def test_checks_survive_a_list_that_ignores_the_filter(
-    fast_realtime: TwinEmulator, rest: AsyncTwinClient
-) -> None:
-    sessions = [start_session(fast_realtime) for _ in range(3)]
-    client = IgnoresFilter(rest)
-    checker = SessionChecker(client)  # type: ignore[arg-type]
-    infos = await asyncio.gather(*(checker.get(s) for s in sessions))
-    assert [(info["id"], info["status"]) for info in infos] == [(s, "OPEN") for s in sessions]
-    assert client.lists == 1

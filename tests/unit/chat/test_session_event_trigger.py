@@ -13,11 +13,9 @@ import pytest
 
 from airflow_provider_twin.emulator import TwinEmulator
 from airflow_provider_twin.triggers import chat as chat_triggers
-from airflow_provider_twin.triggers.chat import TwinChatSessionEventTrigger
-from tests.unit import test_realtime_support as support
-from tests.unit.test_realtime_support import listened, settled, start_session, until
-
-fast_realtime = support.fast_realtime
+from airflow_provider_twin.triggers.chat import TwinChatSessionEventTrigger, shared_chat_socket
+from airflow_provider_twin.triggers.connections import connections_in_use
+from tests.unit.chat.chat_fixtures import listened, settled, start_session, until
 
 
 def make_trigger(session_id: str, **overrides: Any) -> TwinChatSessionEventTrigger:
@@ -40,7 +38,7 @@ async def all_settled(count: int, key: str = "twin_default") -> None:
     while calm < 3:
         assert time.monotonic() < deadline, "the triggers did not settle"
         await asyncio.sleep(0.05)
-        shared = chat_triggers.registry().peek(key)
+        shared = shared_chat_socket(key)
         ready = shared is not None and shared.hub.stats.joins >= count and not shared.checker.busy
         calm = calm + 1 if ready else 0
 
@@ -79,10 +77,10 @@ def test_serialization_round_trip_is_plain_json() -> None:
     assert again.serialize() == (classpath, kwargs)
 
 
-def test_connection_key_is_shared_unless_events_lack_a_session_id() -> None:
-    assert make_trigger("S1").connection_key == "twin_default"
-    assert make_trigger("S1", events=["chatMessageCreated"]).connection_key == "twin_default"
-    assert make_trigger("S1", events=["showTypingIndicator"]).connection_key == "twin_default#session=s1"
+def test_the_socket_is_shared_unless_events_lack_a_session_id() -> None:
+    assert make_trigger("S1").socket_key == "twin_default"
+    assert make_trigger("S1", events=["chatMessageCreated"]).socket_key == "twin_default"
+    assert make_trigger("S1", events=["showTypingIndicator"]).socket_key == "twin_default#session=s1"
 
 
 # -- against the emulator ---------------------------------------------------------------------------
@@ -103,7 +101,7 @@ async def test_many_triggers_share_one_socket_and_one_login(
     stats = (await asyncio.to_thread(fast_realtime.admin.realtime))["stats"]
     assert stats["connections_opened"] == 1
     assert counters["logins"] == 1
-    assert chat_triggers.registry().keys() == []  # the last trigger closed the socket
+    assert connections_in_use() == []  # the last trigger closed the socket and the client
     await until(lambda: fast_realtime.admin.realtime()["stats"]["connections_active"] == 0)
 
 
@@ -176,7 +174,7 @@ async def test_errors_become_error_events(
     def missing(module: str) -> Any:
         raise ImportError("TWIN realtime needs the 'realtime' extra")
 
-    monkeypatch.setattr(chat_triggers, "load", missing)
+    monkeypatch.setattr(chat_triggers, "load_realtime", missing)
     no_extra = await first_event(make_trigger("S1"))
     assert no_extra["status"] == "error"
     assert "realtime" in no_extra["message"]

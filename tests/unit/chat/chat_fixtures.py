@@ -1,8 +1,8 @@
-"""Helpers shared by the chat and realtime tests (no tests here).
+"""Helpers shared by the chat tests (no tests here; the fixtures are in ``conftest.py``).
 
 The tests run against the in-process emulator (``twin_emulator`` fixture); these helpers start
-sessions over REST, build client configurations from the emulator's connection and fake the
-parts of an Airflow context the chat operator and sensor read.
+sessions over REST, build client configurations from the emulator's connection, tell when
+waits have settled and fake the parts of an Airflow context the chat operator and sensor read.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import httpx
-import pytest
 
 from airflow_provider_twin.client.core.config import TwinClientConfig
 from airflow_provider_twin.emulator import TwinEmulator
@@ -74,13 +73,6 @@ class FakeTI:
 def make_context(ti: FakeTI | None = None, run_id: str = "manual__2026-01-01") -> dict[str, Any]:
     """A context with ``ti`` and ``dag_run``."""
     return {"ti": ti or FakeTI(), "dag_run": SimpleNamespace(run_id=run_id)}
-
-
-@pytest.fixture
-def fast_realtime(twin_emulator: TwinEmulator) -> TwinEmulator:
-    """The emulator with a 1 s websocket ping (reset before every test)."""
-    twin_emulator.admin.update_realtime(ping_interval=1, sweep_interval=0.2)
-    return twin_emulator
 
 
 SESSION_READS = ("GET /chat/api/v1/sessions/{sessionId}", "GET /chat/api/v1/sessions")

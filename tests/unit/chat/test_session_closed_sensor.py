@@ -15,14 +15,11 @@ from airflow.sdk.exceptions import (
     TaskDeferred,
 )
 
-from airflow_provider_twin.client.core.errors import TwinInputError
+from airflow_provider_twin.client import TwinInputError
 from airflow_provider_twin.emulator import TwinEmulator
 from airflow_provider_twin.sensors.chat import EVENT_XCOM_KEY, TwinChatSessionClosedSensor
 from airflow_provider_twin.triggers.chat import TwinChatSessionEventTrigger
-from tests.unit import test_realtime_support as support
-from tests.unit.test_realtime_support import FakeTI, listened, make_context, start_session
-
-fast_realtime = support.fast_realtime
+from tests.unit.chat.chat_fixtures import FakeTI, listened, make_context, start_session
 
 UNKNOWN = "7d1f0a52-6a43-4f1b-8a0e-2b9c3d4e5f60"
 

@@ -10,24 +10,16 @@ from typing import Any
 import pytest
 
 from airflow_provider_twin.client import TwinClient
-from airflow_provider_twin.client.chat.realtime.protocol import (
-    ERROR_NOT_FOUND,
-    ERROR_REALTIME,
-    EventFilter,
-    TwinRealtimeError,
-)
+from airflow_provider_twin.client.chat import ERROR_NOT_FOUND, ERROR_REALTIME, EventFilter, TwinRealtimeError
 from airflow_provider_twin.client.chat.realtime.sync_socket import (
     ConnectionDropped,
     RealtimeSocket,
     wait_for_session_event_sync,
 )
 from airflow_provider_twin.emulator import TwinEmulator
-from tests.unit import test_realtime_support as support
-from tests.unit.test_realtime_support import emulator_config, listened, start_session
+from tests.unit.chat.chat_fixtures import emulator_config, listened, start_session
 
 pytestmark = pytest.mark.integration
-
-fast_realtime = support.fast_realtime
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Tests of the chat domain: the client's chat package and the chat operator, sensor and trigger."""
