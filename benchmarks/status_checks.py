@@ -110,7 +110,7 @@ def poke_once(emulator: Emulator, **targets: Any) -> dict[str, Any]:
 
 def trigger_once(emulator: Emulator, targets: dict[str, Any]) -> dict[str, Any]:
     """One poll of the trigger: a deadline already due makes it check once, then time out."""
-    from airflow_provider_twin.client.messages.status import Criteria, Targets
+    from airflow_provider_twin.client.messages import Criteria, Targets
     from airflow_provider_twin.triggers.messages import TwinMessageStatusTrigger
 
     trigger = TwinMessageStatusTrigger(
@@ -133,13 +133,14 @@ def trigger_once(emulator: Emulator, targets: dict[str, Any]) -> dict[str, Any]:
 
 def longest_query(targets: Any) -> int:
     """Characters of the longest query string one check of ``targets`` sends."""
-    from airflow_provider_twin.client.messages.status import Criteria, check_requests
+    from airflow_provider_twin.client.messages import Criteria
+    from airflow_provider_twin.client.messages.status import check_requests
 
     return max(len(urlencode(request.call.params)) for request in check_requests(targets, Criteria()))
 
 
 def measure(emulator: Emulator, count: int) -> dict[str, Any]:
-    from airflow_provider_twin.client.messages.status import Targets
+    from airflow_provider_twin.client.messages import Targets
 
     emulator.reset()
     emulator.settings(delivery_seconds=3600)

@@ -1,10 +1,11 @@
 """``TwinMessageStatusTrigger``: waits in the triggerer for messages to reach final statuses.
 
 The deferrable mode of :class:`~airflow_provider_twin.sensors.messages.TwinMessageStatusSensor`.
-The trigger polls TWIN with the async client and the same counting rules as the sensor
-(:mod:`airflow_provider_twin.client.delivery`), so waiting for a campaign costs no worker slot.
-The status triggers of one connection share one client in a triggerer (:mod:`.connections`): one
-login and one connection pool however many campaigns wait.
+The trigger runs the same check procedure as the sensor
+(:func:`~airflow_provider_twin.client.messages.check_delivery`) with the async client, so
+waiting for a campaign costs no worker slot. The status triggers of one connection share one
+client in a triggerer (:mod:`.connections`): one login and one connection pool however many
+campaigns wait.
 """
 
 from __future__ import annotations
@@ -17,18 +18,13 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_twin.client import AsyncTwinClient
-from airflow_provider_twin.client.core.errors import error_summary, is_transient
-from airflow_provider_twin.client.messages.status import (
-    CountRequest,
+from airflow_provider_twin.client import AsyncTwinClient, epoch_seconds, error_summary, is_transient
+from airflow_provider_twin.client.messages import (
     Criteria,
-    Progress,
+    DeliveryProgress,
     Targets,
-    breakdown_requests,
-    check_requests,
-    evaluate,
-    tally,
-    with_breakdown,
+    check_delivery,
+    delivery_breakdown,
 )
 from airflow_provider_twin.hooks.twin import TwinHook
 from airflow_provider_twin.triggers.connections import shared_async_client
@@ -36,28 +32,6 @@ from airflow_provider_twin.triggers.connections import shared_async_client
 
 def _event(payload: dict[str, Any]) -> TriggerEvent:
     return TriggerEvent(payload)  # type: ignore[no-untyped-call]
-
-
-def epoch_seconds(value: float | int | str | datetime) -> float:
-    """An absolute moment as UTC epoch seconds, from epoch seconds, an ISO string or a datetime."""
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str):
-        try:
-            return float(value)
-        except ValueError:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    else:
-        return float(value)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.timestamp()
-
-
-async def count_async(client: AsyncTwinClient, requests: list[CountRequest]) -> dict[str, int]:
-    """Send count requests concurrently and sum their answers per key."""
-    answers = await asyncio.gather(*(client.send(request.call) for request in requests))
-    return tally(requests, answers)
 
 
 class TwinMessageStatusTrigger(BaseTrigger):
@@ -138,15 +112,13 @@ class TwinMessageStatusTrigger(BaseTrigger):
 
     async def _poll(self, client: AsyncTwinClient, targets: Targets, criteria: Criteria) -> TriggerEvent:
         next_at = self.next_check_at if self.next_check_at is not None else time.time()
-        last: Progress | None = None
+        last: DeliveryProgress | None = None
         while True:
             wait = min(next_at, self.deadline) - time.time()
             if wait > 0:
                 await asyncio.sleep(wait)
             try:
-                last = evaluate(
-                    targets, criteria, await count_async(client, check_requests(targets, criteria))
-                )
+                last = await client.run(check_delivery(targets, criteria))
             except Exception as exc:
                 if not is_transient(exc):
                     raise
@@ -154,14 +126,13 @@ class TwinMessageStatusTrigger(BaseTrigger):
             else:
                 self.log.info("%s", last.message)
                 if last.done:
-                    by_status = await count_async(client, breakdown_requests(targets, criteria))
-                    result = with_breakdown(last.to_result(), criteria, by_status)
+                    result = await client.run(delivery_breakdown(targets, criteria, last))
                     return _event({"status": last.state, "result": result, "message": last.message})
             if time.time() >= self.deadline:
                 return self._timeout(targets, last)
             next_at = time.time() + self.poll_interval
 
-    def _timeout(self, targets: Targets, last: Progress | None) -> TriggerEvent:
+    def _timeout(self, targets: Targets, last: DeliveryProgress | None) -> TriggerEvent:
         moment = datetime.fromtimestamp(self.deadline, timezone.utc).isoformat(timespec="seconds")
         progress = last.message if last is not None else f"{targets.describe()}: no successful check"
         return _event(

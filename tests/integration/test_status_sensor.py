@@ -15,7 +15,7 @@ from unittest import mock
 import pytest
 
 from airflow_provider_twin.client import notify
-from airflow_provider_twin.client.messages.status import Criteria, Targets
+from airflow_provider_twin.client.messages import Criteria, Targets
 from airflow_provider_twin.hooks.twin import TwinHook
 from airflow_provider_twin.sensors.messages import TwinMessageStatusSensor
 from airflow_provider_twin.triggers.messages import TwinMessageStatusTrigger

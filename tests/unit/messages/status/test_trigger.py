@@ -1,4 +1,4 @@
-"""TwinMessageStatusTrigger against an in-memory TWIN: events, serialization, resilience."""
+"""TwinMessageStatusTrigger against the emulator: events, serialization, resilience."""
 
 from __future__ import annotations
 
@@ -11,24 +11,11 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_twin.client import AsyncTwinClient, TwinConfigError
-from airflow_provider_twin.client.messages.status import Criteria, Targets
+from airflow_provider_twin.client import AsyncTwinClient, TwinConfigError, epoch_seconds
+from airflow_provider_twin.client.messages import Criteria, Targets
 from airflow_provider_twin.hooks.twin import TwinHook
-from airflow_provider_twin.triggers.messages import TwinMessageStatusTrigger, epoch_seconds
-from tests.unit.test_delivery_support import MESSAGES_PATH, FakeTwin
-
-
-@pytest.fixture
-def twin(monkeypatch: pytest.MonkeyPatch) -> FakeTwin:
-    fake = FakeTwin()
-
-    async def get_async_client(self: TwinHook) -> AsyncTwinClient:
-        if self._async_client is None:
-            self._async_client = fake.async_client()
-        return self._async_client
-
-    monkeypatch.setattr(TwinHook, "get_async_client", get_async_client)
-    return fake
+from airflow_provider_twin.triggers.messages import TwinMessageStatusTrigger
+from tests.unit.messages.status.campaigns import LIST_ROUTE, LOGIN_ROUTE, Campaigns
 
 
 def make_trigger(**overrides: Any) -> TwinMessageStatusTrigger:
@@ -75,15 +62,16 @@ def test_epoch_seconds_accepts_iso_epoch_and_datetimes() -> None:
     assert epoch_seconds(str(moment.timestamp())) == moment.timestamp()
     assert epoch_seconds(moment) == moment.timestamp()
     assert epoch_seconds(12) == 12.0
+    assert make_trigger(deadline="2030-01-01T00:00:00").deadline == moment.timestamp()
 
 
-async def test_success_event_after_messages_settle(twin: FakeTwin) -> None:
-    records = twin.add(5)
+async def test_success_event_after_messages_settle(twin: Campaigns) -> None:
+    twin.send(4)  # pending, then delivered
+    twin.send(1, then="UNDELIVERED")
 
     async def deliver_later() -> None:
         await asyncio.sleep(0.1)
-        twin.set_status("DELIVERED", records[:4])
-        twin.set_status("UNDELIVERED", records[4:])
+        await asyncio.to_thread(twin.release)
 
     task = asyncio.create_task(deliver_later())
     event = await first_event(make_trigger())
@@ -101,9 +89,9 @@ async def test_success_event_after_messages_settle(twin: FakeTwin) -> None:
     assert result["reason"] == "all_final"
 
 
-async def test_failure_event_on_max_failure_ratio(twin: FakeTwin) -> None:
-    twin.add(8)
-    twin.add(2, status="ERROR")
+async def test_failure_event_on_max_failure_ratio(twin: Campaigns) -> None:
+    twin.send(8)
+    twin.send(2, "ERROR")
     event = await first_event(
         make_trigger(criteria=Criteria(max_failure_ratio=0.1).to_json(), deadline=time.time() + 5)
     )
@@ -112,8 +100,8 @@ async def test_failure_event_on_max_failure_ratio(twin: FakeTwin) -> None:
     assert "max_failure_ratio" in event["message"]
 
 
-async def test_timeout_event_carries_the_last_progress(twin: FakeTwin) -> None:
-    twin.add(3)
+async def test_timeout_event_carries_the_last_progress(twin: Campaigns) -> None:
+    twin.send(3)
     started = time.monotonic()
     event = await first_event(make_trigger(deadline=time.time() + 0.2, poll_interval=0.05))
     assert time.monotonic() - started < 2
@@ -122,33 +110,33 @@ async def test_timeout_event_carries_the_last_progress(twin: FakeTwin) -> None:
     assert "timed out" in event["message"]
 
 
-async def test_restart_after_the_deadline_checks_once_more(twin: FakeTwin) -> None:
-    twin.add(2, status="DELIVERED")
+async def test_restart_after_the_deadline_checks_once_more(twin: Campaigns) -> None:
+    twin.send(2, "DELIVERED")
     event = await first_event(make_trigger(deadline=time.time() - 60))
     assert event["status"] == "success"
-    twin.add(1)
+    twin.send(1)
     event = await first_event(make_trigger(deadline=time.time() - 60))
     assert event["status"] == "timeout"
 
 
-async def test_survives_server_errors_beyond_the_client_retries(twin: FakeTwin) -> None:
-    twin.add(2, status="DELIVERED")
-    twin.fail_next = 7  # the client tries twice per call: several whole checks fail
+async def test_survives_server_errors_beyond_the_client_retries(twin: Campaigns) -> None:
+    twin.send(2, "DELIVERED")
+    twin.fail_next(7)  # the client tries twice per call: several whole checks fail
     event = await first_event(make_trigger(poll_interval=0.01))
     assert event["status"] == "success"
-    assert twin.fail_next == 0
+    assert twin.faults_left() == 0
 
 
-async def test_survives_rate_limits(twin: FakeTwin) -> None:
-    twin.add(1, status="DELIVERED")
-    twin.fail_next, twin.fail_status = 3, 429
+async def test_survives_rate_limits(twin: Campaigns) -> None:
+    twin.send(1, "DELIVERED")
+    twin.fail_next(3, 429)
     event = await first_event(make_trigger(poll_interval=0.01))
     assert event["status"] == "success"
 
 
-async def test_non_transient_errors_become_an_error_event(twin: FakeTwin) -> None:
-    twin.add(1)
-    twin.fail_next, twin.fail_status = 1, 422
+async def test_non_transient_errors_become_an_error_event(twin: Campaigns) -> None:
+    twin.send(1)
+    twin.fail_next(1, 422)
     event = await first_event(make_trigger())
     assert event["status"] == "error"
     assert event["error_type"] == "TwinValidationError"
@@ -172,32 +160,32 @@ async def test_bad_serialized_state_becomes_an_error_event() -> None:
     assert event["status"] == "error"
 
 
-async def test_first_check_waits_for_next_check_at(twin: FakeTwin) -> None:
-    twin.add(1, status="DELIVERED")
+async def test_first_check_waits_for_next_check_at(twin: Campaigns) -> None:
+    twin.send(1, "DELIVERED")
     started = time.monotonic()
     event = await first_event(make_trigger(next_check_at=time.time() + 0.3))
     assert event["status"] == "success"
     assert time.monotonic() - started >= 0.25
 
 
-async def test_cost_of_a_check_does_not_depend_on_size(twin: FakeTwin) -> None:
-    twin.add(10, status="DELIVERED", bulk_id="small")
-    twin.add(10_000, status="DELIVERED", bulk_id="large")
+async def test_cost_of_a_check_does_not_depend_on_size(twin: Campaigns) -> None:
+    twin.send(10, "DELIVERED", bulk_id="small")
+    twin.send(10_000, "DELIVERED", bulk_id="large")
     for bulk in ("small", "large"):
-        twin.queries.clear()
+        twin.forget_requests()
         event = await first_event(make_trigger(targets=Targets.of(bulk_ids=bulk).to_json()))
         assert event["status"] == "success"
         # one check (3 counts) + the final per-status breakdown (8 counts), no listing
         assert (twin.count_requests, twin.list_requests) == (3 + 8, 0)
-    assert twin.requests[f"GET {MESSAGES_PATH}"] == 22
+    assert twin.served(LIST_ROUTE) == 22
 
 
 async def test_triggers_of_one_connection_share_one_client_and_one_login(
-    twin: FakeTwin, monkeypatch: pytest.MonkeyPatch
+    twin: Campaigns, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from airflow_provider_twin.triggers.connections import clients_in_use
 
-    records = twin.add(6)
+    twin.send(6)
     built: list[str] = []
     closed: list[str] = []
     get_async_client = TwinHook.get_async_client
@@ -216,12 +204,12 @@ async def test_triggers_of_one_connection_share_one_client_and_one_login(
     waits = [asyncio.create_task(first_event(make_trigger())) for _ in range(5)]
     await asyncio.sleep(0.1)
     assert clients_in_use("twin_default") == 5, "all five triggers hold the one client"
-    twin.set_status("DELIVERED", records)
+    await asyncio.to_thread(twin.release)
     events = await asyncio.gather(*waits)
 
     assert [event["status"] for event in events] == ["success"] * 5
     assert built == ["twin_default"], "one connection read, one client built"
-    assert twin.requests["POST /iam/api/v1/auth/login"] == 1, "one login for five triggers"
+    assert twin.served(LOGIN_ROUTE) == 1, "one login for five triggers"
     assert closed == ["twin_default"], "the last trigger to leave closed the client"
     assert clients_in_use("twin_default") == 0
 
@@ -229,12 +217,12 @@ async def test_triggers_of_one_connection_share_one_client_and_one_login(
     assert built == ["twin_default", "twin_default"], "a later trigger reads the connection afresh"
 
 
-async def test_triggers_of_different_connections_do_not_share(twin: FakeTwin) -> None:
+async def test_triggers_of_different_connections_do_not_share(twin: Campaigns) -> None:
     from airflow_provider_twin.triggers.connections import clients_in_use
 
-    twin.add(1, status="DELIVERED")
+    twin.send(1, "DELIVERED")
     one = asyncio.create_task(first_event(make_trigger(twin_conn_id="twin_a", poll_interval=0.05)))
     two = asyncio.create_task(first_event(make_trigger(twin_conn_id="twin_b", poll_interval=0.05)))
     await asyncio.gather(one, two)
-    assert twin.requests["POST /iam/api/v1/auth/login"] == 2
+    assert twin.served(LOGIN_ROUTE) == 2
     assert clients_in_use("twin_a") == clients_in_use("twin_b") == 0

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tests.snippets import dag_snippet, page_snippet
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[4]
 DOC = REPO / "docs" / "sensors-messages.md"
 DAG = REPO / "tests" / "integration" / "dags" / "status_example.py"
 MARKER = "howto_twin_status_sensor"

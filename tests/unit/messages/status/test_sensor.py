@@ -1,4 +1,4 @@
-"""TwinMessageStatusSensor against an in-memory TWIN: poke, defer, resume, failed destinations."""
+"""TwinMessageStatusSensor against the emulator: poke, defer, resume, failed destinations."""
 
 from __future__ import annotations
 
@@ -17,29 +17,11 @@ from airflow.sdk.exceptions import (
     TaskDeferred,
 )
 
-from airflow_provider_twin.client import TwinClient
-from airflow_provider_twin.client.messages.status import Criteria, Targets, evaluate
-from airflow_provider_twin.hooks.twin import TwinHook
-from airflow_provider_twin.sensors.messages import (
-    FAILURE_XCOM_KEY,
-    TwinMessageStatusSensor,
-    collect_failed_destinations,
-)
+from airflow_provider_twin.client.messages import Criteria, Targets
+from airflow_provider_twin.client.messages.verdict import evaluate
+from airflow_provider_twin.sensors.messages import FAILURE_XCOM_KEY, TwinMessageStatusSensor
 from airflow_provider_twin.triggers.messages import TwinMessageStatusTrigger
-from tests.unit.test_delivery_support import FakeTwin
-
-
-@pytest.fixture
-def twin(monkeypatch: pytest.MonkeyPatch) -> FakeTwin:
-    fake = FakeTwin()
-
-    def get_client(self: TwinHook) -> TwinClient:
-        if self._client is None:
-            self._client = fake.client()
-        return self._client
-
-    monkeypatch.setattr(TwinHook, "get_client", get_client)
-    return fake
+from tests.unit.messages.status.campaigns import LOGIN_ROUTE, Campaigns
 
 
 @pytest.fixture
@@ -91,7 +73,7 @@ def test_default_deferrable_comes_from_the_config() -> None:
     assert TwinMessageStatusSensor(task_id="w", bulk_ids="b").deferrable is expected
 
 
-def test_bad_rendered_targets_fail_without_retry(context: dict[str, Any], twin: FakeTwin) -> None:
+def test_bad_rendered_targets_fail_without_retry(context: dict[str, Any], twin: Campaigns) -> None:
     task = sensor(bulk_ids=[])
     with pytest.raises(AirflowFailException, match="exactly one"):
         task.poke(context)
@@ -99,13 +81,13 @@ def test_bad_rendered_targets_fail_without_retry(context: dict[str, Any], twin: 
 
 # -- poke / reschedule ----------------------------------------------------------------------------
 def test_poke_is_false_while_pending_then_returns_the_outcome(
-    context: dict[str, Any], twin: FakeTwin
+    context: dict[str, Any], twin: Campaigns
 ) -> None:
-    records = twin.add(10)
+    twin.send(9)  # pending, then delivered
+    twin.send(1, then="EXPIRED")
     task = sensor()
     assert task.poke(context) is False
-    twin.set_status("DELIVERED", records[:9])
-    twin.set_status("EXPIRED", records[9:])
+    twin.release()
     done = task.poke(context)
     assert isinstance(done, PokeReturnValue)
     assert done.is_done
@@ -121,25 +103,27 @@ def test_poke_is_false_while_pending_then_returns_the_outcome(
     json.dumps(result)
 
 
-def test_send_summary_as_targets(context: dict[str, Any], twin: FakeTwin) -> None:
-    twin.add(3, status="DELIVERED")
+def test_send_summary_as_targets(context: dict[str, Any], twin: Campaigns) -> None:
+    twin.send(3, "DELIVERED")
     task = sensor(bulk_ids=None, targets={"bulk_ids": ["bulk-1"], "group_id": "g", "accepted": 4})
     assert task.poke(context) is False  # TWIN lists 3 of the 4 accepted destinations
-    twin.add(1, status="DELIVERED")
+    twin.send(1, "DELIVERED")
     result = task.poke(context).xcom_value  # type: ignore[union-attr]
     assert (result["total"], result["counted_by"]) == (4, "destination")
 
 
-def test_min_success_ratio_finishes_early(context: dict[str, Any], twin: FakeTwin) -> None:
-    twin.add(8, status="DELIVERED")
-    twin.add(2)
+def test_min_success_ratio_finishes_early(context: dict[str, Any], twin: Campaigns) -> None:
+    twin.send(8, "DELIVERED")
+    twin.send(2)
     result = sensor(min_success_ratio=0.8).poke(context).xcom_value  # type: ignore[union-attr]
     assert (result["reason"], result["pending"]) == ("min_success_ratio", 2)
 
 
-def test_max_failure_ratio_fails_fast_and_pushes_the_outcome(context: dict[str, Any], twin: FakeTwin) -> None:
-    twin.add(7)
-    twin.add(3, status="UNDELIVERED")
+def test_max_failure_ratio_fails_fast_and_pushes_the_outcome(
+    context: dict[str, Any], twin: Campaigns
+) -> None:
+    twin.send(7)
+    twin.send(3, "UNDELIVERED")
     task = sensor(max_failure_ratio=0.25, return_failed_destinations=True)
     with pytest.raises(AirflowFailException, match="exceeds max_failure_ratio"):
         task.poke(context)
@@ -149,80 +133,67 @@ def test_max_failure_ratio_fails_fast_and_pushes_the_outcome(context: dict[str, 
     assert len(value["failed_destinations"]) == 3
 
 
-def test_fast_fail_in_poke_mode_respects_soft_fail(context: dict[str, Any], twin: FakeTwin) -> None:
-    twin.add(1, status="ERROR")
+def test_fast_fail_in_poke_mode_respects_soft_fail(context: dict[str, Any], twin: Campaigns) -> None:
+    twin.send(1, "ERROR")
     task = sensor(max_failure_ratio=0.0, soft_fail=True)
     with pytest.raises(AirflowSkipException):
         task.execute(context)
 
 
-def test_transient_errors_mean_not_known_yet(context: dict[str, Any], twin: FakeTwin) -> None:
-    twin.add(1, status="DELIVERED")
-    twin.fail_next = 2  # both attempts of the client's first count fail
+def test_transient_errors_mean_not_known_yet(context: dict[str, Any], twin: Campaigns) -> None:
+    twin.send(1, "DELIVERED")
+    twin.fail_next(2)  # both attempts of the client's first count fail
     assert sensor().poke(context) is False
     assert sensor().poke(context)
 
 
-def test_non_transient_errors_raise(context: dict[str, Any], twin: FakeTwin) -> None:
-    twin.add(1)
-    twin.fail_next, twin.fail_status = 1, 422
+def test_non_transient_errors_raise(context: dict[str, Any], twin: Campaigns) -> None:
+    twin.send(1)
+    twin.fail_next(1, 422)
     with pytest.raises(Exception, match="HTTP 422|422"):
         sensor().poke(context)
 
 
-def test_poke_mode_runs_to_success(context: dict[str, Any], twin: FakeTwin) -> None:
-    twin.add(2, status="DELIVERED")
+def test_poke_mode_runs_to_success(context: dict[str, Any], twin: Campaigns) -> None:
+    twin.send(2, "DELIVERED")
     result = sensor(mode="poke").execute(context)
     assert result["succeeded"] == 2
 
 
-def test_a_check_costs_the_same_for_10_and_10000_messages(context: dict[str, Any], twin: FakeTwin) -> None:
-    twin.add(10, bulk_id="small")
-    twin.add(10_000, bulk_id="large")
+def test_a_check_costs_the_same_for_10_and_10000_messages(context: dict[str, Any], twin: Campaigns) -> None:
+    twin.send(10, bulk_id="small")
+    twin.send(10_000, bulk_id="large")
     for bulk in ("small", "large"):
-        twin.queries.clear()
+        twin.forget_requests()
         assert sensor(bulk_ids=bulk).poke(context) is False
         assert (twin.count_requests, twin.list_requests) == (3, 0)
 
 
 # -- failed destinations --------------------------------------------------------------------------
-def test_failed_destinations_are_returned(context: dict[str, Any], twin: FakeTwin) -> None:
-    twin.add(3, status="DELIVERED")
-    failed = twin.add(2, status="UNDELIVERED")
+def test_failed_destinations_are_returned(context: dict[str, Any], twin: Campaigns) -> None:
+    twin.send(3, "DELIVERED")
+    failed = twin.send(2, "UNDELIVERED")
     result = sensor(return_failed_destinations=True).poke(context).xcom_value  # type: ignore[union-attr]
     assert [d["destination"] for d in result["failed_destinations"]] == [r["destination"] for r in failed]
     assert result["failed_destinations_truncated"] is False
 
 
 def test_failed_destinations_ignore_flows_rescued_by_a_fallback(
-    context: dict[str, Any], twin: FakeTwin
+    context: dict[str, Any], twin: Campaigns
 ) -> None:
-    sms = twin.add(3, status="UNDELIVERED", flow_ids=["f1", "f2", "f3"])
-    twin.add(2, status="DELIVERED", channel="VIBER", flow_ids=["f1", "f2"])
+    # Three SMS fail; Viber rescues the first two destinations, the third has no fallback.
+    twin.send(2, {"sms": "UNDELIVERED", "viber": "DELIVERED"}, channels=("sms", "viber"))
+    lost = twin.send(1, "UNDELIVERED")
     task = sensor(expected_total=3, return_failed_destinations=True)
     result = task.poke(context).xcom_value  # type: ignore[union-attr]
     assert (result["succeeded"], result["failed"], result["success_ratio"]) == (2, 1, 0.666667)
-    assert [d["flow_id"] for d in result["failed_destinations"]] == ["f3"]
-    assert result["failed_destinations"][0]["destination"] == sms[2]["destination"]
-
-
-def test_failed_destinations_are_paged_and_capped(twin: FakeTwin) -> None:
-    twin.add(2500, status="ERROR")
-    targets, criteria = Targets.of(bulk_ids="bulk-1", expected_total=2500), Criteria()
-    done = evaluate(targets, criteria, {"total": 2500, "success": 0, "failure": 2500}).to_result()
-    with twin.client() as client:
-        twin.queries.clear()
-        found, truncated = collect_failed_destinations(client, targets, criteria, done, 1200)
-        assert (len(found), truncated, twin.list_requests) == (1200, True, 2)
-        twin.queries.clear()
-        found, truncated = collect_failed_destinations(client, targets, criteria, done, 5000)
-        assert (len(found), truncated, twin.list_requests) == (2500, False, 3)
-        assert collect_failed_destinations(client, targets, criteria, done, 0) == ([], False)
+    assert [d["flow_id"] for d in result["failed_destinations"]] == [lost[0]["flowId"]]
+    assert result["failed_destinations"][0]["destination"] == lost[0]["destination"]
 
 
 # -- deferrable -----------------------------------------------------------------------------------
-def test_deferrable_checks_once_then_defers(context: dict[str, Any], twin: FakeTwin) -> None:
-    twin.add(4)
+def test_deferrable_checks_once_then_defers(context: dict[str, Any], twin: Campaigns) -> None:
+    twin.send(4)
     task = sensor(deferrable=True, expected_total=4, min_success_ratio=0.5)
     before = time.time()
     with pytest.raises(TaskDeferred) as deferred:
@@ -240,13 +211,13 @@ def test_deferrable_checks_once_then_defers(context: dict[str, Any], twin: FakeT
     assert kwargs["next_check_at"] >= before + 1
 
 
-def test_deferrable_returns_at_once_when_already_done(context: dict[str, Any], twin: FakeTwin) -> None:
-    twin.add(2, status="DELIVERED")
+def test_deferrable_returns_at_once_when_already_done(context: dict[str, Any], twin: Campaigns) -> None:
+    twin.send(2, "DELIVERED")
     assert sensor(deferrable=True).execute(context)["succeeded"] == 2
 
 
-def test_deferrable_fast_fail_respects_soft_fail(context: dict[str, Any], twin: FakeTwin) -> None:
-    twin.add(1, status="ERROR")
+def test_deferrable_fast_fail_respects_soft_fail(context: dict[str, Any], twin: Campaigns) -> None:
+    twin.send(1, "ERROR")
     with pytest.raises(AirflowFailException):
         sensor(deferrable=True, max_failure_ratio=0.0).execute(context)
     with pytest.raises(AirflowSkipException):
@@ -259,10 +230,10 @@ def _event(status: str, **extra: Any) -> dict[str, Any]:
     return {"status": status, "result": result, "message": f"{status} message", **extra}
 
 
-def test_execute_complete_success(context: dict[str, Any], twin: FakeTwin) -> None:
+def test_execute_complete_success(context: dict[str, Any], twin: Campaigns) -> None:
     assert sensor().execute_complete(context, _event("success"))["succeeded"] == 2
-    twin.add(2, status="DELIVERED")
-    failed = twin.add(1, status="UNDELIVERED")
+    twin.send(2, "DELIVERED")
+    failed = twin.send(1, "UNDELIVERED")
     result = sensor(return_failed_destinations=True).execute_complete(context, _event("success"))
     assert [d["message_id"] for d in result["failed_destinations"]] == [failed[0]["id"]]
 
@@ -285,11 +256,11 @@ def test_resumed_timeout_respects_soft_fail(context: dict[str, Any]) -> None:
         task.resume_execution("execute_complete", {"event": _event("timeout")}, context)  # type: ignore[arg-type]
 
 
-def test_poke_mode_logs_in_once_for_the_whole_wait(context: dict[str, Any], twin: FakeTwin) -> None:
+def test_poke_mode_logs_in_once_for_the_whole_wait(context: dict[str, Any], twin: Campaigns) -> None:
     import threading
 
-    records = twin.add(3)
-    timer = threading.Timer(0.3, twin.set_status, args=("DELIVERED", records))
+    twin.send(3)
+    timer = threading.Timer(0.3, twin.release)
     timer.start()
     task = TwinMessageStatusSensor(
         task_id="wait", bulk_ids="bulk-1", mode="poke", poke_interval=0.05, timeout=10, deferrable=False
@@ -300,5 +271,5 @@ def test_poke_mode_logs_in_once_for_the_whole_wait(context: dict[str, Any], twin
         timer.cancel()
     assert result["succeeded"] == 3
     assert twin.count_requests > 2 * 3  # it really poked several times
-    assert twin.requests["POST /iam/api/v1/auth/login"] == 1
+    assert twin.served(LOGIN_ROUTE) == 1
     assert task._hook is None  # closed at the end of the task

@@ -1,0 +1,49 @@
+"""What the TWIN sensors share: one TWIN client per task run, and where each waiting mode starts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk import BaseSensorOperator, Context
+
+from airflow_provider_twin.client import TwinClient
+from airflow_provider_twin.hooks.twin import TwinHook
+
+
+class TwinSensor(BaseSensorOperator):
+    """A sensor that reads TWIN through its ``twin_conn_id`` connection, in any waiting mode.
+
+    Poke and reschedule modes run the base sensor's loop of :meth:`poke`; a ``deferrable``
+    sensor runs :meth:`_execute_deferrable` instead (check once, then defer to a trigger). One
+    sync client serves every check of a task run, so a poke-mode wait logs in once; it is
+    closed when the run ends, and before deferring so no connection idles in the worker.
+    """
+
+    twin_conn_id: str
+    deferrable: bool
+    _hook: TwinHook | None = None
+
+    def execute(self, context: Context) -> Any:
+        """Poke/reschedule through the base sensor; deferrable: check once, then defer."""
+        try:
+            if not self.deferrable:
+                return super().execute(context)
+            return self._execute_deferrable(context)
+        finally:
+            self._close_client()
+
+    def _execute_deferrable(self, context: Context) -> Any:
+        """The first check of a deferrable wait: its result, or a deferral to the trigger."""
+        raise NotImplementedError
+
+    def _client(self) -> TwinClient:
+        """The task's sync client: one login for every poke of a poke-mode wait."""
+        if self._hook is None:
+            self._hook = TwinHook(twin_conn_id=self.twin_conn_id)
+        return self._hook.get_client()
+
+    def _close_client(self) -> None:
+        """Close the task's client; a later check of the run opens a new one."""
+        if self._hook is not None:
+            self._hook.close()
+            self._hook = None
