@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import time
+from typing import Any
 
 import httpx
 import pytest
 
-from airflow_provider_twin.client import SharedResources
-from tests.unit.chat.chat_fixtures import until
+from airflow_provider_twin.client import AsyncTwinClient, SharedResources, TwinClient, notify
+from airflow_provider_twin.client.messages import Criteria, Targets
+from airflow_provider_twin.emulator import TwinEmulator
+from airflow_provider_twin.hooks.twin import TwinHook
+from airflow_provider_twin.triggers.chat import TwinChatSessionEventTrigger, shared_chat_socket
+from airflow_provider_twin.triggers.connections import clients_in_use, connections_in_use
+from airflow_provider_twin.triggers.messages import TwinMessageStatusTrigger
+from tests.unit.chat.chat_fixtures import emulator_config, settled, start_session, until
 
 
 # -- the registry ---------------------------------------------------------------------------------------
@@ -70,3 +78,75 @@ async def test_failed_creation_is_not_kept() -> None:
             pass
     async with shared.use("conn", create, close) as resource:
         assert resource.number == 2
+
+
+# -- status and chat triggers of one connection -----------------------------------------------------
+async def only_event(trigger: Any) -> dict[str, Any]:
+    events = [event.payload async for event in trigger.run()]
+    assert len(events) == 1
+    payload: dict[str, Any] = events[0]
+    return payload
+
+
+def send_one_message(emulator: TwinEmulator, bulk_id: str) -> None:
+    message = {
+        "destinations": [{"phone": "79990000001"}],
+        "channels": {"sms": {"from": "Twin", "text": "Hi"}},
+    }
+    with TwinClient(emulator_config(emulator)) as client:
+        client.send(notify.create_messages([message], bulk_id=bulk_id))
+
+
+@pytest.mark.integration
+async def test_a_status_and_a_chat_trigger_read_the_connection_once_and_log_in_once(
+    twin_emulator: TwinEmulator, twin_connection_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    twin_emulator.admin.update_settings(delivery_seconds=3600)
+    twin_emulator.admin.update_realtime(ping_interval=1)
+    bulk_id = "5b1c0f0e-9d1a-4c55-8f3e-0a1b2c3d4e5f"
+    send_one_message(twin_emulator, bulk_id)
+    session_id = start_session(twin_emulator)
+    logins_before = twin_emulator.admin.counters()["logins"]
+    read: list[str] = []
+    closed: list[str] = []
+    get_async_client, aclose = TwinHook.get_async_client, TwinHook.aclose
+
+    async def counting_get(self: TwinHook) -> AsyncTwinClient:
+        read.append(self.twin_conn_id)
+        return await get_async_client(self)
+
+    async def counting_close(self: TwinHook) -> None:
+        closed.append(self.twin_conn_id)
+        await aclose(self)
+
+    monkeypatch.setattr(TwinHook, "get_async_client", counting_get)
+    monkeypatch.setattr(TwinHook, "aclose", counting_close)
+    status = asyncio.ensure_future(
+        only_event(
+            TwinMessageStatusTrigger(
+                targets=Targets.of(bulk_ids=[bulk_id]).to_json(),
+                criteria=Criteria().to_json(),
+                deadline=time.time() + 30,
+                poll_interval=0.1,
+            )
+        )
+    )
+    chat = asyncio.ensure_future(
+        only_event(TwinChatSessionEventTrigger(session_id=session_id, deadline=time.time() + 30))
+    )
+    await until(lambda: settled(twin_emulator, joins=1, reads=1))
+    assert clients_in_use("twin_default") == 2, "both triggers hold the one connection"
+    assert shared_chat_socket("twin_default") is not None, "the websocket hangs off that connection"
+
+    await asyncio.to_thread(twin_emulator.admin.close_session, session_id)
+    assert (await chat)["status"] == "closed"
+    assert closed == [], "the status trigger still holds the connection"
+    assert shared_chat_socket("twin_default") is None, "the last chat wait closed the websocket"
+    assert clients_in_use("twin_default") == 1
+
+    await asyncio.to_thread(twin_emulator.admin.advance_clock, 3600)
+    assert (await status)["status"] == "success"
+    assert read == ["twin_default"], "one connection read for both triggers"
+    assert twin_emulator.admin.counters()["logins"] - logins_before == 1, "one login for both"
+    assert closed == ["twin_default"], "closed once, by the last trigger to leave"
+    assert connections_in_use() == []
