@@ -45,6 +45,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--expired-token-status", type=int, choices=(401, 403), default=None, help="status for expired tokens"
     )
+    parser.add_argument(
+        "--strict",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="hold clients to what TWIN's documents make explicit (default: $TWIN_EMULATOR_STRICT, else off)",
+    )
     parser.add_argument("--log-level", choices=_LOG_LEVELS, default="warning", help="server log level")
     parser.add_argument(
         "--allow-remote",
@@ -65,6 +71,8 @@ def _settings(args: argparse.Namespace) -> EmulatorSettings:
         data["token_ttl_cap"] = args.token_ttl_cap
     if args.expired_token_status is not None:
         data["expired_token_status"] = args.expired_token_status
+    if args.strict is not None:
+        data["strict"] = args.strict
     for option, key in (("outcomes", "outcomes"), ("outcome_rules", "outcome_rules")):
         raw = getattr(args, option)
         if raw is not None:
@@ -107,6 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     connection = json.dumps(connection_for(base_url, state.settings))
     print(f"TWIN emulator listening on {base_url}")
     print(f"Admin API: {base_url}/_emulator  (docs: {base_url}/_emulator/docs)")
+    print(f"Strict mode: {'on' if state.settings.strict else 'off'}")
     print(f"export AIRFLOW_CONN_TWIN_DEFAULT={_shell_quote(connection)}")
     sys.stdout.flush()
     server = ForegroundServer(uvicorn_config(app, args.log_level, configure_logging=True))

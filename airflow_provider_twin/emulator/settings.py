@@ -15,6 +15,7 @@ from typing import Any
 
 from .ids import is_uuid
 from .statuses import FINAL_OUTCOMES
+from .strict_mode import StrictSwitchError, strict_from_environment
 
 #: Channel keys accepted in ``POST /messages`` (ASSUMPTION twin-api.md §7.5: lower-case names).
 CHANNEL_KEYS: frozenset[str] = frozenset(
@@ -63,6 +64,13 @@ class OutcomeRule:
 DEFAULT_ACCOUNT = Account(email="demo@twin.local", password="twin-demo", company_id=1)  # noqa: S106
 
 
+def _strict_default() -> bool:
+    try:
+        return strict_from_environment()
+    except StrictSwitchError as exc:
+        raise SettingsError({"strict": [str(exc)]}) from exc
+
+
 @dataclass
 class EmulatorSettings:
     """Everything that shapes the emulator's behaviour.
@@ -85,6 +93,8 @@ class EmulatorSettings:
         gc_freeze: periodically move long-lived objects out of the garbage collector's way
             (:func:`gc.freeze`), which keeps large stores fast; turn off to leave the hosting
             process's garbage collection untouched.
+        strict: hold clients to what TWIN's documents make explicit (see :mod:`.strict_mode`);
+            the default comes from the environment variable ``TWIN_EMULATOR_STRICT`` (unset = off).
     """
 
     host: str = "127.0.0.1"
@@ -101,6 +111,7 @@ class EmulatorSettings:
     time_ranges_utc_offset_minutes: int = 0
     request_log_size: int = 100_000
     gc_freeze: bool = False
+    strict: bool = field(default_factory=_strict_default)
 
     def validated(self) -> EmulatorSettings:
         """Return a checked copy (raises :class:`SettingsError` listing every invalid field)."""
@@ -167,6 +178,7 @@ def settings_to_dict(settings: EmulatorSettings) -> dict[str, Any]:
         "time_ranges_utc_offset_minutes": settings.time_ranges_utc_offset_minutes,
         "request_log_size": settings.request_log_size,
         "gc_freeze": settings.gc_freeze,
+        "strict": settings.strict,
     }
 
 
@@ -216,6 +228,7 @@ def settings_from_dict(data: Mapping[str, Any]) -> EmulatorSettings:
         time_ranges_utc_offset_minutes=values["time_ranges_utc_offset_minutes"],
         request_log_size=values["request_log_size"],
         gc_freeze=values["gc_freeze"],
+        strict=values["strict"],
     )
 
 
@@ -244,8 +257,9 @@ def _check_plain_fields(values: dict[str, Any], err: ErrorSink) -> None:
     offset = values["time_ranges_utc_offset_minutes"]
     if not _is_int(offset) or not -14 * 60 <= offset <= 14 * 60:
         err("time_ranges_utc_offset_minutes", "Must be an integer between -840 and 840.")
-    if not isinstance(values["gc_freeze"], bool):
-        err("gc_freeze", "Must be a boolean.")
+    for switch in ("gc_freeze", "strict"):
+        if not isinstance(values[switch], bool):
+            err(switch, "Must be a boolean.")
     log_size = values["request_log_size"]
     if not _is_int(log_size) or log_size < 1:
         err("request_log_size", "Must be an integer >= 1.")
