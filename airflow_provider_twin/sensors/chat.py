@@ -24,10 +24,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from airflow.configuration import conf
-from airflow.sdk import BaseSensorOperator, PokeReturnValue
+from airflow.sdk import PokeReturnValue
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
 
-from airflow_provider_twin.client import TwinClient, TwinInputError
+from airflow_provider_twin.client import TwinInputError
 from airflow_provider_twin.client.chat import (
     CLOSED_STATUSES,
     DEFAULT_FALLBACK_INTERVAL,
@@ -39,6 +39,7 @@ from airflow_provider_twin.client.chat import (
     load_realtime,
 )
 from airflow_provider_twin.hooks.twin import TwinHook
+from airflow_provider_twin.sensors.twin_sensor import TwinSensor
 from airflow_provider_twin.triggers.chat import TwinChatSessionEventTrigger
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ if TYPE_CHECKING:
 EVENT_XCOM_KEY = "event"
 
 
-class TwinChatSessionClosedSensor(BaseSensorOperator):
+class TwinChatSessionClosedSensor(TwinSensor):
     """Wait until a TWIN chat session closes (or another awaited event arrives).
 
     ``session_id`` is templated, so the start operator's output plugs in directly::
@@ -122,7 +123,6 @@ class TwinChatSessionClosedSensor(BaseSensorOperator):
         self.fallback_interval = fallback_interval
         self.twin_conn_id = twin_conn_id
         self.deferrable = deferrable
-        self._hook: TwinHook | None = None
 
     # -- inputs --------------------------------------------------------------------------------------
     def event_filter(self) -> EventFilter:
@@ -144,15 +144,6 @@ class TwinChatSessionClosedSensor(BaseSensorOperator):
         return value.strip()
 
     # -- modes ---------------------------------------------------------------------------------------
-    def execute(self, context: Context) -> Any:
-        """Poke/reschedule through the base sensor; deferrable: check once, then defer."""
-        try:
-            if not self.deferrable:
-                return super().execute(context)
-            return self._execute_deferrable(context)
-        finally:
-            self._close_client()
-
     def _execute_deferrable(self, context: Context) -> Any:
         session_id = self.rendered_session_id()
         events = self.event_filter()
@@ -223,17 +214,6 @@ class TwinChatSessionClosedSensor(BaseSensorOperator):
             return load_realtime("sync_socket")
         except ImportError as exc:
             raise AirflowFailException(f"{self.task_id}: {exc}") from None
-
-    def _client(self) -> TwinClient:
-        """The task's sync client: one login for every poke of a poke-mode wait."""
-        if self._hook is None:
-            self._hook = TwinHook(twin_conn_id=self.twin_conn_id)
-        return self._hook.get_client()
-
-    def _close_client(self) -> None:
-        if self._hook is not None:
-            self._hook.close()
-            self._hook = None
 
 
 def _is_template(value: Any) -> bool:
