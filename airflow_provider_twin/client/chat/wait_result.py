@@ -8,7 +8,7 @@ JSON form is the trigger's event and what the sensor turns into its result.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
@@ -50,16 +50,8 @@ class WaitResult:
     error: str | None = None
 
     def to_event(self) -> dict[str, Any]:
-        """The plain-JSON trigger event payload."""
-        return {
-            "status": self.status,
-            "session_id": self.session_id,
-            "event": self.event,
-            "payload": self.payload,
-            "source": self.source,
-            "message": self.message,
-            "error": self.error,
-        }
+        """The plain-JSON trigger event payload: every field, by name."""
+        return asdict(self)
 
     @classmethod
     def from_json(cls, value: Mapping[str, Any]) -> WaitResult:
