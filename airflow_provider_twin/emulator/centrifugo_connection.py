@@ -62,6 +62,7 @@ class WidgetConnection:
         self.sessions: set[str] = set()
         self.offset = 0
         self.connected = False
+        self.strict = False
         self.closing = False
         self.opened_at = time.time()
         self._out: asyncio.Queue[str | _Close] = asyncio.Queue()
@@ -189,7 +190,11 @@ class WidgetConnection:
         return error_reply(command_id, ERROR_METHOD_NOT_FOUND, "method not found")
 
     def _connect(self, command_id: Any, params: dict[str, Any]) -> dict[str, Any] | None:
-        sessions = connect_sessions(params)
+        # The connection keeps the mode it connected in (docs/emulator.md, "Strict mode").
+        self.strict = self.hub.state.settings.strict
+        sessions = connect_sessions(params, strict=self.strict)
+        # A connect the server cannot accept ends the connection: 3501 "bad request", the code
+        # Centrifugo gives a malformed connect, terminal so a client does not retry it as it is.
         if self.connected or not valid_command_id(command_id) or sessions is None:
             self.close(DISCONNECT_BAD_REQUEST, "bad request")
             return None

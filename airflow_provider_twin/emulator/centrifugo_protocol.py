@@ -5,8 +5,10 @@ What is emulated, per connection:
 
 * the first command must be ``connect`` with ``data.application`` (else disconnect 3501 "bad
   request", ASSUMPTION §7.20) and ``data.settings.sessions``, the sessions to listen to (may be
-  empty); the reply carries the client id, ``version``, one server-side subscription
-  ``widget:<uuid per connection>`` in ``subs`` (ASSUMPTION §7.17) and ``ping``/``pong``;
+  empty; strict mode asks for what seed 003 asks: ``application`` "widget", ``name`` "js" and at
+  least one session, else the same 3501); the reply carries the client id, ``version``, one
+  server-side subscription ``widget:<uuid per connection>`` in ``subs`` (ASSUMPTION §7.17) and
+  ``ping``/``pong``;
 * rpc ``joinSession`` ``{"id": <session>}`` adds a session (``{"success": true}``; unknown
   session → error 103, joining twice succeeds, ASSUMPTION §7.19); other rpc methods → 104;
 * ``subscribe`` to the connection's own channel answers ``{}`` (lenient, default) or error 105
@@ -80,8 +82,20 @@ def valid_command_id(command_id: object) -> TypeGuard[int]:
     return isinstance(command_id, int) and command_id > 0
 
 
-def connect_sessions(params: dict[str, Any]) -> list[str] | None:
-    """The sessions a ``connect`` asks to listen to, or None when the request is bad (§7.20)."""
+#: What seed 003 says a widget's connect carries: ``data.application`` "always widget", ``name``
+#: "always js" and ``data.settings.sessions`` "REQUIRED. Идентификатор сессии бота" (the bot session
+#: ids to listen to). Strict mode holds clients to it.
+WIDGET_APPLICATION = "widget"
+WIDGET_CLIENT_NAME = "js"
+
+
+def connect_sessions(params: dict[str, Any], *, strict: bool = False) -> list[str] | None:
+    """The sessions a ``connect`` asks to listen to, or None when the request is bad.
+
+    Lenient (ASSUMPTION §7.20): any non-empty ``data.application``; ``sessions`` may be absent or
+    empty (sessions can be joined later with ``joinSession``). Strict (seed 003): ``application``
+    must be "widget", ``name`` "js", and ``settings.sessions`` must name at least one session.
+    """
     data = params.get("data")
     if isinstance(data, str):
         with contextlib.suppress(ValueError):
@@ -95,6 +109,14 @@ def connect_sessions(params: dict[str, Any]) -> list[str] | None:
         or not data["application"]
         or not isinstance(sessions, list)
         or not all(isinstance(item, str) for item in sessions)
+    ):
+        return None
+    if strict and (
+        data["application"] != WIDGET_APPLICATION
+        or params.get("name") != WIDGET_CLIENT_NAME
+        or not isinstance(settings, dict)
+        or not sessions
+        or not all(sessions)
     ):
         return None
     return sessions
@@ -150,6 +172,8 @@ __all__ = [
     "ERROR_BAD_REQUEST",
     "ERROR_METHOD_NOT_FOUND",
     "ERROR_PERMISSION_DENIED",
+    "WIDGET_APPLICATION",
+    "WIDGET_CLIENT_NAME",
     "command_method",
     "connect_reply",
     "connect_sessions",

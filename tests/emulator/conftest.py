@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from emulator_testkit import TwinApi
+from websocket_testkit import RawSocket
 
 from airflow_provider_twin.emulator import EmulatorSettings, TwinEmulator
 
@@ -21,3 +23,18 @@ def api(twin_emulator: TwinEmulator) -> Iterator[TwinApi]:
     client = TwinApi(twin_emulator)
     yield client
     client.close()
+
+
+@pytest.fixture
+def raw(twin_emulator: TwinEmulator) -> Iterator[Any]:
+    """A factory of raw websockets to the emulator, closed after the test."""
+    sockets: list[RawSocket] = []
+
+    def make(**options: Any) -> RawSocket:
+        sock = RawSocket(twin_emulator, **options)
+        sockets.append(sock)
+        return sock
+
+    yield make
+    for sock in sockets:
+        sock.close()
