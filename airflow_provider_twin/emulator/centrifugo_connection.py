@@ -30,6 +30,7 @@ from .centrifugo_protocol import (
     error_reply,
     frame_commands,
     push_line,
+    subscribe_result,
     valid_command_id,
 )
 
@@ -63,6 +64,10 @@ class WidgetConnection:
         self.offset = 0
         self.connected = False
         self.strict = False
+        # Lenient: the channel in the connect reply's ``subs`` is a server-side subscription, live
+        # at once. Strict (seed 003: subscribe to the channels named by the keys of ``subs``): no
+        # publication reaches the client until it subscribes.
+        self.subscribed = True
         self.closing = False
         self.opened_at = time.time()
         self._out: asyncio.Queue[str | _Close] = asyncio.Queue()
@@ -75,12 +80,14 @@ class WidgetConnection:
         if not self.closing:
             self._out.put_nowait(line)
 
-    def push(self, data: Any) -> None:
-        """Queue a publication on the connection's channel."""
-        if self.closing:
-            return
+    def push(self, data: Any) -> bool:
+        """Queue a publication on the connection's channel; False when the client does not get it
+        (closing, or not subscribed in strict mode: Centrifugo keeps nothing for later)."""
+        if self.closing or not self.subscribed:
+            return False
         self.offset += 1
         self.send(push_line(self.channel, data, self.offset))
+        return True
 
     def close(self, code: int, reason: str) -> None:
         """Close with a Centrifugo disconnect code after the queued frames."""
@@ -185,7 +192,11 @@ class WidgetConnection:
             return self._rpc(command_id, params)
         if method == "subscribe":
             return self._subscribe(command_id, params)
-        if method in ("unsubscribe", "ping"):
+        if method == "unsubscribe":
+            if self.strict and params.get("channel") == self.channel:
+                self.subscribed = False
+            return {"id": command_id, method: {}}
+        if method == "ping":
             return {"id": command_id, method: {}}
         return error_reply(command_id, ERROR_METHOD_NOT_FOUND, "method not found")
 
@@ -199,6 +210,7 @@ class WidgetConnection:
             self.close(DISCONNECT_BAD_REQUEST, "bad request")
             return None
         self.connected = True
+        self.subscribed = not self.strict
         self.hub.listen(self, sessions)
         settings_now = self.hub.settings
         self._tasks.append(asyncio.ensure_future(self._pinger()))
@@ -228,7 +240,14 @@ class WidgetConnection:
 
     def _subscribe(self, command_id: int, params: dict[str, Any]) -> dict[str, Any]:
         if params.get("channel") != self.channel:
+            # Only the channel the connect reply named is the client's (103, Centrifugo's answer).
             return error_reply(command_id, ERROR_PERMISSION_DENIED, "permission denied")
+        if self.strict:
+            # A client-side subscription, as seed 003 describes it: publications flow from now on.
+            if self.subscribed:
+                return error_reply(command_id, ERROR_ALREADY_SUBSCRIBED, "already subscribed")
+            self.subscribed = True
+            return {"id": command_id, "subscribe": subscribe_result(self.epoch, self.offset)}
         if self.hub.settings.strict_subscribe:
             return error_reply(command_id, ERROR_ALREADY_SUBSCRIBED, "already subscribed")
         return {"id": command_id, "subscribe": {}}

@@ -85,6 +85,8 @@ class CentrifugoHub:
                     "client": conn.client_id,
                     "channel": conn.channel,
                     "sessions": sorted(conn.sessions),
+                    "strict": conn.strict,
+                    "subscribed": conn.subscribed,
                     "opened_at": iso(conn.opened_at),
                 }
                 for conn in self.connections
@@ -168,21 +170,23 @@ class CentrifugoHub:
         return self.publish_raw(session_id, self.envelope(name, payload), name)
 
     def publish_raw(self, session_id: str, data: Any, name: str | None = None) -> int:
-        """Push arbitrary ``pub.data`` to the listeners of ``session_id`` (event-loop thread only)."""
-        listeners = self.listeners(session_id)
-        for conn in listeners:
-            conn.push(data)
+        """Push arbitrary ``pub.data`` to the listeners of ``session_id`` (event-loop thread only).
+
+        Returns how many connections got it: a strict-mode connection that has not subscribed to
+        its channel is listening to the session but gets nothing.
+        """
+        delivered = sum(conn.push(data) for conn in self.listeners(session_id))
         self.stats["publications"] += 1
-        self.stats["deliveries"] += len(listeners)
+        self.stats["deliveries"] += delivered
         self.publications.append(
             {
                 "session_id": session_id.lower(),
                 "event": name,
                 "published_at": time.time(),
-                "connections": len(listeners),
+                "connections": delivered,
             }
         )
-        return len(listeners)
+        return delivered
 
     def _on_session_event(self, event: SessionEvent) -> None:
         """Session store listener: runs under the state lock, possibly in another thread."""

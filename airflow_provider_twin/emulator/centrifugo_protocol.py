@@ -11,8 +11,11 @@ What is emulated, per connection:
   ``ping``/``pong``;
 * rpc ``joinSession`` ``{"id": <session>}`` adds a session (``{"success": true}``; unknown
   session → error 103, joining twice succeeds, ASSUMPTION §7.19); other rpc methods → 104;
-* ``subscribe`` to the connection's own channel answers ``{}`` (lenient, default) or error 105
-  (strict mode, ASSUMPTION §7.18); other channels → 103; ``unsubscribe`` answers ``{}``;
+* the channel in ``subs`` is a server-side subscription, live at once; ``subscribe`` to it answers
+  ``{}``, or error 105 with the ``strict_subscribe`` websocket setting (ASSUMPTION §7.18). In strict
+  mode (seed 003: "subscribe to the channels named by the keys of subs") nothing is published on it
+  until the client subscribes; the subscribe answers the stream position, a second one 105 and
+  ``unsubscribe`` stops the publications again. Other channels → 103; ``unsubscribe`` answers ``{}``;
 * every ``ping`` seconds the server sends ``{}`` and expects ``{}`` back within ``pong_timeout``
   seconds, else it disconnects with 3012 "no pong" (ASSUMPTION §7.21);
 * pushes ``{"push":{"channel":...,"pub":{"data":<envelope>,"offset":n}}}`` where the envelope is
@@ -139,18 +142,16 @@ def connect_reply(
         "connect": {
             "client": client_id,
             "version": version,
-            "subs": {
-                channel: {
-                    "recoverable": True,
-                    "epoch": epoch,
-                    "positioned": True,
-                    "offset": offset,
-                }
-            },
+            "subs": {channel: subscribe_result(epoch, offset)},
             "ping": ping_interval,
             "pong": pong_required,
         },
     }
+
+
+def subscribe_result(epoch: str, offset: int) -> dict[str, Any]:
+    """The result of a granted ``subscribe``: the channel's stream position, as in ``subs``."""
+    return {"recoverable": True, "epoch": epoch, "positioned": True, "offset": offset}
 
 
 def push_line(channel: str, data: Any, offset: int) -> str:
@@ -181,5 +182,6 @@ __all__ = [
     "error_reply",
     "frame_commands",
     "push_line",
+    "subscribe_result",
     "valid_command_id",
 ]
