@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -20,6 +21,15 @@ EVENT_NAMES: tuple[str, ...] = (
 
 #: Stable id of the emulated operator, author of the operator events the admin API emits.
 OPERATOR_AUTHOR_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "https://twin24.ai/emulator/operator"))
+
+_AVATAR_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64">'
+    '<circle cx="32" cy="32" r="32" fill="#8a94a6"/></svg>'
+)
+#: The emulated operator's avatar. Seed 003 marks ``operatorChanged.avatar`` REQUIRED ("URL аватара
+#: нового оператора"), so it is a URL: a ``data:`` URL (RFC 2397) of a small grey disc, which a
+#: client can show without the network the emulator does not have.
+OPERATOR_AVATAR = "data:image/svg+xml;base64," + base64.b64encode(_AVATAR_SVG.encode()).decode()
 
 
 def default_payload(
@@ -48,9 +58,10 @@ def default_payload(
         base = {
             "operatorId": OPERATOR_AUTHOR_ID,
             "operatorName": "Operator",
-            "avatar": None,
+            "avatar": OPERATOR_AVATAR,
             "previousOperatorId": BOT_AUTHOR_ID,
             "previousOperatorName": "Bot",
+            # Seed 003's own example gives null here: the bot had no avatar.
             "previousOperatorAvatar": None,
         }
     elif name == "chatMessageRead":
@@ -79,4 +90,4 @@ def message_event(message: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-__all__ = ["EVENT_NAMES", "OPERATOR_AUTHOR_ID", "default_payload", "message_event"]
+__all__ = ["EVENT_NAMES", "OPERATOR_AUTHOR_ID", "OPERATOR_AVATAR", "default_payload", "message_event"]
