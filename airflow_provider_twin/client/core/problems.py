@@ -8,11 +8,20 @@ collection keeps only the first problems and counts the rest.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 from airflow_provider_twin.client.core.errors import TwinInputError
 
 #: How many problems an error message lists before it says "... and N more".
 MAX_LISTED_PROBLEMS = 20
+#: How many characters of a bad value a problem line quotes.
+SHOWN_LENGTH = 60
+
+
+def shown(value: Any) -> str:
+    """A short, log-safe rendering of a bad value, for a problem line."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_LENGTH else text[: SHOWN_LENGTH - 3] + "..."
 
 
 class Problems:
@@ -45,12 +54,18 @@ class Problems:
         more = self.count - len(self.first)
         return [*self.first, f"... and {more} more"] if more > 0 else list(self.first)
 
-    def error(self, what: str) -> TwinInputError:
-        """A :class:`TwinInputError` listing the problems, e.g. ``what="recipients"``."""
+    def error(self, what: str, *, outcome: str = "nothing was sent", source: str = "") -> TwinInputError:
+        """A :class:`TwinInputError` listing the problems, e.g. ``what="recipients"``.
+
+        :param outcome: what the caller did about them, said after the count ("" for nothing).
+        :param source: who found them, said first (e.g. ``TwinNotifier``).
+        """
         noun = "problem" if self.count == 1 else "problems"
+        head = f"{source}: " if source else ""
+        tail = f"; {outcome}" if outcome else ""
         lines = self.lines()
         return TwinInputError(
-            f"{self.count} {noun} in {what}; nothing was sent:\n" + "\n".join(f"- {line}" for line in lines),
+            f"{head}{self.count} {noun} in {what}{tail}:\n" + "\n".join(f"- {line}" for line in lines),
             problems=lines,
         )
 
@@ -60,4 +75,4 @@ class Problems:
         return TwinInputError(f"{what}: " + "; ".join(lines), problems=lines)
 
 
-__all__ = ["MAX_LISTED_PROBLEMS", "Problems"]
+__all__ = ["MAX_LISTED_PROBLEMS", "Problems", "shown"]
