@@ -75,7 +75,7 @@ def build_operator(channels: dict[str, Any], **kwargs: Any) -> Any:
 @contextlib.contextmanager
 def one_by_one_checks() -> Iterator[None]:
     """Turn the column-wise check off: every recipient is checked on its own."""
-    from airflow_provider_twin.client.messages.compose import Campaign
+    from airflow_provider_twin.client.messages import Campaign
 
     columns = Campaign.columns
     Campaign.columns = lambda self, recipients: None  # type: ignore[method-assign]
@@ -104,7 +104,7 @@ def raw_payloads(
     people: list[dict[str, Any]], channels: dict[str, Any], batch_size: int
 ) -> list[dict[str, Any]]:
     """The operator's chunks as request payloads (same messages; fresh bulk ids)."""
-    from airflow_provider_twin.client.messages.compose import MessageSpec, Problems, compile_spec
+    from airflow_provider_twin.client.messages import MessageSpec, Problems, compile_spec
     from airflow_provider_twin.client.messages.sources import RecipientList
 
     campaign = compile_spec(MessageSpec(channels=channels, text=TEXT, group_id=str(uuid.uuid4())))

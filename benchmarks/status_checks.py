@@ -45,7 +45,7 @@ BATCH = 1000
 
 def fill(emulator: Emulator, count: int, in_flight: int = 4) -> dict[str, Any]:
     """Create ``count`` messages like one send operator run; return its summary."""
-    from airflow_provider_twin.client.messages.bulk import bulk_id_for
+    from airflow_provider_twin.client.messages import bulk_id_for
 
     run = str(uuid.uuid4())
     group_id = str(uuid.uuid5(uuid.NAMESPACE_URL, run))

@@ -8,19 +8,13 @@ from typing import Any, TypeVar
 from airflow.sdk import BaseHook
 
 from airflow_provider_twin.client import AsyncTwinClient, TwinClient, TwinClientConfig, TwinError, notify
+from airflow_provider_twin.hooks import secret_masking
 from airflow_provider_twin.hooks.connection import client_config
 
 #: Hook arguments that would carry credentials outside the connection: refused.
 C = TypeVar("C", TwinClient, AsyncTwinClient)
 
 _CREDENTIAL_ARGUMENTS = frozenset({"token", "api_token", "password", "login", "email", "refresh_token"})
-
-
-def _mask(secret: str) -> None:
-    """Register ``secret`` with Airflow's log masker so it never shows in task logs."""
-    from airflow.sdk.log import mask_secret  # noqa: PLC0415 - only needed once a token exists
-
-    mask_secret(secret)
 
 
 class TwinHook(BaseHook):
@@ -74,10 +68,11 @@ class TwinHook(BaseHook):
 
     @staticmethod
     def _prepare(client: C) -> C:
-        client.engine.on_new_token = _mask
+        mask = secret_masking.mask_secret
+        client.engine.on_new_token = mask
         token = client.engine.tokens.current()
         if token:
-            _mask(token)
+            mask(token)
         return client
 
     def close(self) -> None:

@@ -55,10 +55,10 @@ def secrets_seen(monkeypatch: pytest.MonkeyPatch) -> Secrets:
     """Record every token a TWIN client adopts and every trigger a deferral creates."""
     import airflow.sdk.definitions.dag as dag_module
 
-    from airflow_provider_twin.hooks import twin
+    from airflow_provider_twin.hooks import secret_masking
 
     seen = Secrets()
-    mask = twin._mask
+    mask = secret_masking.mask_secret
 
     def recording_mask(secret: str) -> None:
         seen.add_token(secret)
@@ -71,7 +71,7 @@ def secrets_seen(monkeypatch: pytest.MonkeyPatch) -> Secrets:
         seen.triggers.append((classpath, kwargs))
         return run_inline(trigger, ti)
 
-    monkeypatch.setattr(twin, "_mask", recording_mask)
+    monkeypatch.setattr(secret_masking, "mask_secret", recording_mask)
     monkeypatch.setattr(dag_module, "_run_inline_trigger", recording_run)
     return seen
 

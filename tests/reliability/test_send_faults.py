@@ -32,7 +32,7 @@ from airflow_provider_twin.client.core.async_client import AsyncTwinClient
 from airflow_provider_twin.client.core.calls import ApiCall
 from airflow_provider_twin.client.core.http import http_options
 from airflow_provider_twin.client.core.retry import RetryPolicy
-from airflow_provider_twin.client.messages.bulk import bulk_id_for
+from airflow_provider_twin.client.messages import bulk_id_for
 
 pytestmark = pytest.mark.integration
 

@@ -7,9 +7,50 @@ procedures built on them, each written once.
 from __future__ import annotations
 
 from airflow_provider_twin.client.core.problems import Problems
+from airflow_provider_twin.client.messages.bulk import (
+    DEFAULT_MAX_IN_FLIGHT,
+    BulkSender,
+    BulkSendError,
+    TokenBucket,
+)
+from airflow_provider_twin.client.messages.campaign import Campaign, MessageSpec, compile_spec
+from airflow_provider_twin.client.messages.cancel import (
+    CANCELLED_STATUSES,
+    CancelTally,
+    cancel_delayed,
+    read_cancel_targets,
+)
+from airflow_provider_twin.client.messages.chunks import DEFAULT_BATCH_SIZE, Chunk, bulk_id_for
+from airflow_provider_twin.client.messages.create_once import (
+    DEFAULT_SETTLE_SECONDS,
+    CreateOnceBudget,
+    Creation,
+    create_once,
+)
 from airflow_provider_twin.client.messages.failed_destinations import scan_failed_destinations
+from airflow_provider_twin.client.messages.notification import (
+    NotificationPlan,
+    limit_problems,
+    notification_bulk_id,
+    plan_notification,
+    recipient_list,
+    settings_fingerprint,
+    settings_problems,
+)
+from airflow_provider_twin.client.messages.send_plan import (
+    SHARED_SETTINGS,
+    SendPlan,
+    check_send_arguments,
+    frozen_heap,
+    plan_send,
+    rejected_threshold,
+    run_coroutine,
+)
+from airflow_provider_twin.client.messages.send_report import SendProgress, SendReport, redact_destination
+from airflow_provider_twin.client.messages.send_windows import past_send_at
 from airflow_provider_twin.client.messages.status import check_delivery, delivery_breakdown
 from airflow_provider_twin.client.messages.targets import TARGET_KINDS, Targets, read_ids
+from airflow_provider_twin.client.messages.text_fitting import DEFAULT_MAX_LENGTH, DEFAULT_SMS_PARTS, truncate
 from airflow_provider_twin.client.messages.verdict import (
     FAILURE_STATUSES,
     SUCCESS_STATUSES,
@@ -18,15 +59,54 @@ from airflow_provider_twin.client.messages.verdict import (
 )
 
 __all__ = [
+    "CANCELLED_STATUSES",
+    "DEFAULT_BATCH_SIZE",
+    "DEFAULT_MAX_IN_FLIGHT",
+    "DEFAULT_MAX_LENGTH",
+    "DEFAULT_SETTLE_SECONDS",
+    "DEFAULT_SMS_PARTS",
     "FAILURE_STATUSES",
+    "SHARED_SETTINGS",
     "SUCCESS_STATUSES",
     "TARGET_KINDS",
+    "BulkSendError",
+    "BulkSender",
+    "Campaign",
+    "CancelTally",
+    "Chunk",
+    "CreateOnceBudget",
+    "Creation",
     "Criteria",
     "DeliveryProgress",
+    "MessageSpec",
+    "NotificationPlan",
     "Problems",
+    "SendPlan",
+    "SendProgress",
+    "SendReport",
     "Targets",
+    "TokenBucket",
+    "bulk_id_for",
+    "cancel_delayed",
     "check_delivery",
+    "check_send_arguments",
+    "compile_spec",
+    "create_once",
     "delivery_breakdown",
+    "frozen_heap",
+    "limit_problems",
+    "notification_bulk_id",
+    "past_send_at",
+    "plan_notification",
+    "plan_send",
+    "read_cancel_targets",
     "read_ids",
+    "recipient_list",
+    "redact_destination",
+    "rejected_threshold",
+    "run_coroutine",
     "scan_failed_destinations",
+    "settings_fingerprint",
+    "settings_problems",
+    "truncate",
 ]

@@ -43,7 +43,7 @@ from contextlib import contextmanager
 from typing import IO, Any, NamedTuple, Protocol
 
 from airflow_provider_twin.client.core.errors import TwinInputError
-from airflow_provider_twin.client.messages.compose import RECIPIENT_KEYS
+from airflow_provider_twin.client.messages.recipients import RECIPIENT_KEYS
 
 #: Canonical recipient keys by their lower-case spelling (CSV headers are case-insensitive).
 _COLUMNS = {key.lower(): key for key in RECIPIENT_KEYS}

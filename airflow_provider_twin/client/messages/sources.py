@@ -1,14 +1,14 @@
 """Where the destinations of a send come from, validated in full before anything is sent.
 
 Each source has two passes: :meth:`validate` reads everything once and records every problem
-(nothing is sent if there is one), then :meth:`chunks` yields the request chunks. A file
-source streams both passes, so a million-row file never sits in memory; in-memory sources
-keep what the first pass found.
+(nothing is sent if there is one), then :meth:`chunks` hands the destinations, block by block,
+to :mod:`.chunks`. A file source streams both passes, so a million-row file never sits in
+memory; in-memory sources keep what the first pass found.
 
-Clean recipients (the usual case) are checked column-wise, many at a time
-(:meth:`~.compose.Campaign.columns`), and their destinations are built one chunk at a time
-while earlier chunks are on the wire; anything else is checked recipient by recipient, so
-every problem is named. Both ways accept and normalise exactly the same recipients.
+Each block of recipients is checked by :meth:`~.campaign.Campaign.check`: column-wise when it
+is clean (the usual case; destinations are then built one block at a time while earlier
+chunks are on the wire), recipient by recipient otherwise, so that every problem is named.
+Both ways accept and normalise exactly the same recipients.
 """
 
 from __future__ import annotations
@@ -19,20 +19,16 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 from airflow_provider_twin.client.core.errors import TwinInputError
-from airflow_provider_twin.client.messages.bulk import (
-    Chunk,
-    chunk_columns,
-    chunk_destinations,
-    chunk_messages,
-)
-from airflow_provider_twin.client.messages.compose import (
-    Campaign,
-    Problems,
-    RecipientColumns,
-    normalize_message,
-)
+from airflow_provider_twin.client.core.problems import Problems
+from airflow_provider_twin.client.messages.campaign import Campaign, normalize_message
+from airflow_provider_twin.client.messages.chunks import Chunk, chunk_destinations, chunk_messages
 from airflow_provider_twin.client.messages.models import Destination, MessageData
-from airflow_provider_twin.client.messages.recipient_files import RecipientSource, iter_recipients_file
+from airflow_provider_twin.client.messages.recipient_columns import RecipientColumns, built
+from airflow_provider_twin.client.messages.recipient_files import (
+    RecipientRow,
+    RecipientSource,
+    iter_recipients_file,
+)
 
 #: Rows of a recipients file checked together (column-wise when the block is clean).
 FILE_BLOCK_ROWS = 1000
@@ -70,43 +66,27 @@ class RecipientList:
         self.campaign = campaign
         self.recipients = recipients
         self.total = 0
-        self._destinations: list[Destination] = []
-        self._columns: RecipientColumns | None = None
+        self._checked: RecipientColumns | list[Destination] = []
 
     def validate(self, problems: Problems) -> None:
-        """Check every recipient; keep what :meth:`chunks` needs to build the destinations.
-
-        A clean list is checked column-wise (:meth:`Campaign.columns`) and its destinations are
-        built chunk by chunk during the send; otherwise every recipient is checked on its own,
-        which names each problem.
-        """
+        """Check every recipient; keep what :meth:`chunks` needs to build the destinations."""
         recipients = _as_list(self.recipients, "recipients")
         if not isinstance(recipients, (list, tuple)):
             recipients = list(recipients)
-        self._destinations = []
-        self._columns = self.campaign.columns(recipients)
-        if self._columns is not None:
-            self.total = self._columns.total
-            return
-        destination = self.campaign.destination
-        kept = self._destinations
-        for index, recipient in enumerate(recipients):
-            checked = destination(index, recipient, problems)
-            if checked is not None:
-                kept.append(checked)
-        self.total = len(kept)
-        if not kept and not problems:
+        self._checked = checked = self.campaign.check(recipients, problems)
+        self.total = checked.total if isinstance(checked, RecipientColumns) else len(checked)
+        if not self.total and not problems:
             problems.add("recipients: the list is empty; there is nobody to send to")
 
     def chunks(self, batch_size: int, bulk_id: Callable[[int], str]) -> Iterator[Chunk]:
         """Chunks of one message each."""
-        if self._columns is not None:
-            return chunk_columns(self.campaign, self._columns, batch_size, bulk_id)
-        return chunk_destinations(self.campaign, self._destinations, batch_size, bulk_id)
+        checked = self._checked
+        blocks = checked.blocks(batch_size) if isinstance(checked, RecipientColumns) else [checked]
+        return chunk_destinations(self.campaign.template, blocks, batch_size, bulk_id)
 
 
 class RecipientFile:
-    """Recipients streamed from a CSV or JSON Lines file (see :mod:`.recipients`), twice."""
+    """Recipients streamed from a CSV or JSON Lines file (see :mod:`.recipient_files`), twice."""
 
     def __init__(self, campaign: Campaign, source: RecipientSource, file_format: str | None = None) -> None:
         self.campaign = campaign
@@ -115,36 +95,29 @@ class RecipientFile:
         self.total = 0
 
     def _blocks(self, problems: Problems) -> Iterator[RecipientColumns | list[Destination]]:
-        """The file's recipients a block of rows at a time, each block checked column-wise when
-        it is clean (destinations built later), else row by row (problems named)."""
-        destination = self.campaign.destination
-        columns_of = self.campaign.columns
+        """The file's recipients checked a block of rows at a time; an unreadable row is a
+        problem naming its line."""
         rows = iter_recipients_file(self.source, self.file_format)
         index = 0
         while block := list(itertools.islice(rows, FILE_BLOCK_ROWS)):
-            recipients = [row.recipient for row in block]
-            columns = None if None in recipients else columns_of(recipients)
-            if columns is not None:
-                yield columns
-            else:
-                kept: list[Destination] = []
-                for offset, row in enumerate(block, start=index):
-                    where = f"recipients_file line {row.line} (recipient {offset})"
-                    if row.recipient is None:
-                        problems.add(f"{where}: {row.problem}")
-                    else:
-                        checked = destination(offset, row.recipient, problems, where)
-                        if checked is not None:
-                            kept.append(checked)
-                yield kept
+            unreadable = [offset for offset, row in enumerate(block) if row.recipient is None]
+            start = 0
+            for end in [*unreadable, len(block)]:  # runs of readable rows, in file order
+                if end > start:
+                    yield self._check(block[start:end], index + start, problems)
+                if end < len(block):
+                    row = block[end]
+                    problems.add(f"recipients_file line {row.line} (recipient {index + end}): {row.problem}")
+                start = end + 1
             index += len(block)
 
-    def _destinations(self, problems: Problems) -> Iterator[Destination]:
-        for block in self._blocks(problems):
-            if isinstance(block, RecipientColumns):
-                yield from block.destinations(0, block.total)
-            else:
-                yield from block
+    def _check(
+        self, rows: list[RecipientRow], first: int, problems: Problems
+    ) -> RecipientColumns | list[Destination]:
+        def where(position: int) -> str:
+            return f"recipients_file line {rows[position].line} (recipient {first + position})"
+
+        return self.campaign.check([row.recipient for row in rows], problems, where)
 
     def validate(self, problems: Problems) -> None:
         """First pass: validate every row, keep only the count."""
@@ -159,20 +132,21 @@ class RecipientFile:
         """Second pass: read the file again and build chunks as they are needed."""
         problems = Problems()
 
-        def checked() -> Iterator[Destination]:
+        def checked() -> Iterator[list[Destination]]:
             count = 0
-            for destination in self._destinations(problems):
+            for block in self._blocks(problems):
                 if problems:
                     break
-                count += 1
-                yield destination
+                destinations = built(block)
+                count += len(destinations)
+                yield destinations
             if problems or count != self.total:
                 raise TwinInputError(
                     "recipients_file changed while it was being sent (it must not change during a "
                     f"send): {'; '.join(problems.lines()) or f'{count} rows now, {self.total} before'}"
                 )
 
-        return chunk_destinations(self.campaign, checked(), batch_size, bulk_id)
+        return chunk_destinations(self.campaign.template, checked(), batch_size, bulk_id)
 
 
 class MessageList:

@@ -1,36 +1,21 @@
-"""Message composition and validation (pure): specs, recipients, raw messages, files, sources."""
+"""Campaign settings and recipients, validated before anything is sent: specs, channels, send
+windows, addresses, variables, raw messages and the problems list."""
 
 from __future__ import annotations
 
-import gzip
-import io
-import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
 import pendulum
 import pytest
 
 from airflow_provider_twin.client.core.errors import TwinInputError
-from airflow_provider_twin.client.messages.compose import (
-    Campaign,
-    MessageSpec,
-    Problems,
-    build_message,
-    compile_spec,
-    format_send_at,
-    input_error,
-    normalize_channels,
-    normalize_email,
-    normalize_message,
-    normalize_phone,
-    normalize_time_ranges,
-    validate_recipient,
-    validate_spec,
-)
-from airflow_provider_twin.client.messages.recipient_files import detect_format, iter_recipients_file
-from airflow_provider_twin.client.messages.sources import MessageList, RecipientFile, RecipientList
+from airflow_provider_twin.client.messages import Campaign, MessageSpec, Problems, compile_spec
+from airflow_provider_twin.client.messages.addresses import normalize_email, normalize_phone
+from airflow_provider_twin.client.messages.campaign import normalize_message, validate_spec
+from airflow_provider_twin.client.messages.channels import normalize_channels
+from airflow_provider_twin.client.messages.chunks import batch_message
+from airflow_provider_twin.client.messages.send_windows import format_send_at, normalize_time_ranges
 
 UUID = "6f1c2b1e-3d4a-4c5b-9e8f-0a1b2c3d4e5f"
 
@@ -246,7 +231,7 @@ def test_compiled_template_carries_every_setting() -> None:
         "callbackData": '{"campaign":"spring"}',
     }
     assert spec.channels == ("viber", "sms", "chat")
-    message = build_message(spec, [{"phone": "79990000000"}])
+    message = batch_message(spec.template, [{"phone": "79990000000"}])
     assert message["destinations"] == [{"phone": "79990000000"}]
     assert message["channels"] is spec.template["channels"]
 
@@ -341,7 +326,9 @@ def test_recipient_problems_name_index_and_field(recipient: Any, fragment: str) 
     result, problems = destination(recipient)
     assert result is None
     assert any(fragment in problem for problem in problems), problems
-    assert validate_recipient(3, recipient, campaign()) == problems
+    checked = Problems(keep=100)
+    assert campaign().check([recipient], checked, lambda position: "recipients[3]") == []
+    assert checked.first == problems
 
 
 def test_channels_decide_which_fields_reach_a_recipient() -> None:
@@ -363,8 +350,13 @@ def test_problems_keep_twenty_and_count_the_rest() -> None:
     error = problems.error("recipients")
     assert error.problems == problems.lines()
     assert str(error).startswith("25 problems in recipients; nothing was sent:\n- p0\n")
-    assert input_error(["only"], "x").problems == ["only"]
-    assert str(input_error(["only"], "x")).startswith("1 problem in x")
+    one = Problems()
+    one.add("only")
+    assert one.error("x").problems == ["only"]
+    assert str(one.error("x")).startswith("1 problem in x; nothing was sent:")
+    assert str(one.error("its settings", outcome="", source="TwinNotifier")).startswith(
+        "TwinNotifier: 1 problem in its settings:\n- only"
+    )
 
 
 # -- raw messages --------------------------------------------------------------------------------
@@ -409,201 +401,3 @@ def test_raw_message_problems() -> None:
         "(10-15 digits with country code)",
         "messages[5].destinations[2] (recipient 12).email: 'x' is not an e-mail address",
     ]
-
-
-# -- files ---------------------------------------------------------------------------------------
-def rows(path: Path, file_format: str | None = None) -> list[tuple[int, Any, Any]]:
-    return [tuple(row) for row in iter_recipients_file(path, file_format)]
-
-
-def test_csv_columns_and_variables(tmp_path: Path) -> None:
-    path = tmp_path / "people.csv"
-    path.write_text(
-        "\ufeffPhone,EMAIL,clientid,var_First_Name,variables\n"
-        '+7 999 000-00-01,ann@example.com,,Ann,"{""order"": 7}"\n'
-        "\n"
-        "79990000002,,c-2,Bob,\n",
-        encoding="utf-8",
-    )
-    assert rows(path) == [
-        (
-            2,
-            {
-                "phone": "+7 999 000-00-01",
-                "email": "ann@example.com",
-                "var_First_Name": "Ann",
-                "variables": '{"order": 7}',
-            },
-            None,
-        ),
-        (4, {"phone": "79990000002", "clientId": "c-2", "var_First_Name": "Bob"}, None),
-    ]
-    spec = campaign()
-    assert destination(rows(path)[0][1], spec)[0] == {
-        "phone": "79990000001",
-        "email": "ann@example.com",
-        "variables": {"First_Name": "Ann", "order": 7},
-    }
-
-
-@pytest.mark.parametrize(("name", "delimiter"), [("a.csv", ";"), ("a.tsv", "\t"), ("a.csv", "\t")])
-def test_csv_delimiters(tmp_path: Path, name: str, delimiter: str) -> None:
-    path = tmp_path / name
-    path.write_text(f"phone{delimiter}var_x\n79990000001{delimiter}a,b\n", encoding="utf-8")
-    assert rows(path) == [(2, {"phone": "79990000001", "var_x": "a,b"}, None)]
-
-
-def test_csv_errors(tmp_path: Path) -> None:
-    path = tmp_path / "a.csv"
-    path.write_text("phone,name,age\n1,2,3\n", encoding="utf-8")
-    with pytest.raises(TwinInputError, match=r"unknown column\(s\) 'name', 'age'"):
-        rows(path)
-    path.write_text("phone,Phone\n", encoding="utf-8")
-    with pytest.raises(TwinInputError, match="appears twice"):
-        rows(path)
-    path.write_text("", encoding="utf-8")
-    with pytest.raises(TwinInputError, match="empty"):
-        rows(path)
-    path.write_text("phone\n79990000001,extra\n", encoding="utf-8")
-    assert rows(path) == [(2, None, "2 cells but the header has 1 columns")]
-
-
-def test_jsonl_rows(tmp_path: Path) -> None:
-    path = tmp_path / "people.jsonl"
-    path.write_text(
-        '{"phone": "79990000001", "variables": {"n": 1}}\n\n{oops\n[1]\n{"email": "a@b.cd"}\n',
-        encoding="utf-8",
-    )
-    assert rows(path) == [
-        (1, {"phone": "79990000001", "variables": {"n": 1}}, None),
-        (3, None, "not valid JSON (Expecting property name enclosed in double quotes)"),
-        (4, None, "expected a JSON object, got list"),
-        (5, {"email": "a@b.cd"}, None),
-    ]
-    path.write_text('[{"phone": "79990000001"}]\n', encoding="utf-8")
-    with pytest.raises(TwinInputError, match="JSON array cannot be streamed"):
-        rows(path)
-
-
-def test_gzip_and_formats(tmp_path: Path) -> None:
-    path = tmp_path / "people.ndjson.gz"
-    with gzip.open(path, "wt", encoding="utf-8") as out:
-        out.write('{"phone": "79990000001"}\n')
-    assert rows(path) == [(1, {"phone": "79990000001"}, None)]
-    assert detect_format("x.CSV") == ("csv", False)
-    assert detect_format("x.json.gz") == ("jsonl", True)
-    assert detect_format("x.txt", "ndjson") == ("jsonl", False)
-    with pytest.raises(TwinInputError, match="cannot tell the format"):
-        detect_format("x.txt")
-    with pytest.raises(TwinInputError, match="not one of csv, jsonl"):
-        detect_format("x.csv", "xlsx")
-
-
-def test_openable_sources_are_opened_by_themselves() -> None:
-    class Remote:
-        opened = 0
-
-        def open(self, mode: str = "r") -> io.BytesIO:
-            assert mode == "rb"
-            Remote.opened += 1
-            return io.BytesIO(b"phone\n79990000001\n")
-
-        def __str__(self) -> str:
-            return "s3://bucket/people.csv"
-
-    assert [row.recipient for row in iter_recipients_file(Remote())] == [{"phone": "79990000001"}]
-    assert Remote.opened == 1
-
-
-# -- sources -------------------------------------------------------------------------------------
-def test_file_source_validates_all_then_streams_chunks(tmp_path: Path) -> None:
-    path = tmp_path / "people.csv"
-    path.write_text("phone\n" + "".join(f"7999{i:07d}\n" for i in range(25)), encoding="utf-8")
-    source = RecipientFile(campaign(), path)
-    problems = Problems()
-    source.validate(problems)
-    assert (source.total, problems.count) == (25, 0)
-    chunks = list(source.chunks(10, lambda index: f"bulk-{index}"))
-    assert [(c.index, c.bulk_id, c.first_index, c.size) for c in chunks] == [
-        (0, "bulk-0", 0, 10),
-        (1, "bulk-1", 10, 10),
-        (2, "bulk-2", 20, 5),
-    ]
-    assert chunks[2].messages[0]["destinations"][0] == {"phone": "79990000020"}
-
-
-def test_file_source_reports_rows_with_line_and_index(tmp_path: Path) -> None:
-    path = tmp_path / "people.csv"
-    path.write_text("phone\n79990000001\nbad\n79990000003,x\n", encoding="utf-8")
-    source = RecipientFile(campaign(), path)
-    problems = Problems()
-    source.validate(problems)
-    assert problems.first == [
-        "recipients_file line 3 (recipient 1).phone: 'bad' is not a phone number "
-        "(10-15 digits with country code)",
-        "recipients_file line 4 (recipient 2): 2 cells but the header has 1 columns",
-    ]
-
-
-def test_file_changed_between_passes_stops_the_send(tmp_path: Path) -> None:
-    path = tmp_path / "people.csv"
-    path.write_text("phone\n79990000001\n79990000002\n", encoding="utf-8")
-    source = RecipientFile(campaign(), path)
-    problems = Problems()
-    source.validate(problems)
-    path.write_text("phone\n79990000001\nbroken\n", encoding="utf-8")
-    with pytest.raises(TwinInputError, match="changed while it was being sent"):
-        list(source.chunks(1, str))
-    path.write_text("phone\n79990000001\n", encoding="utf-8")
-    with pytest.raises(TwinInputError, match="1 rows now, 2 before"):
-        list(source.chunks(5, str))
-
-
-def test_empty_sources_are_problems(tmp_path: Path) -> None:
-    path = tmp_path / "people.csv"
-    path.write_text("phone\n", encoding="utf-8")
-    found = []
-    for source in (RecipientList(campaign(), []), RecipientFile(campaign(), path), MessageList([])):
-        problems = Problems()
-        source.validate(problems)
-        found.extend(problems.first)
-    assert found == [
-        "recipients: the list is empty; there is nobody to send to",
-        "recipients_file: the file holds no recipients",
-        "messages: the list is empty; there is nothing to send",
-    ]
-
-
-def test_list_sources_accept_json_strings() -> None:
-    problems = Problems()
-    source = RecipientList(campaign(), json.dumps([{"phone": "79990000001"}]))
-    source.validate(problems)
-    assert source.total == 1
-    with pytest.raises(TwinInputError, match="a string must hold a JSON list"):
-        RecipientList(campaign(), "not json").validate(problems)
-    with pytest.raises(TwinInputError, match="expected a list, got dict"):
-        RecipientList(campaign(), {"phone": "79990000001"}).validate(problems)
-
-
-def test_message_source_splits_and_packs_by_destinations() -> None:
-    channels = {"sms": {"text": "x"}}
-    messages = [
-        {
-            "destinations": [{"phone": f"7999000{i:04d}"} for i in range(3)],
-            "channels": channels,
-            "groupId": UUID,
-        },
-        {
-            "destinations": [{"phone": f"7998000{i:04d}"} for i in range(15)],
-            "channels": channels,
-            "groupId": UUID,
-        },
-    ]
-    source = MessageList(messages)
-    problems = Problems()
-    source.validate(problems)
-    assert (source.total, source.group_id, problems.count) == (18, UUID, 0)
-    chunks = list(source.chunks(10, str))
-    assert [[len(m["destinations"]) for m in c.messages] for c in chunks] == [[3, 7], [8]]
-    assert [(c.first_index, c.size) for c in chunks] == [(0, 10), (10, 8)]
-    assert chunks[1].destinations[0] == {"phone": "79980000007"}

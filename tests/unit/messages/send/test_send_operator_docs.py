@@ -10,7 +10,7 @@ import pytest
 from airflow_provider_twin.operators.messages import TwinCancelMessagesOperator, TwinSendMessagesOperator
 from tests.snippets import dag_snippet, page_snippet
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[4]
 DOC = REPO / "docs" / "operators-messages.md"
 DAG = REPO / "tests" / "integration" / "dags" / "messages_example.py"
 MARKERS = ("howto_send_recipients", "howto_cancel", "howto_send_file", "howto_send_raw")
@@ -32,7 +32,7 @@ def test_docs_mention_every_argument(operator: type) -> None:
 
 
 def test_docs_mention_every_summary_key() -> None:
-    from airflow_provider_twin.client.messages.bulk import SendReport
+    from airflow_provider_twin.client.messages import SendReport
 
     doc = DOC.read_text()
     missing = [key for key in SendReport().summary() if f'"{key}"' not in doc]

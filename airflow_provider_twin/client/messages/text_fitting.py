@@ -20,7 +20,7 @@ With the default budget of 3 parts, an SMS holds up to 457 ASCII characters or 1
 characters of Cyrillic text. Other channels are cut by plain length (default 4000
 characters, below Telegram's and WhatsApp's 4096).
 
-This module is pure: no Airflow, no I/O.
+Pure: no Airflow, no I/O.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""TwinNotifier against an in-memory TWIN: settings checks, rendering, secrets, limits, delivery."""
+"""TwinNotifier against the emulator: settings checks, rendering, secrets, limits, delivery."""
 
 from __future__ import annotations
 
@@ -8,41 +8,27 @@ import uuid
 from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import pytest
 
 from airflow_provider_twin.client import TwinInputError
+from airflow_provider_twin.client.messages import recipient_list
+from airflow_provider_twin.client.messages.text_fitting import TRUNCATION_MARKER, sms_parts, sms_units
+from airflow_provider_twin.hooks.secret_masking import redact
 from airflow_provider_twin.notifications import TwinNotifier, send_twin_notification
-from airflow_provider_twin.notifications.text import TRUNCATION_MARKER, sms_parts, sms_units
-from airflow_provider_twin.notifications.twin import (
-    DEFAULT_TEXT,
-    NotificationError,
-    recipient_list,
-    redact,
-)
-from tests.unit.test_notifier_support import (
-    GET,
-    LOGIN,
-    PASSWORD,
-    POST,
-    Fault,
-    NotifyTwin,
+from airflow_provider_twin.notifications.templates import DEFAULT_TEXT, NotificationError
+from tests.unit.messages.notifier.callback_contexts import (
     dag_context,
     deadline_context,
-    install,
     lines,
     logged,
     task_context,
 )
+from tests.unit.messages.notifier.conftest import Twin
+from tests.unit.messages.twin_wire import GET, LOGIN, POST, reject
 
 TEMPLATE_ID = "6f1c2b1e-3d4a-4c5b-9e8f-0a1b2c3d4e5f"
 SMS = {"sms": {"from": "TwinService"}}
-
-
-@pytest.fixture
-def twin(monkeypatch: pytest.MonkeyPatch) -> NotifyTwin:
-    fake = NotifyTwin()
-    install(monkeypatch, fake)
-    return fake
 
 
 def notifier(**kwargs: Any) -> TwinNotifier:
@@ -51,7 +37,7 @@ def notifier(**kwargs: Any) -> TwinNotifier:
     return TwinNotifier(**kwargs)
 
 
-def texts(twin: NotifyTwin, channel: str = "sms") -> list[str]:
+def texts(twin: Twin, channel: str = "sms") -> list[str]:
     return [message["channels"][channel]["text"] for message in twin.messages()]
 
 
@@ -195,7 +181,7 @@ def test_recipients_channels_and_variables_are_templated_too() -> None:
     assert rendered.variables == {"dag": "nightly_crm", "error": "ValueError: x"}
 
 
-def test_connections_are_not_available_to_templates(twin: NotifyTwin) -> None:
+def test_connections_are_not_available_to_templates(twin: Twin) -> None:
     n = notifier(text="pw={{ conn.twin_default.password }}")
     log = logged(n)
     n(task_context(error=ValueError("boom")))
@@ -206,7 +192,7 @@ def test_connections_are_not_available_to_templates(twin: NotifyTwin) -> None:
     assert "the text template failed to render" in lines(log, "error")[0]
 
 
-def test_a_field_that_does_not_render_is_logged_not_raised(twin: NotifyTwin) -> None:
+def test_a_field_that_does_not_render_is_logged_not_raised(twin: Twin) -> None:
     n = notifier(recipients="{{ missing.phones }}")
     log = logged(n)
     n(task_context())
@@ -219,7 +205,7 @@ def test_a_field_that_does_not_render_is_logged_not_raised(twin: NotifyTwin) -> 
 
 
 # -- secrets and length ----------------------------------------------------------------------------
-def test_connection_password_and_masked_secrets_never_reach_the_message(twin: NotifyTwin) -> None:
+def test_connection_password_and_masked_secrets_never_reach_the_message(twin: Twin) -> None:
     from airflow.sdk.log import mask_secret
 
     mask_secret("crm-api-key-4f8a9c")
@@ -228,7 +214,7 @@ def test_connection_password_and_masked_secrets_never_reach_the_message(twin: No
         text="login failed with {{ exception }}",
         variables=None,
     )
-    n(task_context(error=RuntimeError(f"password={PASSWORD} key=crm-api-key-4f8a9c")))
+    n(task_context(error=RuntimeError(f"password={twin.password} key=crm-api-key-4f8a9c")))
     [message] = twin.messages()
     for channel in ("telegram", "sms"):
         text = message["channels"][channel]["text"]
@@ -240,7 +226,7 @@ def test_redact_walks_nested_values_and_keeps_other_types() -> None:
     assert redact(value, ["s3cret-pass", "abc"]) == {"a": ["x *** y", 3, None], "b": {"c": "***"}}
 
 
-def test_long_texts_are_cut_per_channel(twin: NotifyTwin) -> None:
+def test_long_texts_are_cut_per_channel(twin: Twin) -> None:
     n = notifier(
         channels={"telegram": {}, "sms": {"from": "TwinService"}, "email": {"text": "{{ error }}"}},
         text="{{ error }}",
@@ -257,7 +243,7 @@ def test_long_texts_are_cut_per_channel(twin: NotifyTwin) -> None:
     assert len(message["channels"]["email"]["text"]) == 1000
 
 
-def test_cyrillic_sms_fits_three_ucs2_parts(twin: NotifyTwin) -> None:
+def test_cyrillic_sms_fits_three_ucs2_parts(twin: Twin) -> None:
     notifier(text="Загрузка CRM упала: {{ error }}")(task_context(error=ValueError("ошибка " * 100)))
     [text] = texts(twin)
     assert sms_parts(text) == 3
@@ -265,11 +251,11 @@ def test_cyrillic_sms_fits_three_ucs2_parts(twin: NotifyTwin) -> None:
     assert text.endswith(TRUNCATION_MARKER)
 
 
-def test_template_id_sends_variables_not_text(twin: NotifyTwin) -> None:
+def test_template_id_sends_variables_not_text(twin: Twin) -> None:
     n = notifier(
         template_id=TEMPLATE_ID,
         channels={"whatsapp": {"templateName": "alert"}, "sms": {"from": "TwinService"}},
-        variables={"dag": "{{ dag_id }}", "secret": PASSWORD},
+        variables={"dag": "{{ dag_id }}", "secret": twin.password},
     )
     n(task_context())
     [message] = twin.messages()
@@ -278,7 +264,7 @@ def test_template_id_sends_variables_not_text(twin: NotifyTwin) -> None:
     assert message["destination"]["variables"] == {"dag": "nightly_crm", "secret": "***"}
 
 
-def test_chat_channel_gets_no_text(twin: NotifyTwin) -> None:
+def test_chat_channel_gets_no_text(twin: Twin) -> None:
     chat_id = str(uuid.uuid4())
     notifier(channels={"chat": {"chatId": chat_id}, "sms": {"from": "T"}})(task_context())
     [message] = twin.messages()
@@ -316,13 +302,13 @@ def test_one_event_gets_one_bulk_id_and_different_events_or_notifiers_get_others
     assert len(others) == 10
 
 
-def test_repeated_callback_for_the_same_event_is_not_sent_twice(twin: NotifyTwin) -> None:
+def test_repeated_callback_for_the_same_event_is_not_sent_twice(twin: Twin) -> None:
     n = notifier()
     log = logged(n)
     n(task_context(error=ValueError("boom")))
     n(task_context(error=ValueError("boom")))
     assert twin.requests[POST] == 1
-    assert len(twin.messages()) == 1
+    assert twin.counter("destinations_created") == 1
     sent, again = lines(log, "info")
     assert sent.startswith("TWIN notification sent for nightly_crm.load failed (try 1, run scheduled__")
     assert "1 recipient(s) via sms (bulkId" in sent
@@ -333,41 +319,45 @@ def test_repeated_callback_for_the_same_event_is_not_sent_twice(twin: NotifyTwin
     assert twin.requests[POST] == 2
 
 
-def test_an_unidentifiable_context_gets_a_random_bulk_id_and_no_check(twin: NotifyTwin) -> None:
+def test_an_unidentifiable_context_gets_a_random_bulk_id_and_no_check(twin: Twin) -> None:
     n = notifier(text="hello")
     n({})
     n({})
     assert twin.requests[GET] == 0
     assert twin.requests[POST] == 2
-    assert len(twin.bulks) == 2
+    assert twin.counter("messages_created") == 2
 
 
-def test_lost_answer_is_confirmed_not_resent(twin: NotifyTwin) -> None:
-    twin.fault(POST, Fault("drop"))
+def test_lost_answer_is_confirmed_not_resent(twin: Twin) -> None:
+    twin.fault(POST, "drop", times=1)
     n = notifier()
     log = logged(n)
     n(task_context())
     assert twin.requests[POST] == 1
     assert twin.requests[GET] == 2
-    assert len(twin.messages()) == 1
+    assert twin.counter("destinations_created") == 1
+    assert twin.pauses == [1.0], "the settle time before asking TWIN"
     [info] = lines(log, "info")
     assert "attempt 2; the answer was lost, TWIN confirmed the bulkId" in info
 
 
-@pytest.mark.parametrize("fault", [Fault("status", 503), Fault("timeout"), Fault("status", 429)])
-def test_transient_failure_is_retried_once(twin: NotifyTwin, fault: Fault) -> None:
-    twin.fault(POST, fault)
+@pytest.mark.parametrize("fault", ["503", "timeout", "429"])
+def test_transient_failure_is_retried_once(twin: Twin, fault: str) -> None:
+    if fault == "timeout":  # the request never reached TWIN
+        twin.wire.fail(POST, httpx.ReadTimeout)
+    else:
+        twin.fault(POST, status=int(fault), times=1)
     n = notifier()
     log = logged(n)
     n(task_context())
     assert twin.requests[POST] == 2
-    assert len(twin.messages()) == 1
+    assert twin.counter("destinations_created") == 1
     assert "attempt 2)" in lines(log, "info")[0]
 
 
 # -- never raises, bounded ------------------------------------------------------------------------
-def test_outage_is_logged_with_the_message_and_bounded(twin: NotifyTwin) -> None:
-    twin.fault(LOGIN, *[Fault("connect")] * 10)
+def test_outage_is_logged_with_the_message_and_bounded(twin: Twin) -> None:
+    twin.wire.fail(LOGIN, *[httpx.ConnectError] * 10)
     n = notifier(max_attempts=3)
     log = logged(n)
     started = time.monotonic()
@@ -386,14 +376,14 @@ def test_outage_is_logged_with_the_message_and_bounded(twin: NotifyTwin) -> None
 @pytest.mark.parametrize(
     ("route", "fault", "expected"),
     [
-        (LOGIN, Fault("status", 401, {"error": "Invalid credentials."}), "TwinAuthError"),
-        (POST, Fault("status", 422, {"error": "Validation failed"}), "TwinValidationError"),
+        (LOGIN, {"status": 401, "body": {"error": "Invalid credentials."}}, "TwinAuthError"),
+        (POST, {"status": 422, "body": {"error": "Validation failed"}}, "TwinValidationError"),
     ],
 )
 def test_errors_retrying_cannot_fix_are_not_retried(
-    twin: NotifyTwin, route: str, fault: Fault, expected: str
+    twin: Twin, route: str, fault: dict[str, Any], expected: str
 ) -> None:
-    twin.fault(route, fault)
+    twin.fault(route, times=1, **fault)
     n = notifier()
     log = logged(n)
     n(task_context())
@@ -401,7 +391,7 @@ def test_errors_retrying_cannot_fix_are_not_retried(
     assert expected in lines(log, "error")[0]
 
 
-def test_rendered_recipients_that_are_invalid_are_logged(twin: NotifyTwin) -> None:
+def test_rendered_recipients_that_are_invalid_are_logged(twin: Twin) -> None:
     n = notifier(recipients="{{ phones }}")
     log = logged(n)
     n({**task_context(), "phones": "+7999, ops@example.com"})
@@ -423,18 +413,8 @@ def test_broken_connection_settings_are_logged(monkeypatch: pytest.MonkeyPatch) 
     assert "unknown extra field(s) colour" in lines(log, "error")[0]
 
 
-def test_rejected_recipients_are_warned_about(twin: NotifyTwin, monkeypatch: pytest.MonkeyPatch) -> None:
-    answer = twin._answer
-
-    def rejecting(route: str, request: Any) -> Any:
-        response = answer(route, request)
-        if route == POST:
-            items = response.json()
-            items[0]["error"] = {"message": "phone is blacklisted"}
-            return type(response)(201, json=items)
-        return response
-
-    monkeypatch.setattr(twin, "_answer", rejecting)
+def test_rejected_recipients_are_warned_about(twin: Twin) -> None:
+    twin.wire.rewrite(POST, reject(lambda d: "phone is blacklisted" if d["phone"].endswith("67") else None))
     n = notifier(recipients=["+79991234567", "+79991234568"])
     log = logged(n)
     n(task_context())
@@ -444,7 +424,7 @@ def test_rejected_recipients_are_warned_about(twin: NotifyTwin, monkeypatch: pyt
 
 
 # -- async path --------------------------------------------------------------------------------------
-async def test_awaiting_the_notifier_sends_once_per_event(twin: NotifyTwin) -> None:
+async def test_awaiting_the_notifier_sends_once_per_event(twin: Twin) -> None:
     kwargs = {"recipients": ["+79991234567"], "channels": ["sms"], "text": "{{ summary }}"}
     log = logged(first := TwinNotifier(**kwargs, context=deadline_context()))
     await first
@@ -455,9 +435,9 @@ async def test_awaiting_the_notifier_sends_once_per_event(twin: NotifyTwin) -> N
     assert "bulkId" in lines(log, "info")[0]
 
 
-async def test_async_outage_is_logged_not_raised(twin: NotifyTwin) -> None:
-    twin.fault(GET, *[Fault("status", 503)] * 5)
-    twin.fault(POST, *[Fault("status", 503)] * 5)
+async def test_async_outage_is_logged_not_raised(twin: Twin) -> None:
+    twin.fault(GET, status=503, times=5)
+    twin.fault(POST, status=503, times=5)
     n = TwinNotifier(recipients=["+79991234567"], channels=["sms"], context=task_context())
     log = logged(n)
     await n
@@ -465,13 +445,13 @@ async def test_async_outage_is_logged_not_raised(twin: NotifyTwin) -> None:
     assert "TwinServerError" in lines(log, "error")[0]
 
 
-async def test_async_notify_uses_fields_as_they_are(twin: NotifyTwin) -> None:
+async def test_async_notify_uses_fields_as_they_are(twin: Twin) -> None:
     n = notifier(text="plain text")
     await n.async_notify(task_context())
     assert texts(twin) == ["plain text"]
 
 
-def test_sync_call_inside_a_running_event_loop(twin: NotifyTwin) -> None:
+def test_sync_call_inside_a_running_event_loop(twin: Twin) -> None:
     async def inside() -> None:
         notifier()(task_context())
 
@@ -479,7 +459,7 @@ def test_sync_call_inside_a_running_event_loop(twin: NotifyTwin) -> None:
     assert twin.requests[POST] == 1
 
 
-def test_legacy_positional_arguments_do_not_raise(twin: NotifyTwin) -> None:
+def test_legacy_positional_arguments_do_not_raise(twin: Twin) -> None:
     n = notifier(text="x")
     log = logged(n)
     n(SimpleNamespace(dag_id="d", render_template_as_native_obj=False), [], [], [])

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_twin.client.messages.text_fitting import TRUNCATION_MARKER
 from airflow_provider_twin.notifications.event import CallbackEvent
-from airflow_provider_twin.notifications.text import TRUNCATION_MARKER
-from airflow_provider_twin.notifications.twin import DEFAULT_TEXT, TwinNotifier
+from airflow_provider_twin.notifications.templates import DEFAULT_TEXT
+from airflow_provider_twin.notifications.twin import TwinNotifier
 from tests.snippets import dag_snippet, page_snippet
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[4]
 DOC = REPO / "docs" / "notifications.md"
 DAG = REPO / "tests" / "integration" / "dags" / "notifier_example.py"
 MARKERS = ("howto_notifier_on_call", "howto_notifier_owner", "howto_notifier_template", "howto_notifier_dag")

@@ -1,0 +1,83 @@
+"""How a recipient is addressed: phone numbers, e-mail addresses and platform ids, normalised.
+
+Said once here, relied upon everywhere (the send operator, the notifier, raw messages):
+
+* ``phone``: ``+``, spaces, dashes and parentheses are removed; what is left must be 10-15
+  digits (international format with country code, as TWIN expects, e.g. ``79991234567``).
+* ``email``: trimmed; must look like ``local@domain.tld`` (no spaces, one ``@``, a dot in the
+  domain, at most 254 characters). Deliverability is not checked.
+* ids (``clientId``, ``externalId``, ``messengerUserId``, ``pushRegistrationId``,
+  ``platform``): trimmed strings (a number is read as its digits).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from airflow_provider_twin.client.core.problems import Problems, shown
+
+MIN_PHONE_DIGITS, MAX_PHONE_DIGITS = 10, 15
+MAX_EMAIL_LENGTH = 254
+#: TWIN's limit of an external id (twin-api.md §3.2.6).
+MAX_EXTERNAL_ID_BYTES = 10240
+
+#: The characters :func:`normalize_phone` deletes from a phone number without a regular
+#: expression (the common case, much faster); any other white space goes through ``_PHONE_JUNK``.
+PHONE_DELETED = "+ -()\t\u00a0"
+_PHONE_DELETE = str.maketrans("", "", PHONE_DELETED)
+_PHONE_JUNK = re.compile(r"[+\s\-()]")
+_EMAIL_MATCH = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+").fullmatch
+
+
+def normalize_phone(value: Any) -> str | None:
+    """Digits of a phone number, or None when it is not one (see the module docstring)."""
+    kind = type(value)
+    if kind is str:
+        digits: str = value
+        if not (digits.isdigit() and digits.isascii()):
+            digits = digits.translate(_PHONE_DELETE)
+            if not (digits.isdigit() and digits.isascii()):
+                digits = _PHONE_JUNK.sub("", digits)
+                if not (digits.isdigit() and digits.isascii()):
+                    return None
+    elif kind is int and value > 0:
+        digits = str(value)
+    else:
+        return None
+    return digits if MIN_PHONE_DIGITS <= len(digits) <= MAX_PHONE_DIGITS else None
+
+
+def normalize_email(value: Any) -> str | None:
+    """The trimmed address, or None when it does not look like an e-mail address."""
+    if type(value) is not str:
+        return None
+    address = value.strip()
+    if len(address) > MAX_EMAIL_LENGTH or _EMAIL_MATCH(address) is None or address.index("@") > 64:
+        return None
+    return address
+
+
+def read_address(key: str, value: Any, where: str, problems: Problems) -> str | None:
+    """One normalised destination field of a recipient, or None after recording a problem."""
+    if key == "phone":
+        phone = normalize_phone(value)
+        if phone is None:
+            problems.add(
+                f"{where}.phone: {shown(value)} is not a phone number "
+                f"({MIN_PHONE_DIGITS}-{MAX_PHONE_DIGITS} digits with country code)"
+            )
+        return phone
+    if key == "email":
+        email = normalize_email(value)
+        if email is None:
+            problems.add(f"{where}.email: {shown(value)} is not an e-mail address")
+        return email
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        problems.add(f"{where}.{key}: must be a string, got {type(value).__name__}")
+        return None
+    text = str(value).strip()
+    if key == "externalId" and len(text.encode()) > MAX_EXTERNAL_ID_BYTES:
+        problems.add(f"{where}.externalId: longer than {MAX_EXTERNAL_ID_BYTES} bytes")
+        return None
+    return text or None

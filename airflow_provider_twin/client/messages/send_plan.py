@@ -1,0 +1,187 @@
+"""A send, planned: from the send operator's arguments to validated chunks under stable ids.
+
+The operator resolves what only Airflow knows (templates, the task instance, remote files) and
+hands the rest here: the arguments are checked when the DAG is parsed, every recipient before
+the first request, and the plan names every chunk by a ``bulkId`` derived from the task
+instance, so that a retried task finds what an earlier try sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import dataclasses
+import gc
+from collections.abc import Coroutine, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from airflow_provider_twin.client.core.problems import Problems
+from airflow_provider_twin.client.messages.campaign import MessageSpec, compile_spec
+from airflow_provider_twin.client.messages.chunks import Chunk, bulk_id_for
+from airflow_provider_twin.client.messages.recipient_files import RecipientSource
+from airflow_provider_twin.client.messages.send_report import SendReport
+from airflow_provider_twin.client.messages.sources import (
+    DestinationSource,
+    MessageList,
+    RecipientFile,
+    RecipientList,
+)
+
+T = TypeVar("T")
+
+#: Settings that apply to ``recipients``/``recipients_file`` sends, not to raw ``messages``:
+#: the fields of :class:`~.campaign.MessageSpec`.
+SHARED_SETTINGS = tuple(spec_field.name for spec_field in dataclasses.fields(MessageSpec))
+
+#: What identifies a send: ``(dag_id, run_id, task_id, map_index)``, never the try number.
+SendIdentity = tuple[str, str, str, int]
+
+
+def rejected_threshold(value: bool | float | None) -> float | None:
+    """The rejected share above which a send fails (``fail_on_rejected``), or None to never fail."""
+    if value is True:
+        return 0.0
+    if value is False or value is None:
+        return None
+    return float(value)
+
+
+def check_send_arguments(
+    owner: str,
+    sources: Mapping[str, Any],
+    settings: Mapping[str, Any],
+    *,
+    batch_size: int,
+    max_in_flight: int,
+    max_requests_per_second: float | None,
+    fail_on_rejected: bool | float,
+) -> None:
+    """Refuse arguments no run could use, when the DAG is parsed.
+
+    :param owner: who takes the arguments, named in the error.
+    :param sources: ``messages``, ``recipients`` and ``recipients_file`` as given.
+    :raises ValueError: naming the argument.
+    """
+    given = [name for name, value in sources.items() if value is not None]
+    if len(given) != 1:
+        raise ValueError(
+            f"{owner} needs exactly one of messages, recipients or recipients_file"
+            + (f"; got {', '.join(given)}" if given else "")
+        )
+    if sources.get("messages") is not None:
+        shared = [name for name in SHARED_SETTINGS if settings.get(name) is not None]
+        if shared:
+            raise ValueError(
+                f"{', '.join(shared)} apply to recipients sends; with raw messages, put them "
+                "in each message object"
+            )
+    if batch_size < 1:
+        raise ValueError("batch_size must be at least 1")
+    if max_in_flight < 1:
+        raise ValueError("max_in_flight must be at least 1")
+    if max_requests_per_second is not None and max_requests_per_second <= 0:
+        raise ValueError("max_requests_per_second must be positive (or None for no limit)")
+    threshold = rejected_threshold(fail_on_rejected)
+    if threshold is not None and not 0.0 <= threshold <= 1.0:
+        raise ValueError("fail_on_rejected must be a bool or a share between 0 and 1")
+
+
+@dataclass(frozen=True)
+class SendPlan:
+    """A validated send: where its destinations come from and the ids of its chunks.
+
+    :param own_group: ``group_id`` was derived from the task instance, so it holds this send's
+        messages and nothing else.
+    """
+
+    source: DestinationSource
+    identity: SendIdentity
+    group_id: str | None
+    own_group: bool
+
+    @property
+    def total(self) -> int:
+        """Destinations to send."""
+        return self.source.total
+
+    def bulk_id(self, chunk_index: int) -> str:
+        """The ``bulkId`` of chunk ``chunk_index``: the same on every try of the task."""
+        return bulk_id_for(*self.identity, chunk_index)
+
+    def chunks(self, batch_size: int) -> Iterator[Chunk]:
+        """The request chunks, built lazily."""
+        return self.source.chunks(batch_size, self.bulk_id)
+
+    def report(self, **limits: Any) -> SendReport:
+        """An empty report of this send; ``limits`` are :class:`SendReport`'s caps."""
+        return SendReport(total=self.total, group_id=self.group_id, own_group=self.own_group, **limits)
+
+
+def plan_send(
+    identity: SendIdentity,
+    settings: Mapping[str, Any],
+    *,
+    messages: Any = None,
+    recipients: Any = None,
+    recipients_file: RecipientSource | None = None,
+    file_format: str | None = None,
+) -> SendPlan:
+    """Validate every input of a send (see :func:`check_send_arguments` for the arguments).
+
+    :param settings: the :data:`SHARED_SETTINGS` given to the operator; without a
+        ``group_id``, the group is derived from ``identity``.
+    :raises TwinInputError: listing the problems (first 20, then a count); nothing was sent.
+    """
+    if messages is not None:
+        source: DestinationSource = MessageList(messages)
+    else:
+        group = settings.get("group_id") or bulk_id_for(*identity, "group")
+        campaign = compile_spec(MessageSpec(**{**settings, "group_id": str(group)}))
+        if recipients is not None:
+            source = RecipientList(campaign, recipients)
+        else:
+            source = RecipientFile(campaign, recipients_file or "", file_format)
+    problems = Problems()
+    source.validate(problems)
+    if problems:
+        raise problems.error("messages" if messages is not None else "recipients")
+    if isinstance(source, MessageList):
+        return SendPlan(source, identity, source.group_id, own_group=False)
+    return SendPlan(source, identity, str(group), own_group=not settings.get("group_id"))
+
+
+def run_coroutine(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to completion from synchronous code.
+
+    A task's ``execute`` runs synchronously, so ``asyncio.run`` is the normal path; if an event
+    loop already runs in this thread (some test harnesses), a helper thread runs it instead.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+@contextlib.contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Keep the garbage collector off the objects that exist before a large send.
+
+    Validating and sending a big campaign allocates millions of short-lived objects, and every
+    full collection would also walk the whole already-loaded heap (Airflow's, in a task): a
+    third of the validation time. ``gc.freeze`` sets the existing objects aside (they are not
+    garbage) and ``gc.unfreeze`` puts them back; the collector keeps working for everything
+    new. When the process already froze objects itself (a pre-fork optimisation), it is left
+    alone.
+    """
+    if gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()

@@ -1,0 +1,120 @@
+"""What the send operator does when it runs: plan, send in chunks, report, and end the task right.
+
+The operator (:mod:`.messages`) owns its arguments; this is its ``execute``: Airflow's side of
+a send (the task instance's identity and try, the hook's client, the task log, XCom and the
+Airflow outcome) around the plan and the sender of :mod:`airflow_provider_twin.client.messages`.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+from airflow_provider_twin.client import TwinError, TwinInputError
+from airflow_provider_twin.client.messages import (
+    BulkSender,
+    BulkSendError,
+    SendPlan,
+    SendReport,
+    past_send_at,
+    plan_send,
+    rejected_threshold,
+    run_coroutine,
+)
+from airflow_provider_twin.hooks.twin import TwinHook
+from airflow_provider_twin.operators.failures import airflow_error
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_twin.operators.messages import TwinSendMessagesOperator
+
+
+def send_campaign(op: TwinSendMessagesOperator, context: Context) -> dict[str, Any]:
+    """Validate ``op``'s input, send it exactly once, and return the JSON summary.
+
+    :raises AirflowFailException: invalid input, or a failure a retry cannot fix; too many
+        rejected messages for ``fail_on_rejected`` (the summary then goes to XCom as
+        ``summary``).
+    :raises AirflowException: a failure a retry of the task may overcome.
+    """
+    ti = context["ti"]
+    map_index = getattr(ti, "map_index", -1)
+    run_id = str(context["dag_run"].run_id)
+    identity = (op.dag_id, run_id, op.task_id, -1 if map_index is None else int(map_index))
+    try_number = int(getattr(ti, "try_number", 1) or 1)
+    started = time.monotonic()
+    try:
+        plan = plan_send(
+            identity,
+            op.shared_settings(),
+            messages=op.messages,
+            recipients=op.recipients,
+            recipients_file=op.file_source(),
+            file_format=op.recipients_file_format,
+        )
+    except TwinInputError as exc:
+        raise AirflowFailException(str(exc)) from None
+    validated = time.monotonic()
+    op.log.info("Validated %d recipient(s) in %.2f s", plan.total, validated - started)
+    past = past_send_at(op.send_at)
+    if past:
+        op.log.warning("send_at %s is in the past: TWIN sends the messages right away", past)
+    check = op.check_existing if op.check_existing is not None else try_number > 1
+    report = plan.report(
+        max_message_ids=op.max_message_ids_in_xcom,
+        max_rejected_items=op.max_rejected_items_in_xcom,
+        redact=op.redact_rejected,
+    )
+    op.log.info(
+        "Sending %d recipient(s) in %d chunk(s) of up to %d, %d in flight%s%s",
+        plan.total,
+        -(-plan.total // op.batch_size),
+        op.batch_size,
+        op.max_in_flight,
+        f", at most {op.max_requests_per_second}/s" if op.max_requests_per_second else "",
+        f"; try {try_number}: chunks TWIN already holds are skipped" if check else "",
+    )
+    try:
+        run_coroutine(_send(op, plan, report, check))
+    except BulkSendError as exc:
+        op.log.error("%s", exc.report.stop_line())
+        cause = exc.__cause__
+        raise (
+            airflow_error(cause) if isinstance(cause, TwinError) else AirflowException(str(exc))
+        ) from cause
+    except TwinError as exc:
+        raise airflow_error(exc) from exc
+    report.validation_seconds = validated - started
+    report.send_seconds = time.monotonic() - validated
+    summary = report.summary()
+    op.log.info("%s", report.result_line())
+    for line in report.warning_lines():
+        op.log.warning("%s", line)
+    rejected = report.rejected_beyond(rejected_threshold(op.fail_on_rejected))
+    if rejected:
+        ti.xcom_push(key="summary", value=summary)
+        raise AirflowFailException(
+            f"{rejected}, above fail_on_rejected={op.fail_on_rejected}; the rest were sent. "
+            "The summary is in XCom under the key 'summary'."
+        )
+    return summary
+
+
+async def _send(op: TwinSendMessagesOperator, plan: SendPlan, report: SendReport, check: bool) -> None:
+    hook = TwinHook(twin_conn_id=op.twin_conn_id)
+    try:
+        sender = BulkSender(
+            await hook.get_async_client(),
+            max_in_flight=op.max_in_flight,
+            max_requests_per_second=op.max_requests_per_second,
+            check_existing=check,
+            settle_seconds=op.settle_seconds,
+            progress=lambda progress: op.log.info("TWIN send: %s", progress.describe()),
+            progress_interval=op.progress_interval,
+        )
+        await sender.run(plan.chunks(op.batch_size), report)
+    finally:
+        await hook.aclose()

@@ -1,0 +1,67 @@
+"""Send tests run against the in-process emulator, watched on the wire (:mod:`..twin_wire`)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from airflow_provider_twin.client import RetryPolicy, TwinClientConfig
+from airflow_provider_twin.emulator import TwinEmulator
+from airflow_provider_twin.hooks.connection import client_config
+from tests.unit.messages.twin_wire import Wire
+
+#: Retries of the test connection: 4 attempts in all, milliseconds apart.
+FAST_RETRY = functools.partial(RetryPolicy, backoff_initial=0.001, backoff_max=0.005, max_elapsed=10.0)
+
+
+@dataclass
+class Twin:
+    """The emulator a test talks to, and the wire to it."""
+
+    emulator: TwinEmulator
+    wire: Wire
+
+    @property
+    def admin(self) -> Any:
+        return self.emulator.admin
+
+    @property
+    def requests(self) -> Any:
+        return self.wire.requests
+
+    def fault(self, method: str, kind: str = "status", **rule: Any) -> None:
+        """A fault of the emulator on ``/notify/api/v1/messages`` (see docs/emulator.md)."""
+        self.admin.add_fault(method=method, path="/notify/api/v1/messages", kind=kind, **rule)
+
+    def counter(self, name: str) -> int:
+        return int(self.admin.counters()[name])
+
+    def config(self, **changes: Any) -> TwinClientConfig:
+        """A client configuration for the emulator, with the test connection's retries."""
+        return client_config(Connection(self.emulator.connection, **changes))
+
+
+class Connection:
+    """An Airflow connection as the emulator describes it (JSON form)."""
+
+    def __init__(self, data: dict[str, Any], **extra: Any) -> None:
+        self.conn_id = "twin_default"
+        self.login = data["login"]
+        self.password = data["password"]
+        self.extra_dejson = {**data["extra"], "max_retries": 3, **extra}
+
+
+@pytest.fixture
+def twin(twin_emulator: TwinEmulator, monkeypatch: pytest.MonkeyPatch) -> Twin:
+    """A fresh emulator behind ``twin_default`` (4 attempts, millisecond backoffs), watched."""
+    connection = twin_emulator.connection
+    connection["extra"] = {**connection["extra"], "max_retries": 3}
+    monkeypatch.setenv("AIRFLOW_CONN_TWIN_DEFAULT", json.dumps(connection))
+    monkeypatch.setattr("airflow_provider_twin.hooks.connection.RetryPolicy", FAST_RETRY)
+    wire = Wire()
+    wire.install(monkeypatch)
+    return Twin(twin_emulator, wire)
