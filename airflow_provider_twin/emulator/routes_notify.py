@@ -89,13 +89,14 @@ async def create_messages(request: Request) -> Response:
     raw = await request.body()
     with state.lock:
         denied = require_token(state, request)
+        strict = state.settings.strict
     if denied is not None:
         return denied
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         return malformed_json()
-    plan, details = validate_batch(body)
+    plan, details = validate_batch(body, strict=strict)
     if plan is None:
         return validation_error(details)
     with state.lock:

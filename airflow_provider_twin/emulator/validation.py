@@ -14,6 +14,7 @@ from typing import Any
 
 from .clock import iso, parse_aware_datetime
 from .settings import CHANNEL_KEYS
+from .strict_notify import strict_channel_problems
 from .time_windows import Window, parse_time_of_day
 
 #: Destination fields that identify a recipient (at least one is required).
@@ -147,8 +148,11 @@ class _Errors:
         return self.count >= _MAX_ERRORS
 
 
-def validate_batch(body: Any) -> tuple[BatchPlan | None, dict[str, list[str]]]:
-    """Validate a decoded ``POST /messages`` body; returns ``(plan, {})`` or ``(None, details)``."""
+def validate_batch(body: Any, *, strict: bool = False) -> tuple[BatchPlan | None, dict[str, list[str]]]:
+    """Validate a decoded ``POST /messages`` body; returns ``(plan, {})`` or ``(None, details)``.
+
+    ``strict`` adds what seed 000 asks of each channel (:mod:`.strict_notify`).
+    """
     errors = _Errors()
     if not isinstance(body, dict):
         errors.add("body", "Must be a JSON object.")
@@ -169,7 +173,7 @@ def validate_batch(body: Any) -> tuple[BatchPlan | None, dict[str, list[str]]]:
     for index, message in enumerate(messages):
         if errors.full:
             break
-        plan = _validate_message(errors, message, f"messages[{index}]")
+        plan = _validate_message(errors, message, f"messages[{index}]", strict)
         if plan is not None:
             plans.append(plan)
             destination_count += len(plan.destinations)
@@ -178,7 +182,7 @@ def validate_batch(body: Any) -> tuple[BatchPlan | None, dict[str, list[str]]]:
     return BatchPlan(body, plans, destination_count), {}
 
 
-def _validate_message(errors: _Errors, message: Any, path: str) -> MessagePlan | None:
+def _validate_message(errors: _Errors, message: Any, path: str, strict: bool) -> MessagePlan | None:
     if type(message) is not dict:
         errors.add(path, "Must be an object.")
         return None
@@ -214,7 +218,7 @@ def _validate_message(errors: _Errors, message: Any, path: str) -> MessagePlan |
         elif key == "allowedTimeRanges":
             windows = _validate_windows(errors, value, f"{path}.allowedTimeRanges")
 
-    channels = _validate_channels(errors, message.get("channels"), path, has_template)
+    channels = _validate_channels(errors, message.get("channels"), path, has_template, strict)
     _validate_destinations(errors, message.get("destinations"), path)
     if errors.count != before or channels is None:
         return None
@@ -227,7 +231,7 @@ def _validate_message(errors: _Errors, message: Any, path: str) -> MessagePlan |
 
 
 def _validate_channels(
-    errors: _Errors, channels: Any, message_path: str, has_template: bool
+    errors: _Errors, channels: Any, message_path: str, has_template: bool, strict: bool
 ) -> list[ChannelPlan] | None:
     if type(channels) is not dict or not channels:
         errors.add(
@@ -252,7 +256,7 @@ def _validate_channels(
             errors.add(f"{message_path}.channels.{name}", "Must be an object.")
             ok = False
         elif _validate_channel_fields(
-            errors, key, obj, message_path=message_path, name=name, has_template=has_template
+            errors, key, obj, message_path=message_path, name=name, has_template=has_template, strict=strict
         ):
             seen.add(key)
             result.append(ChannelPlan(key, obj))
@@ -262,7 +266,14 @@ def _validate_channels(
 
 
 def _validate_channel_fields(
-    errors: _Errors, key: str, obj: dict[str, Any], *, message_path: str, name: str, has_template: bool
+    errors: _Errors,
+    key: str,
+    obj: dict[str, Any],
+    *,
+    message_path: str,
+    name: str,
+    has_template: bool,
+    strict: bool,
 ) -> bool:
     before = errors.count
     for field, value in obj.items():
@@ -286,7 +297,10 @@ def _validate_channel_fields(
                 errors.add(where, "Must be a list of strings.")
             elif key == "vkontakte" and len(value) > _MAX_VK_ATTACHMENTS:
                 errors.add(where, f"At most {_MAX_VK_ATTACHMENTS} attachments are allowed.")
-    if not has_template:
+    if strict:
+        for field, message in strict_channel_problems(key, obj, has_template):
+            errors.add(f"{message_path}.channels.{name}.{field}", message)
+    elif not has_template:
         text, template_name = obj.get("text"), obj.get("templateName")
         has_content = (type(text) is str and text) or (type(template_name) is str and template_name)
         # A chat-channel entry starts a bot session; its content comes from the chat's bot.
