@@ -26,6 +26,7 @@ from .responses import (
     validation_error,
 )
 from .state import state_of
+from .strict_notify import SINGLE_VALUE_FILTERS, STRICT_NOTE_HEADER, several_values_note
 from .validation import validate_batch
 
 NOTIFY_PREFIX = "/notify/api/v1"
@@ -34,8 +35,12 @@ _CANCEL_KEYS = ("id", "bulkId", "groupId", "flowId")
 router = APIRouter(prefix=NOTIFY_PREFIX)
 
 
-def parse_message_query(query: Query) -> MessageQuery:
-    """Build a :class:`MessageQuery` from ``GET /messages`` parameters (raises ``QueryError``)."""
+def parse_message_query(query: Query, *, strict: bool = False) -> tuple[MessageQuery, list[str]]:
+    """Build a :class:`MessageQuery` from ``GET /messages`` parameters (raises ``QueryError``).
+
+    Also returns the notes of strict mode: there ``status`` and ``channel`` take one value each
+    (twin-api.md §3.3) and several make the query match nothing (:mod:`.strict_notify`).
+    """
     limit, offset = query.paging()
     created_from = created_to = None
     text = query.text("from")
@@ -64,7 +69,15 @@ def parse_message_query(query: Query) -> MessageQuery:
         without_count=query.flag("withoutCount"),
     )
     query.raise_errors()
-    return result
+    notes: list[str] = []
+    if strict:
+        for name in SINGLE_VALUE_FILTERS:
+            note = several_values_note(name, query.csv(name))
+            if note is not None:
+                notes.append(note)
+        if notes:
+            result.statuses = result.channels = frozenset()
+    return result, notes
 
 
 def _cancel_values(body: dict[str, Any], key: str, details: dict[str, list[str]]) -> list[str] | None:
@@ -121,11 +134,12 @@ async def list_messages(request: Request) -> Response:
         if denied is not None:
             return denied
         try:
-            query = parse_message_query(Query(request.query_params))
+            query, notes = parse_message_query(Query(request.query_params), strict=state.settings.strict)
         except QueryError as exc:
             return validation_error(exc.details)
         count, items = state.messages.query(query, state.now())
-    return json_response({"count": count, "items": items if items is not None else []})
+    headers = {STRICT_NOTE_HEADER: "; ".join(notes)} if notes else None
+    return json_response({"count": count, "items": items if items is not None else []}, headers=headers)
 
 
 @router.delete("/messages")

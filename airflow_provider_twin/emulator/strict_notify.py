@@ -16,11 +16,23 @@
 * ``from``, when present, is filled ("Заполните поле from"); absent it is accepted, because the
   guide names a default: "Зарегистрированное имя отправителя, которое используется в системе по
   умолчанию: TwinService".
+
+``GET /messages``: ``status`` and ``channel`` are single strings (twin-api.md §3.3, from TWIN's PHP
+SDK, which documents the id filters as comma-separated lists and these two as one string). A
+request with several values matches no message, the way a server comparing the filter with each
+message's one status (or channel) would answer; the answer carries the header
+:data:`STRICT_NOTE_HEADER` saying why.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+#: Response header that explains a strict-mode reading which does not show in the body.
+STRICT_NOTE_HEADER = "X-Twin-Emulator-Strict"
+
+#: Filters of ``GET /messages`` that take one value (twin-api.md §3.3).
+SINGLE_VALUE_FILTERS: tuple[str, ...] = ("status", "channel")
 
 
 def _filled(value: Any) -> bool:
@@ -49,4 +61,16 @@ def strict_channel_problems(key: str, obj: dict[str, Any], has_template: bool) -
     return problems
 
 
-__all__ = ["strict_channel_problems"]
+def several_values_note(name: str, values: list[str] | None) -> str | None:
+    """Why a single-value filter given several values matches nothing; None for one value."""
+    if values is None or len(values) < 2:
+        return None
+    return f"{name} takes one value; {len(values)} values match no message"
+
+
+__all__ = [
+    "SINGLE_VALUE_FILTERS",
+    "STRICT_NOTE_HEADER",
+    "several_values_note",
+    "strict_channel_problems",
+]

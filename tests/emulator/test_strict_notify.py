@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from emulator_testkit import CHAT_ID, TwinApi
+from emulator_testkit import CHAT_ID, TwinApi, sms
 
 from airflow_provider_twin.emulator import TwinEmulator
 
 TEMPLATE_ID = "7b0c6f0e-3f55-4f0e-a9a8-4e2a1f7c9d10"
+STRICT_NOTE = "X-Twin-Emulator-Strict"
 
 
 def message(channels: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -123,3 +125,46 @@ def test_strict_lists_every_missing_field_of_a_chat_channel(
         "messages[0].channels.chat.chatId",
         "messages[0].channels.chat.chatSessionName",
     }
+
+
+# -- rule 5: GET /messages status (and channel) is one string ----------------------------------------
+def _pending_and_delayed(api: TwinApi) -> None:
+    """Two PENDING messages and one DELAYED one in the bulk "filters"."""
+    later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
+    api.send_ok(sms("79990000001", "79990000002", bulk_id="filters"))
+    api.send_ok(sms("79990000003", bulk_id="filters", sendAt=later))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"status": "PENDING,DELAYED"}, {"status[0]": "PENDING", "status[1]": "DELAYED"}],
+    ids=["comma-joined", "php-array"],
+)
+def test_status_filter_lenient_list_strict_one_value(
+    api: TwinApi, twin_emulator: TwinEmulator, params: dict[str, str]
+) -> None:
+    twin_emulator.admin.update_settings(delivery_seconds=3600)
+    _pending_and_delayed(api)
+    in_mode(twin_emulator, strict=False)
+    lenient = api.messages(bulkId="filters", **params)
+    assert lenient.json()["count"] == 3
+    assert STRICT_NOTE not in lenient.headers
+
+    in_mode(twin_emulator, strict=True)
+    strict = api.messages(bulkId="filters", **params)
+    assert strict.status_code == 200
+    assert strict.json() == {"count": 0, "items": []}  # no message has the status "PENDING,DELAYED"
+    assert strict.headers[STRICT_NOTE] == "status takes one value; 2 values match no message"
+    assert api.count(bulkId="filters", status="PENDING") == 2  # one value: as in lenient mode
+    assert api.count(bulkId="filters", status="delayed") == 1
+
+
+def test_channel_filter_lenient_list_strict_one_value(api: TwinApi, twin_emulator: TwinEmulator) -> None:
+    api.send_ok(sms("79990000001", bulk_id="filters"))
+    in_mode(twin_emulator, strict=False)
+    assert api.count(bulkId="filters", channel="SMS,VIBER") == 1
+    in_mode(twin_emulator, strict=True)
+    response = api.messages(bulkId="filters", channel="SMS,VIBER", withoutItems=1)
+    assert response.json()["count"] == 0
+    assert response.headers[STRICT_NOTE] == "channel takes one value; 2 values match no message"
+    assert api.count(bulkId="filters", channel="sms") == 1
