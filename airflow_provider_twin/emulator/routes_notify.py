@@ -138,8 +138,13 @@ async def list_messages(request: Request) -> Response:
         except QueryError as exc:
             return validation_error(exc.details)
         count, items = state.messages.query(query, state.now())
+    items = items if items is not None else []
+    if count is None:
+        # withoutCount: no total is counted, but TWIN's PHP SDK declares ``count`` a non-null
+        # integer (twin-api.md §8), so the answer carries the number of items it holds.
+        count = len(items)
     headers = {STRICT_NOTE_HEADER: "; ".join(notes)} if notes else None
-    return json_response({"count": count, "items": items if items is not None else []}, headers=headers)
+    return json_response({"count": count, "items": items}, headers=headers)
 
 
 @router.delete("/messages")

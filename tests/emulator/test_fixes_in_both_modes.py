@@ -6,6 +6,7 @@ import base64
 from typing import Any
 
 import pytest
+from emulator_testkit import TwinApi, sms
 from websocket_testkit import start_session
 
 from airflow_provider_twin.emulator import TwinEmulator
@@ -35,3 +36,18 @@ def test_operator_changed_carries_an_avatar_url(twin_emulator: TwinEmulator, raw
     assert avatar.startswith(prefix)
     assert base64.b64decode(avatar.removeprefix(prefix)).startswith(b"<svg")
     assert payload["previousOperatorAvatar"] is None  # seed 003's example: null is allowed there
+
+
+# -- withoutCount answers an integer count (TWIN's PHP SDK cannot parse null, twin-api.md §8) -------
+@BOTH_MODES
+def test_without_count_answers_an_integer(api: TwinApi, twin_emulator: TwinEmulator, strict: bool) -> None:
+    in_mode(twin_emulator, strict)
+    api.send_ok(sms(*[f"7999{n:07d}" for n in range(12)], bulk_id="no-count"))
+    page = api.messages(bulkId="no-count", withoutCount=1, limit=5).json()
+    assert page["count"] == 5 == len(page["items"])
+    last = api.messages(bulkId="no-count", withoutCount="true", offset=10).json()
+    assert last["count"] == 2 == len(last["items"])
+    assert api.messages(bulkId="no-count", withoutCount=1, withoutItems=1).json() == {"count": 0, "items": []}
+    ids = api.messages(id=page["items"][0]["id"], withoutCount=1).json()
+    assert ids["count"] == 1
+    assert api.messages(bulkId="no-count").json()["count"] == 12  # counted as before without it
