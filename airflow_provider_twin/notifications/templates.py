@@ -136,11 +136,4 @@ def setting_problems(notifier: TwinNotifier) -> list[str]:
         problems.extend(jinja_problems(name, getattr(notifier, name)))
     if problems:
         return problems
-    return settings_problems(
-        recipients=notifier.recipients,
-        channels=notifier.channels,
-        text=notifier.text,
-        template_id=notifier.template_id,
-        variables=notifier.variables,
-        templated=has_jinja,
-    )
+    return settings_problems(**notifier.message_settings(), templated=has_jinja)

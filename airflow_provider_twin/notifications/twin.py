@@ -215,6 +215,11 @@ class TwinNotifier(BaseNotifier):
         """Send the notification (async, e.g. in the triggerer); never raises."""
         await deliver_async(self, safe_event(context))
 
+    def message_settings(self) -> dict[str, Any]:
+        """What to send and to whom: recipients, channels, text, template and variables."""
+        fields = ("recipients", "channels", "text", "template_id", "variables")
+        return {name: getattr(self, name) for name in fields}
+
     def bulk_id(self, event: CallbackEvent) -> tuple[str, bool]:
         """The ``bulkId`` of this notification and whether it may have been sent before.
 
@@ -230,11 +235,7 @@ class TwinNotifier(BaseNotifier):
         """
         bulk_id, check_existing = self.bulk_id(event)
         return plan_notification(
-            recipients=self.recipients,
-            channels=self.channels,
-            text=self.text,
-            template_id=self.template_id,
-            variables=self.variables,
+            **self.message_settings(),
             redact=lambda value: redact(value, secrets),
             max_sms_parts=self.max_sms_parts,
             max_length=self.max_length,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Any, cast
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar, cast
 
 from airflow_provider_twin.client.core.calls import (
     ApiCall,
@@ -19,6 +19,7 @@ from airflow_provider_twin.client.messages.models import BatchItem, CancelItem, 
 MAX_PAGE_SIZE = 1000
 
 IdFilter = str | Iterable[str] | None
+T = TypeVar("T")
 
 
 def _batch_items(body: Any) -> list[BatchItem]:
@@ -41,6 +42,13 @@ def _count(body: Any) -> int:
     return _message_page(body)["count"]
 
 
+def _messages_call(method: str, description: str, parse: Callable[[Any], T], **request: Any) -> ApiCall[T]:
+    """A call on notify's ``/messages``: every notify call is one, told apart by its method."""
+    return ApiCall(
+        method=method, service="notify", path="/messages", description=description, parse=parse, **request
+    )
+
+
 def create_messages(
     messages: Sequence[MessageData],
     *,
@@ -59,12 +67,10 @@ def create_messages(
     """
     if not messages:
         raise TwinInputError("messages: a batch needs at least one message")
-    return ApiCall(
-        method="POST",
-        service="notify",
-        path="/messages",
-        description=f"create {len(messages)} message(s)" + (f" in bulk {bulk_id}" if bulk_id else ""),
-        parse=_batch_items,
+    return _messages_call(
+        "POST",
+        f"create {len(messages)} message(s)" + (f" in bulk {bulk_id}" if bulk_id else ""),
+        _batch_items,
         json={"messages": list(messages), "companyId": company_id, "taskId": task_id, "bulkId": bulk_id},
         idempotent=idempotent,
     )
@@ -107,14 +113,7 @@ def list_messages(
         raise TwinInputError(f"limit must be between 1 and {MAX_PAGE_SIZE}, got {limit}")
     params = message_filters(**filters)
     params.update(query_params(limit=limit, offset=offset, sort=sort))
-    return ApiCall(
-        method="GET",
-        service="notify",
-        path="/messages",
-        description="list messages",
-        parse=_message_page,
-        params=params,
-    )
+    return _messages_call("GET", "list messages", _message_page, params=params)
 
 
 def count_messages(**filters: Any) -> ApiCall[int]:
@@ -125,14 +124,7 @@ def count_messages(**filters: Any) -> ApiCall[int]:
     """
     params = message_filters(**filters)
     params.update(query_params(limit=1, withoutItems=True))
-    return ApiCall(
-        method="GET",
-        service="notify",
-        path="/messages",
-        description="count messages",
-        parse=_count,
-        params=params,
-    )
+    return _messages_call("GET", "count messages", _count, params=params)
 
 
 def cancel_messages(
@@ -155,11 +147,4 @@ def cancel_messages(
     }
     if not any(body.values()):
         raise TwinInputError("cancel needs at least one of ids, bulk_ids, group_ids or flow_ids")
-    return ApiCall(
-        method="DELETE",
-        service="notify",
-        path="/messages",
-        description="cancel messages",
-        parse=_cancel_items,
-        json=body,
-    )
+    return _messages_call("DELETE", "cancel messages", _cancel_items, json=body)
