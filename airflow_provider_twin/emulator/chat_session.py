@@ -19,8 +19,9 @@ CLOSED = "CLOSED"
 DEFAULT_SESSION_TTL = 3600
 MAX_SESSION_TTL = 43200
 
-#: Stable author id of the emulated bot.
+#: Stable author id and name of the emulated bot.
 BOT_AUTHOR_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "https://twin24.ai/emulator/bot"))
+BOT_AUTHOR_NAME = "Bot"
 
 
 class ChatSession:
@@ -95,19 +96,32 @@ class ChatSession:
             "clientEmail": self.client_email,
         }
 
-    def add_message(self, author_type: str, body: str, now: float, author_id: str) -> dict[str, Any]:
-        """Append a message in its REST form (twin-api.md §4.5) and return it."""
+    def add_message(
+        self, author_type: str, body: str, now: float, author_id: str, author_name: str | None
+    ) -> dict[str, Any]:
+        """Append a message in its REST form (twin-api.md §4.5) and return it.
+
+        The form has every field TWIN's PHP SDK reads (twin-api.md §8): ``authorName``, ``type``
+        (``REGULAR``), ``readAt`` (unread), ``updatedAt`` (never edited: its creation) and
+        ``replyTo`` (not a reply).
+        """
+        created = iso(now)
         message: dict[str, Any] = {
             "id": random_uuid(),
             "sessionId": self.id,
             "authorId": author_id,
             "authorType": author_type,
+            "authorName": author_name,
+            "type": "REGULAR",
             "body": body,
             "answers": [],
             "keyboard": None,
             "actions": {},
             "attachments": [],
-            "createdAt": iso(now),
+            "readAt": None,
+            "createdAt": created,
+            "updatedAt": created,
+            "replyTo": None,
         }
         self.messages.append(message)
         return message
@@ -187,6 +201,7 @@ def start_response(session: ChatSession, messages: list[dict[str, Any]]) -> dict
 
 __all__ = [
     "BOT_AUTHOR_ID",
+    "BOT_AUTHOR_NAME",
     "CLOSED",
     "DEFAULT_SESSION_TTL",
     "MAX_SESSION_TTL",

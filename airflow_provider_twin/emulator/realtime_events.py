@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from .chat_session import BOT_AUTHOR_ID
+from .chat_session import BOT_AUTHOR_ID, BOT_AUTHOR_NAME
 from .clock import iso
 
 #: Events TWIN documents (twin-api.md §5.6).
@@ -60,7 +60,7 @@ def default_payload(
             "operatorName": "Operator",
             "avatar": OPERATOR_AVATAR,
             "previousOperatorId": BOT_AUTHOR_ID,
-            "previousOperatorName": "Bot",
+            "previousOperatorName": BOT_AUTHOR_NAME,
             # Seed 003's own example gives null here: the bot had no avatar.
             "previousOperatorAvatar": None,
         }
@@ -79,6 +79,7 @@ def message_event(message: Mapping[str, Any]) -> dict[str, Any]:
         "id": message.get("id"),
         "authorType": message.get("authorType"),
         "authorId": message.get("authorId"),
+        "authorName": message.get("authorName"),
         "body": message.get("body") or "",
         "answers": list(message.get("answers") or []),
         "keyboard": message.get("keyboard"),

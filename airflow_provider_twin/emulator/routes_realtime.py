@@ -187,19 +187,25 @@ async def emit_event(session_id: str, request: Request) -> Response:
 
 
 def _stored_message(payload: dict[str, Any]) -> dict[str, Any]:
-    """The REST form (twin-api.md §4.5) of a message emitted as an event."""
+    """The REST form (twin-api.md §4.5) of a message emitted as an event, with every field TWIN's
+    PHP SDK reads (twin-api.md §8); the event's ``replyToMessage`` becomes ``replyTo``."""
+    reply_to = payload.get("replyToMessage")
     return {
         "id": payload.get("id"),
         "sessionId": payload.get("sessionId"),
         "authorId": payload.get("authorId"),
         "authorType": payload.get("authorType"),
+        "authorName": payload.get("authorName"),
+        "type": payload.get("type") or "REGULAR",
         "body": payload.get("body"),
         "answers": payload.get("answers") or [],
         "keyboard": payload.get("keyboard"),
         "actions": payload.get("actions") or [],
         "attachments": payload.get("attachments") or [],
+        "readAt": None,
         "createdAt": payload.get("createdAt"),
-        "type": payload.get("type"),
+        "updatedAt": payload.get("createdAt"),
+        "replyTo": dict(reply_to) if isinstance(reply_to, dict) else None,
     }
 
 

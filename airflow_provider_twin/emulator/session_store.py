@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .chat_session import BOT_AUTHOR_ID, ChatSession
+from .chat_session import BOT_AUTHOR_ID, BOT_AUTHOR_NAME, ChatSession
 from .ids import random_uuid
 from .session_events import (
     BOT_MESSAGE,
@@ -126,7 +126,9 @@ class SessionStore(SessionEventSource):
         self.emit(SessionEvent(SESSION_STARTED, session.id, chat_id, now, {"clientId": session.client_id}))
         self._add_client_message(session, body, now)
         if greeting:
-            message = session.add_message("BOT", greeting, now, author_id=BOT_AUTHOR_ID)
+            message = session.add_message(
+                "BOT", greeting, now, author_id=BOT_AUTHOR_ID, author_name=BOT_AUTHOR_NAME
+            )
             self.emit(SessionEvent(BOT_MESSAGE, session.id, chat_id, now, {"message": message}))
         return session
 
@@ -184,7 +186,9 @@ class SessionStore(SessionEventSource):
     def _add_client_message(self, session: ChatSession, body: Mapping[str, Any], now: float) -> None:
         text = body.get("messageBody")
         if isinstance(text, str) and text:
-            message = session.add_message("CLIENT", text, now, author_id=session.client_id)
+            message = session.add_message(
+                "CLIENT", text, now, author_id=session.client_id, author_name=session.client_name
+            )
             self.emit(SessionEvent(CLIENT_MESSAGE, session.id, session.chat_id, now, {"message": message}))
 
 

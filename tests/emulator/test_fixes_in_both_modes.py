@@ -6,7 +6,7 @@ import base64
 from typing import Any
 
 import pytest
-from emulator_testkit import TwinApi, sms
+from emulator_testkit import CHAT_ID, TwinApi, sms
 from websocket_testkit import start_session
 
 from airflow_provider_twin.emulator import TwinEmulator
@@ -51,3 +51,37 @@ def test_without_count_answers_an_integer(api: TwinApi, twin_emulator: TwinEmula
     ids = api.messages(id=page["items"][0]["id"], withoutCount=1).json()
     assert ids["count"] == 1
     assert api.messages(bulkId="no-count").json()["count"] == 12  # counted as before without it
+
+
+# -- chat messages carry every field TWIN's PHP SDK reads (twin-api.md §8, §4.5) ---------------------
+SDK_MESSAGE_FIELDS = {"authorName", "type", "readAt", "updatedAt", "replyTo"}
+
+
+@BOTH_MODES
+def test_chat_messages_have_the_fields_the_sdk_reads(
+    api: TwinApi, twin_emulator: TwinEmulator, strict: bool
+) -> None:
+    in_mode(twin_emulator, strict)
+    url = f"/chat/api/v1/chats/{CHAT_ID}/sessions"
+    started = api.http.post(url, json={"messageBody": "Hello", "clientNameForOperator": "Ann"}).json()
+    session_id = started["id"]
+    twin_emulator.admin.emit_event(
+        session_id,
+        "chatMessageCreated",
+        body="Re: hello",
+        authorName="Operator Olga",
+        replyToMessage={"id": "m-1", "authorType": "CLIENT", "body": "Hello"},
+    )
+    listed = api.http.get(f"/chat/api/v1/sessions/{session_id}/messages", headers=api.headers()).json()
+    client, bot, operator = listed["items"]
+    for item in (client, bot, operator):
+        assert set(item) >= SDK_MESSAGE_FIELDS
+        assert item["type"] == "REGULAR"
+        assert item["readAt"] is None
+        assert item["updatedAt"] == item["createdAt"]
+    assert (client["authorType"], client["authorName"], client["replyTo"]) == ("CLIENT", "Ann", None)
+    assert (bot["authorType"], bot["authorName"], bot["replyTo"]) == ("BOT", "Bot", None)
+    assert (operator["authorType"], operator["authorName"]) == ("OPERATOR", "Operator Olga")
+    assert operator["replyTo"] == {"id": "m-1", "authorType": "CLIENT", "body": "Hello"}
+    session = api.http.get(f"/chat/api/v1/sessions/{session_id}", headers=api.headers()).json()
+    assert set(session["lastMessage"]) >= SDK_MESSAGE_FIELDS
