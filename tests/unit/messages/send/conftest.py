@@ -6,12 +6,14 @@ import functools
 import json
 from dataclasses import dataclass
 from typing import Any
+from unittest import mock
 
 import pytest
 
 from airflow_provider_twin.client import RetryPolicy, TwinClientConfig
 from airflow_provider_twin.emulator import TwinEmulator
 from airflow_provider_twin.hooks.connection import client_config
+from airflow_provider_twin.operators.messages import TwinSendMessagesOperator
 from tests.unit.messages.twin_wire import Wire
 
 #: Retries of the test connection: 4 attempts in all, milliseconds apart.
@@ -65,3 +67,11 @@ def twin(twin_emulator: TwinEmulator, monkeypatch: pytest.MonkeyPatch) -> Twin:
     wire = Wire()
     wire.install(monkeypatch)
     return Twin(twin_emulator, wire)
+
+
+@pytest.fixture
+def log() -> Any:
+    """The send operator's task log, recorded."""
+    with mock.patch.object(TwinSendMessagesOperator, "log", new_callable=mock.PropertyMock) as prop:
+        prop.return_value = mock.MagicMock()
+        yield prop.return_value

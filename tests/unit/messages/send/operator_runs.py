@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 from unittest import mock
 
-import pytest
 from airflow.sdk import DAG
 
 from airflow_provider_twin.operators.messages import TwinCancelMessagesOperator, TwinSendMessagesOperator
@@ -36,11 +35,3 @@ def context(try_number: int = 1, map_index: int = -1, run_id: str = "manual__1")
 
 def logged(log: mock.MagicMock, level: str) -> list[str]:
     return [call.args[0] % call.args[1:] for call in getattr(log, level).call_args_list]
-
-
-@pytest.fixture
-def log() -> Any:
-    """The send operator's task log, recorded."""
-    with mock.patch.object(TwinSendMessagesOperator, "log", new_callable=mock.PropertyMock) as prop:
-        prop.return_value = mock.MagicMock()
-        yield prop.return_value

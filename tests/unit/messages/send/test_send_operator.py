@@ -16,10 +16,8 @@ from airflow_provider_twin.client.messages import bulk_id_for
 from airflow_provider_twin.client.messages.chunks import BULK_ID_NAMESPACE
 from airflow_provider_twin.operators.messages import TwinSendMessagesOperator
 from tests.unit.messages.send.conftest import Twin
-from tests.unit.messages.send.operator_runs import context, log, logged, operator, people
+from tests.unit.messages.send.operator_runs import context, logged, operator, people
 from tests.unit.messages.twin_wire import DELETE, GET, POST, reject
-
-__all__ = ["log"]  # a fixture
 
 UUID = "6f1c2b1e-3d4a-4c5b-9e8f-0a1b2c3d4e5f"
 
