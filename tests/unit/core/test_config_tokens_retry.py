@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import random
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,26 +13,12 @@ from airflow_provider_twin.client import (
     TwinConfigError,
     TwinCredentials,
     TwinEndpoints,
-    TwinInputError,
-    chat,
     notify,
 )
 from airflow_provider_twin.client.core.engine import Engine
 from airflow_provider_twin.client.core.retry import parse_retry_after
 from airflow_provider_twin.client.core.tokens import Authenticate, TokenState, jwt_expiry
-from tests.unit.fake_twin import config, make_jwt
-
-
-def test_client_package_never_imports_airflow() -> None:
-    code = (
-        "import importlib, pkgutil, sys, airflow_provider_twin.client as client\n"
-        "names = [m.name for m in pkgutil.walk_packages(client.__path__, 'airflow_provider_twin.client.')]\n"
-        "assert len(names) > 20, names\n"
-        "for name in names: importlib.import_module(name)\n"
-        "bad = sorted(m for m in sys.modules if m == 'airflow' or m.startswith('airflow.'))\n"
-        "assert not bad, bad\n"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
+from tests.unit.core.scripted_twin import config, make_jwt
 
 
 @pytest.mark.parametrize(
@@ -131,22 +115,6 @@ def test_default_endpoints_are_the_production_hosts() -> None:
 def test_default_timeouts_follow_twin_sdk() -> None:
     cfg = TwinClientConfig(TwinCredentials(api_token="t"))
     assert (cfg.connect_timeout, cfg.read_timeout) == (5.0, 60.0)
-
-
-def test_chat_calls() -> None:
-    start = chat.start_session("chat/1", {"sessionId": "s-1", "sessionTtl": 600, "name": None})
-    assert start.path == "/chats/chat%2F1/sessions"
-    assert start.json == {"sessionId": "s-1", "sessionTtl": 600}
-    assert start.safe_to_repeat  # a caller-chosen session id makes the start repeatable
-    assert not chat.start_session("c", {}).safe_to_repeat
-    with pytest.raises(TwinInputError, match="sessionTtl"):
-        chat.start_session("c", {"sessionTtl": 50_000})
-    assert chat.get_session("s 1").path == "/sessions/s%201"
-    assert chat.list_sessions(status="OPEN", limit=5).params == {
-        "limit": "5",
-        "offset": "0",
-        "status": "OPEN",
-    }
 
 
 def test_request_building() -> None:

@@ -1,4 +1,10 @@
-"""A scriptable in-memory TWIN for client unit tests, served through ``httpx.MockTransport``."""
+"""A scripted TWIN for the engine's unit tests, served through ``httpx.MockTransport``.
+
+The engine's tests need answers no real server gives on demand, each at an exact point of a
+request sequence: a response lost after the request left, a body that is not JSON, a
+``Retry-After`` in a given form, a token rejected right after its renewal. Everything above the
+engine is tested against the emulator instead.
+"""
 
 from __future__ import annotations
 

@@ -25,7 +25,7 @@ from airflow_provider_twin.client import (
 from airflow_provider_twin.client.core import async_client as async_module
 from airflow_provider_twin.client.core import sync_client as sync_module
 from airflow_provider_twin.client.core.calls import ApiCall
-from tests.unit.fake_twin import FakeTwin, config, make_jwt
+from tests.unit.core.scripted_twin import FakeTwin, config, make_jwt
 
 MESSAGES = "GET /notify/api/v1/messages"
 CREATE = "POST /notify/api/v1/messages"
