@@ -103,9 +103,11 @@ class EmulatorAdmin:
         result: dict[str, Any] = self._call("POST", "/clock/advance", json={"seconds": seconds})
         return float(result["offset_seconds"])
 
-    def expire_tokens(self) -> None:
-        """Every token issued so far reads as expired from now on."""
-        self._call("POST", "/tokens/expire")
+    def expire_tokens(self, after_seconds: float = 0) -> dict[str, Any]:
+        """Every token expires ``after_seconds`` from now: tokens issued so far are refused from
+        then on, tokens issued until then carry that moment as their ``exp``."""
+        result: dict[str, Any] = self._call("POST", "/tokens/expire", json={"after_seconds": after_seconds})
+        return result
 
     def mint_token(self, ttl: float = 86400, email: str | None = None) -> str:
         """A static "API help" token for the first account (or ``email``)."""

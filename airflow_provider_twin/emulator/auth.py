@@ -46,7 +46,7 @@ def require_token(state: EmulatorState, request: Request) -> Response | None:
     token = bearer_token(request)
     if token is None:
         return error_response(UNAUTHORIZED_MESSAGE, 401)
-    verdict, _claims = state.tokens.check(token, state.now())
+    verdict, _claims = state.tokens.check(token, state.token_now())
     if verdict is TokenState.VALID:
         return None
     if verdict is TokenState.EXPIRED:

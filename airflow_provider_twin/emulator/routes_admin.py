@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .clock import iso
 from .faults import FaultRuleError
 from .query_params import Query, QueryError
 from .responses import (
@@ -224,11 +225,21 @@ async def advance_clock(request: Request) -> Response:
 
 @router.post("/tokens/expire")
 async def expire_tokens(request: Request) -> Response:
-    """Every token issued so far reads as expired from now on."""
+    """Every token expires ``after_seconds`` (default 0) from now.
+
+    Tokens issued so far are refused from then on; tokens issued until then carry that moment as
+    their ``exp``, so a client that renews on ``exp`` sees the expiry coming and recovers.
+    """
     state = state_of(request)
+    body = await read_json_object(request)
+    if isinstance(body, Response):
+        return body
+    after = body.get("after_seconds", 0)
+    if isinstance(after, bool) or not isinstance(after, int | float) or not 0 <= after <= 86400:
+        return validation_error({"after_seconds": ["Must be a number of seconds from 0 to 86400."]})
     with state.lock:
-        state.tokens.expire_all()
-    return json_response({"status": "expired"})
+        moment = state.tokens.expire_all(state.token_now(), float(after))
+    return json_response({"status": "expired", "expires_at": iso(moment)})
 
 
 @router.post("/tokens")
@@ -252,6 +263,6 @@ async def mint_token(request: Request) -> Response:
         if account is None:
             return error_response("Unknown account.", 404)
         token = state.tokens.issue(
-            account_subject(account), account.company_id, float(ttl), state.now(), kind="api_help"
+            account_subject(account), account.company_id, float(ttl), state.token_now(), kind="api_help"
         )
     return json_response({"token": token})

@@ -39,7 +39,7 @@ def _ttl(body: dict[str, Any], details: dict[str, list[str]]) -> float:
 def _token_pair(state: EmulatorState, account: Account, company_id: int | None, ttl: float) -> dict[str, str]:
     cap = state.settings.token_ttl_cap
     lifetime = ttl if cap is None else min(ttl, cap)
-    now = state.now()
+    now = state.token_now()
     subject = account_subject(account)
     return {
         "token": state.tokens.issue(subject, company_id, lifetime, now),
@@ -97,7 +97,7 @@ async def refresh(request: Request) -> Response:
     if details:
         return validation_error(details)
     with state.lock:
-        grant = state.tokens.redeem_refresh(str(refresh_token), state.now())
+        grant = state.tokens.redeem_refresh(str(refresh_token), state.token_now())
         account = None if grant is None else state.account_by_subject(grant.subject)
         if grant is None or account is None:
             return error_response(REFRESH_REFUSED, 401)

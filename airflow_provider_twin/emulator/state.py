@@ -56,12 +56,20 @@ class EmulatorState:
         """The emulator's time: the wall clock plus any fast-forward (see :meth:`advance_clock`)."""
         return self.clock() + self.clock_offset
 
+    def token_now(self) -> float:
+        """The time tokens are issued and judged by: the wall clock, never fast-forwarded.
+
+        A client decides from its own clock whether a token's ``exp`` has passed (twin-api.md
+        §2.5, §8); judging tokens by the fast-forwarded clock would refuse tokens whose ``exp``
+        the client still reads as ahead.
+        """
+        return self.clock()
+
     def advance_clock(self, seconds: float) -> float:
         """Fast-forward the emulator's time, so pending deliveries, delays and TTLs come due now.
 
         Tests use it to decide *when* messages reach their final status instead of sleeping.
-        Tokens are judged by the same clock, so clients may see one ``Token is expired.`` and
-        renew. Returns the total offset.
+        Tokens are not affected (:meth:`token_now`). Returns the total offset.
         """
         with self.lock:
             self.clock_offset += seconds
@@ -90,7 +98,7 @@ class EmulatorState:
         return random.Random(None if seed is None else f"{purpose}:{seed}")
 
     def reset(self) -> None:
-        """Forget messages, sessions, counters, the request log, faults and the "expire all" mark.
+        """Forget messages, sessions, counters, the request log, faults and forced token expiries.
 
         Settings, the signing secret and refresh tokens stay, so clients keep working.
         """

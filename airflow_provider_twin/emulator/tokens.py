@@ -4,8 +4,14 @@ TWIN clients decode the middle segment of the access token and read its numeric 
 decide when to refresh (twin-api.md §2.2), so tokens here are real JWTs: base64url header, payload
 and an HMAC-SHA256 signature made with a secret that is random per emulator instance. The server
 trusts only tokens it signed, and it decides expiry from the same ``exp`` claim the client sees, so
-both sides agree (twin-api.md §2.5). The single exception is the admin "expire all tokens now" switch,
-which marks every token issued so far as expired regardless of ``exp``.
+both sides agree (twin-api.md §2.5, §8: TWIN's PHP SDK renews only when its copy of ``exp`` has
+passed). Tokens are issued and judged on the wall clock, the clock a client reads ``exp`` against.
+
+The admin API can force expiry (:meth:`TokenIssuer.expire_all`): every token expires at a moment
+``after_seconds`` ahead. Tokens issued before that moment carry it as their ``exp`` (at the latest),
+so a client that renews on ``exp`` sees it coming. Tokens already in a client's hands cannot be
+rewritten: they are refused from that moment although their ``exp`` is later, the one case where the
+server and the token disagree (a test of the "401 Token is expired." path, not of ``exp``).
 """
 
 from __future__ import annotations
@@ -72,7 +78,8 @@ class TokenIssuer:
     def __init__(self) -> None:
         self._secret = secrets.token_bytes(32)
         self._jti = IdGenerator()
-        self._expired_through = 0
+        # Forced expiries: (last serial issued before the call, moment those tokens expire).
+        self._forced: list[tuple[int, float]] = []
         self._refresh: dict[str, RefreshGrant] = {}
         self._verified: dict[str, TokenClaims] = {}
 
@@ -80,14 +87,19 @@ class TokenIssuer:
     def issue(self, subject: str, company_id: int | None, ttl: float, now: float, kind: str = "user") -> str:
         """Return a signed access token valid for ``ttl`` seconds from ``now``.
 
-        ``exp`` is rounded up to a whole second so the token lives at least ``ttl`` seconds.
+        ``exp`` is rounded up to a whole second so the token lives at least ``ttl`` seconds; while
+        a forced expiry is pending it is no later than that expiry (rounded up likewise).
         """
         serial = self._jti.next_number()
+        expires = math.ceil(now + ttl)
+        pending = [moment for _, moment in self._forced if moment > now]
+        if pending:
+            expires = min(expires, math.ceil(min(pending)))
         payload = {
             "sub": subject,
             "companyId": company_id,
             "iat": int(now),
-            "exp": math.ceil(now + ttl),
+            "exp": expires,
             "jti": self._jti.format(serial),
             "type": kind,
         }
@@ -106,7 +118,9 @@ class TokenIssuer:
             if len(self._verified) >= _CACHE_LIMIT:
                 self._verified.clear()
             self._verified[token] = claims
-        if now >= claims.expires_at or claims.serial <= self._expired_through:
+        if now >= claims.expires_at or any(
+            claims.serial <= through and now >= moment for through, moment in self._forced
+        ):
             return TokenState.EXPIRED, claims
         return TokenState.VALID, claims
 
@@ -137,14 +151,19 @@ class TokenIssuer:
             kind=str(payload.get("type", "user")),
         )
 
-    def expire_all(self) -> int:
-        """Make every access token issued so far read as expired; returns how many were affected."""
-        self._expired_through = self._jti.last
-        return self._expired_through
+    def expire_all(self, now: float, after_seconds: float = 0.0) -> float:
+        """Force every access token to expire ``after_seconds`` from ``now``; returns that moment.
+
+        Tokens issued so far are refused from then on; tokens issued until then carry it as
+        their ``exp`` (see :meth:`issue`), so their own claim announces it.
+        """
+        moment = now + after_seconds
+        self._forced.append((self._jti.last, moment))
+        return moment
 
     def clear_expiry_mark(self) -> None:
         """Undo :meth:`expire_all` (used when the emulator state is reset)."""
-        self._expired_through = 0
+        self._forced.clear()
 
     # -- refresh tokens ------------------------------------------------------------------------------
     def issue_refresh(self, subject: str, company_id: int | None, now: float) -> str:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import base64
+import json
+import math
+import time
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -85,3 +89,76 @@ def test_chat_messages_have_the_fields_the_sdk_reads(
     assert operator["replyTo"] == {"id": "m-1", "authorType": "CLIENT", "body": "Hello"}
     session = api.http.get(f"/chat/api/v1/sessions/{session_id}", headers=api.headers()).json()
     assert set(session["lastMessage"]) >= SDK_MESSAGE_FIELDS
+
+
+# -- a forced token expiry shows in the token's exp -------------------------------------------------
+EXPIRED = {"error": "Token is expired."}
+
+
+def jwt_exp(token: str) -> int:
+    payload = token.split(".")[1]
+    exp: int = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))["exp"]
+    return exp
+
+
+class ExpTrustingClient:
+    """Renews as TWIN's PHP SDK does (twin-api.md §2.5, §8): only once its own copy of ``exp`` has
+    passed; a 401 "Token is expired." makes it check that copy again and repeat the call."""
+
+    def __init__(self, api: TwinApi) -> None:
+        self.api = api
+        self.token: str | None = None
+        self.exp = 0
+        self.logins = 0
+        self.refused = 0
+
+    def call(self) -> int:
+        for _ in range(100):  # the SDK repeats without bound; a loop here is a failure
+            if self.token is None or time.time() >= self.exp:
+                self.token = self.api.login().json()["token"]
+                self.exp = jwt_exp(self.token)
+                self.logins += 1
+            response = self.api.messages(token=self.token)
+            if response.status_code == 401 and response.json() == EXPIRED:
+                self.refused += 1
+                assert time.time() >= self.exp, "refused a token whose exp the client reads as ahead"
+                continue
+            return response.status_code
+        raise AssertionError("the client never recovered")
+
+
+@BOTH_MODES
+def test_forced_expiry_is_announced_by_exp_and_a_client_renewing_on_exp_recovers(
+    api: TwinApi, twin_emulator: TwinEmulator, strict: bool
+) -> None:
+    in_mode(twin_emulator, strict)
+    held = api.login().json()["token"]
+    answer = twin_emulator.admin.expire_tokens(after_seconds=1)
+    moment = datetime.fromisoformat(answer["expires_at"]).timestamp()
+    client = ExpTrustingClient(api)
+    assert client.call() == 200
+    assert client.exp == math.ceil(moment) < jwt_exp(held)  # the token says when it ends
+    assert api.messages(token=held).status_code == 200  # nothing refused before the moment
+    deadline = client.exp + 0.3
+    while time.time() < deadline:
+        assert client.call() == 200
+        time.sleep(0.1)
+    assert client.logins == 2  # renewed on exp, as the SDK does
+    assert client.refused == 0
+    assert jwt_exp(client.token or "") - time.time() > 3000  # after the moment: full lifetime again
+    # A token handed out before the call cannot be rewritten: it is refused from the moment on.
+    assert api.messages(token=held).json() == EXPIRED
+
+
+@BOTH_MODES
+def test_fast_forward_does_not_refuse_tokens_before_their_exp(
+    api: TwinApi, twin_emulator: TwinEmulator, strict: bool
+) -> None:
+    in_mode(twin_emulator, strict)
+    client = ExpTrustingClient(api)
+    assert client.call() == 200
+    twin_emulator.admin.advance_clock(7200)  # deliveries, send times and session ttls come due
+    assert client.call() == 200
+    assert (client.logins, client.refused) == (1, 0)
+    fresh = api.login().json()["token"]
+    assert abs(jwt_exp(fresh) - (time.time() + 3600)) < 5  # exp on the clock the client reads
