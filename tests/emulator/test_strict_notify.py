@@ -22,7 +22,7 @@ def in_mode(emulator: TwinEmulator, strict: bool) -> None:
     emulator.admin.update_settings(strict=strict)
 
 
-# -- rule 4: channel fields seed 000 asks for -------------------------------------------------------
+# -- rule 3: channel fields seed 000 asks for- -------------------------------------------------------
 #: Bodies the lenient emulator accepts and seed 000 rules out, with the field strict mode names.
 RULED_OUT_BY_SEED_000: dict[str, tuple[dict[str, Any], str]] = {
     "chat-without-chatId": (
@@ -127,7 +127,7 @@ def test_strict_lists_every_missing_field_of_a_chat_channel(
     }
 
 
-# -- rule 5: GET /messages status (and channel) is one string ----------------------------------------
+# -- rule 4: GET /messages status (and channel) is one string- ----------------------------------------
 def _pending_and_delayed(api: TwinApi) -> None:
     """Two PENDING messages and one DELAYED one in the bulk "filters"."""
     later = (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()
