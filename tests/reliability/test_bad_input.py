@@ -109,11 +109,24 @@ CATALOGUE: list[Case] = [
         channels={"vkontakte": {"attachments": ["picture-1_2"]}},
     ),
     send(
-        "chat_channel_session_ttl_50000",
+        "chat_channel_session_ttl",
         "channels.chat.sessionTtl",
-        channels={"chat": {"chatId": UUID, "sessionTtl": 50_000}},
+        channels={"chat": {"chatId": UUID, "chatSessionName": "s", "sessionTtl": 600}},
         text=_DROP,
     ),
+    send(
+        "chat_channel_without_chat_id",
+        ("channels.chat.chatId", "channels.chat.chatSessionName"),
+        channels={"chat": {}},
+    ),
+    send("vkontakte_without_template_name", "channels.vkontakte.templateName", channels={"vkontakte": {}}),
+    send(
+        "messenger_template_name_is_no_text",
+        "channels.whatsapp.text",
+        channels={"whatsapp": {"templateName": "t"}},
+        text=_DROP,
+    ),
+    send("empty_sender", "channels.sms.from", channels={"sms": {"from": ""}}),
     send("chat_id_not_a_uuid", "channels.chat.chatId", channels={"chat": {"chatId": "support"}}, text=_DROP),
     send(
         "channel_validity_period_5000",

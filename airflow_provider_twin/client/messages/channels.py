@@ -18,8 +18,16 @@ from airflow_provider_twin.client.messages.models import CHANNELS
 #: TWIN's documented limits (twin-api.md §3.2.6).
 MIN_VALIDITY_PERIOD, MAX_VALIDITY_PERIOD = 1, 2880
 MAX_VK_ATTACHMENTS = 10
-#: Chat session lifetime limit (twin-api.md §3.2.6, §7.24).
-MAX_SESSION_TTL = 43200
+
+#: The sender TWIN uses by default (seed 000: "Зарегистрированное имя отправителя, которое
+#: используется в системе по умолчанию: TwinService"). The guide asks to fill ``from``, so a
+#: channel without one is sent with this sender written out (every channel but ``chat``, whose
+#: block in the guide has no sender).
+DEFAULT_SENDER = "TwinService"
+
+#: Fields seed 000 asks to fill in the ``chat`` channel that have no stated default
+#: (``botId`` and ``messengerType`` have one: the chat's bot, the messenger used last).
+CHAT_REQUIRED = ("chatId", "chatSessionName")
 
 #: Which destination fields each channel can deliver to.
 #: ASSUMPTION (twin-api.md §3.2.3 does not pin this down): SMS needs a phone, e-mail an
@@ -64,7 +72,6 @@ CHANNEL_FIELDS: Mapping[str, type | tuple[type, ...]] = {
     "messengerType": str,
     "chatSessionName": str,
     "continueLastOrStartNewSession": bool,
-    "sessionTtl": int,
     "required": bool,
 }
 
@@ -107,9 +114,6 @@ def _check_channel(name: str, settings: Mapping[str, Any], where: str) -> list[s
         problems.append(
             f"{where}.validityPeriod: {period} is outside {MIN_VALIDITY_PERIOD}-{MAX_VALIDITY_PERIOD} minutes"
         )
-    ttl = settings.get("sessionTtl")
-    if isinstance(ttl, int) and not isinstance(ttl, bool) and not 1 <= ttl <= MAX_SESSION_TTL:
-        problems.append(f"{where}.sessionTtl: {ttl} is outside 1-{MAX_SESSION_TTL} seconds")
     attachments = settings.get("attachments")
     if isinstance(attachments, list):
         if not all(isinstance(item, str) for item in attachments):
@@ -129,6 +133,50 @@ def _check_channel(name: str, settings: Mapping[str, Any], where: str) -> list[s
     for key in _UUID_FIELDS:
         if isinstance(settings.get(key), str) and not is_uuid(settings[key]):
             problems.append(f"{where}.{key}: {shown(settings[key])} is not a UUID")
+    return problems
+
+
+def _filled(value: Any) -> bool:
+    return isinstance(value, str) and bool(value.strip())
+
+
+def content_problems(
+    channels: Mapping[str, Mapping[str, Any]], *, has_text: bool, has_template: bool
+) -> list[str]:
+    """The fields seed 000 requires that a channel lacks, each named ``channels.<name>.<field>``.
+
+    * ``chat``: ``chatId`` and ``chatSessionName``, with or without a template.
+    * every other channel: ``text`` (its own or the shared one) unless the message has a
+      ``templateId``; a messenger ``templateName`` does not replace it (step 9 of the guide:
+      "if you did not use a template, fill in text").
+    * ``vkontakte``: ``templateName`` too, unless the message has a ``templateId`` (VK sends
+      only approved templates).
+    * ``from``: absent is TWIN's default sender; present, it must be filled.
+    """
+    problems: list[str] = []
+    for name, settings in channels.items():
+        where = f"channels.{name}"
+        sender = settings.get("from")
+        if isinstance(sender, str) and not sender.strip():
+            problems.append(
+                f"{where}.from: empty; name a registered sender, or leave it out for TWIN's "
+                f"default sender {DEFAULT_SENDER}"
+            )
+        if name == "chat":
+            problems.extend(
+                f"{where}.{key}: required by the chat channel (TWIN's notify guide)"
+                for key in CHAT_REQUIRED
+                if not _filled(settings.get(key))
+            )
+            continue
+        if has_template:
+            continue
+        if not has_text and not _filled(settings.get("text")):
+            problems.append(f"{where}.text: nothing to send; set text, template_id or the channel's own text")
+        if name == "vkontakte" and not _filled(settings.get("templateName")):
+            problems.append(
+                f"{where}.templateName: VK sends only approved templates; name one, or set template_id"
+            )
     return problems
 
 

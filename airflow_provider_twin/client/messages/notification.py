@@ -204,7 +204,7 @@ def plan_notification(
         own = settings.get("text")
         if isinstance(own, str):
             settings["text"] = _fit(name, own, max_sms_parts, max_length)
-        elif text and not template_id and name != "chat":
+        elif text and not template_id:
             settings["text"] = _fit(name, text, max_sms_parts, max_length)
         fitted[name] = settings
     if isinstance(variables, Mapping):

@@ -264,11 +264,12 @@ def test_template_id_sends_variables_not_text(twin: Twin) -> None:
     assert message["destination"]["variables"] == {"dag": "nightly_crm", "secret": "***"}
 
 
-def test_chat_channel_gets_no_text(twin: Twin) -> None:
-    chat_id = str(uuid.uuid4())
-    notifier(channels={"chat": {"chatId": chat_id}, "sms": {"from": "T"}})(task_context())
+@pytest.mark.twin_strict
+def test_chat_channel_gets_the_text(twin: Twin) -> None:
+    chat = {"chatId": str(uuid.uuid4()), "chatSessionName": "alerts"}
+    notifier(channels={"chat": chat, "sms": {"from": "T"}})(task_context())
     [message] = twin.messages()
-    assert message["channels"]["chat"] == {"chatId": chat_id}
+    assert message["channels"]["chat"] == {**chat, "text": message["channels"]["sms"]["text"]}
     assert message["channels"]["sms"]["text"].startswith("Airflow:")
 
 
@@ -465,3 +466,15 @@ def test_legacy_positional_arguments_do_not_raise(twin: Twin) -> None:
     n(SimpleNamespace(dag_id="d", render_template_as_native_obj=False), [], [], [])
     assert twin.requests[POST] == 1
     assert not lines(log, "error")
+
+
+@pytest.mark.twin_strict
+@pytest.mark.parametrize("name", ["on_call", "crm_owner", "retry_warning"])
+def test_the_docs_examples_are_valid_sends_for_strict_twin(twin: Twin, name: str) -> None:
+    from tests.integration.dags import notifier_example
+
+    example = getattr(notifier_example, name)
+    log = logged(example)
+    example({**task_context(), "var": {"value": {}}})  # no Airflow Variables: the default applies
+    assert lines(log, "error") == []
+    assert twin.counter("messages_created") == 1

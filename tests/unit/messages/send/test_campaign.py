@@ -146,7 +146,7 @@ def test_every_seed_channel_is_known() -> None:
         ({"vkontakte": {"attachments": ["picture-1_2"]}}, "is not <type><owner_id>_<media_id>"),
         ({"vkontakte": {"attachments": [1]}}, "must be a list of strings"),
         ({"chat": {"chatId": "chat-1"}}, "channels.chat.chatId: 'chat-1' is not a UUID"),
-        ({"chat": {"chatId": UUID, "sessionTtl": 50000}}, "sessionTtl: 50000 is outside 1-43200"),
+        ({"chat": {"chatId": UUID, "sessionTtl": 600}}, "chat.sessionTtl: unknown channel field"),
         (42, "expected a mapping channel -> settings"),
     ],
 )
@@ -164,11 +164,14 @@ def test_vk_attachments_within_limit_pass() -> None:
 def test_spec_needs_something_to_send() -> None:
     problems = validate_spec(MessageSpec(channels={"sms": {}, "viber": {"text": "own"}, "chat": {}}))
     assert problems == [
-        "channels.sms: nothing to send; set text, template_id or its own text/templateName",
-        "channels.chat: nothing to send; set text, template_id or the chat's chatId",
+        "channels.sms.text: nothing to send; set text, template_id or the channel's own text",
+        "channels.chat.chatId: required by the chat channel (TWIN's notify guide)",
+        "channels.chat.chatSessionName: required by the chat channel (TWIN's notify guide)",
     ]
-    assert validate_spec(MessageSpec(channels={"chat": {"chatId": UUID}})) == []
-    assert validate_spec(MessageSpec(channels={"whatsapp": {"templateName": "t"}})) == []
+    assert validate_spec(MessageSpec(channels={"chat": {"chatId": UUID, "chatSessionName": "s"}})) == []
+    assert validate_spec(MessageSpec(channels={"whatsapp": {"templateName": "t"}})) == [
+        "channels.whatsapp.text: nothing to send; set text, template_id or the channel's own text"
+    ]
     assert validate_spec(MessageSpec(channels=["sms"], template_id=UUID)) == []
 
 
@@ -205,7 +208,7 @@ def test_compiled_template_carries_every_setting() -> None:
         channels={
             "viber": {"from": "Shop"},
             "sms": {"from": "Shop", "text": "own", "validityPeriod": 5},
-            "chat": {"chatId": UUID},
+            "chat": {"chatId": UUID, "chatSessionName": "spring"},
         },
         text="Hello {{name}}",
         send_at=pendulum.datetime(2026, 2, 1, 7, tz="UTC"),
@@ -221,7 +224,7 @@ def test_compiled_template_carries_every_setting() -> None:
         "channels": {
             "viber": {"from": "Shop", "text": "Hello {{name}}", "validityPeriod": 60},
             "sms": {"from": "Shop", "text": "own", "validityPeriod": 5},
-            "chat": {"chatId": UUID},
+            "chat": {"chatId": UUID, "chatSessionName": "spring", "text": "Hello {{name}}"},
         },
         "groupId": UUID,
         "sendAt": "2026-02-01T07:00:00+00:00",
@@ -337,7 +340,7 @@ def test_channels_decide_which_fields_reach_a_recipient() -> None:
     assert destination({"phone": "79990000001"}, email_only)[1] != []
     push = campaign(channels=["push"])
     assert destination({"pushRegistrationId": "tok"}, push)[1] == []
-    chat = campaign(channels={"chat": {"chatId": UUID}})
+    chat = campaign(channels={"chat": {"chatId": UUID, "chatSessionName": "s"}})
     assert destination({"externalId": "crm-1"}, chat)[1] == []
     assert destination({"clientId": "c-1"}, email_only)[1] == []  # a platform client: TWIN knows its contacts
 
