@@ -1,7 +1,8 @@
 """``TwinMessageStatusSensor``: wait until a campaign step's messages reach final statuses.
 
 A check is the client's :func:`~airflow_provider_twin.client.messages.check_delivery` procedure
-(three counts, whatever the number of messages), which the deferrable trigger runs too.
+(a count per configured status plus one, whatever the number of messages), which the
+deferrable trigger runs too.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ class TwinMessageStatusSensor(TwinSensor):
 
     The sensor is done when no message is pending, or earlier once ``min_success_ratio`` of
     the destinations succeeded; it fails at once (no retries) when more than
-    ``max_failure_ratio`` failed. Every check costs three count requests, whatever the size.
+    ``max_failure_ratio`` failed. Every check costs one count request per configured status plus one (nine by
+    default), whatever the size.
 
     Returns the outcome as XCom (its keys: "Result" in docs/sensors-messages.md). A
     ``max_failure_ratio`` failure first pushes it under the XCom key ``"delivery"``, for a

@@ -1,6 +1,8 @@
 """The destinations a campaign step did not reach, for a next step to try another way.
 
-Only records in a failure status are listed, a page of up to 1,000 at a time. A failed record
+Only records in a failure status are listed, a page of up to 1,000 at a time, one failure
+status per listing (TWIN's ``status`` filter takes one value, twin-api.md §3.3); a status the
+finished check counted no record in is not listed. A failed record
 may belong to a flow that a fallback or required channel rescued (see :mod:`.verdict`), so
 when the check saw such extra records, the flows of each page are looked up once more and a
 flow counts as failed only when none of its attempts succeeded or is still pending.
@@ -22,10 +24,18 @@ from airflow_provider_twin.client.messages.verdict import Criteria
 PAGE_SIZE = notify.MAX_PAGE_SIZE
 
 
-def failed_records_calls(targets: Targets, criteria: Criteria) -> list[ApiCall[MessagePage]]:
-    """List calls (first pages) of the records in a failure status."""
+def failed_records_calls(
+    targets: Targets, criteria: Criteria, by_status: Mapping[str, int] | None = None
+) -> list[ApiCall[MessagePage]]:
+    """List calls (first pages) of the records in a failure status: one status per call.
+
+    :param by_status: records per status from the finished check (the result's ``by_status``):
+        statuses it counted none of are not listed. Without it every failure status is.
+    """
+    statuses = [s for s in criteria.failure_statuses if by_status is None or by_status.get(s, 1) > 0]
     return [
-        notify.list_messages(limit=PAGE_SIZE, status=list(criteria.failure_statuses), **filters)
+        notify.list_messages(limit=PAGE_SIZE, status=status, **filters)
+        for status in statuses
         for filters in targets.filters()
     ]
 
@@ -134,7 +144,10 @@ def scan_failed_destinations(
     targets = Targets.from_json(result["targets"])
     verify = needs_flow_check(result)
     found: dict[str, dict[str, Any]] = {}
-    for first in failed_records_calls(targets, criteria):
+    by_status = result.get("by_status")
+    for first in failed_records_calls(
+        targets, criteria, by_status if isinstance(by_status, Mapping) else None
+    ):
         call: ApiCall[MessagePage] | None = first
         while call is not None and len(found) <= limit:
             page: MessagePage = yield call

@@ -6,13 +6,18 @@ the triggerer, so both agree on every request and every verdict.
 
 Cost
 ----
-A check never lists messages. It asks TWIN three counts with ``withoutItems``
-(twin-api.md §1.2, §3.3): all messages of the targets, those in a success status and those in
-a failure status (statuses of one group comma-joined into one ``status`` filter). A check of
-a million messages therefore costs the same three requests as a check of ten. The ids travel
-in the query string, so they go :data:`~.targets.IDS_PER_REQUEST` per request: a send of more
-than 100 chunks (100,000 destinations at the default batch size) costs three requests per 100
-of its bulk ids. The counts of one check are gathered, so the async client asks them at once.
+A check never lists messages. It asks TWIN counts with ``withoutItems`` (twin-api.md §1.2,
+§3.3): all messages of the targets, then the messages in each configured status, one status
+per request. TWIN's SDK types the ``status`` filter as one string (twin-api.md §3.3), next to
+the filters it documents as comma-separated lists; a comma-joined ``PENDING,DELAYED`` may
+therefore match no message at all, so the success and failure counts are sums of per-status
+counts, right whichever way TWIN reads the filter. With the default statuses (one success,
+seven failure) a check is 1 + 8 = 9 requests, whatever the number of messages, and the final
+``by_status`` breakdown reuses the last check's counts: a finished wait asks nothing more.
+The ids travel in the query string, so they go :data:`~.targets.IDS_PER_REQUEST` per request:
+a send of more than 100 chunks (100,000 destinations at the default batch size) costs those
+9 requests per 100 of its bulk ids. The counts of one check are gathered, so the async client
+asks them at once.
 """
 
 from __future__ import annotations
@@ -44,21 +49,31 @@ class CountRequest:
 
 
 def check_requests(targets: Targets, criteria: Criteria) -> list[CountRequest]:
-    """The counts one check needs: total, success group, failure group (per id chunk)."""
+    """The counts one check needs: all records, then each configured status (per id chunk).
+
+    One status per request: TWIN's ``status`` filter takes one value (twin-api.md §3.3).
+    """
     requests: list[CountRequest] = []
     for filters in targets.filters():
         requests.append(CountRequest(TOTAL, notify.count_messages(**filters)))
-        requests.append(
-            CountRequest(SUCCESS, notify.count_messages(status=list(criteria.success_statuses), **filters))
-        )
-        requests.append(
-            CountRequest(FAILURE, notify.count_messages(status=list(criteria.failure_statuses), **filters))
+        requests.extend(
+            CountRequest(status, notify.count_messages(status=status, **filters))
+            for status in criteria.statuses
         )
     return requests
 
 
+def grouped(criteria: Criteria, counts: Mapping[str, int]) -> dict[str, int]:
+    """Per-status counts summed into the three the verdict reads: total, success, failure."""
+    return {
+        TOTAL: int(counts.get(TOTAL, 0)),
+        SUCCESS: sum(int(counts.get(status, 0)) for status in criteria.success_statuses),
+        FAILURE: sum(int(counts.get(status, 0)) for status in criteria.failure_statuses),
+    }
+
+
 def breakdown_requests(targets: Targets, criteria: Criteria) -> list[CountRequest]:
-    """One count per configured status, asked once at the end for the result's ``by_status``."""
+    """One count per configured status, for a result whose check did not count them."""
     return [
         CountRequest(status, notify.count_messages(status=status, **filters))
         for status in criteria.statuses
@@ -81,15 +96,21 @@ def count(requests: Sequence[CountRequest]) -> Procedure[dict[str, int]]:
 
 
 def check_delivery(targets: Targets, criteria: Criteria) -> Procedure[DeliveryProgress]:
-    """One check: the three counts of the targets, judged by ``criteria``."""
+    """One check: the counts of the targets (see Cost above), judged by ``criteria``."""
     counts = yield from count(check_requests(targets, criteria))
-    return evaluate(targets, criteria, counts)
+    by_status = {status: int(counts.get(status, 0)) for status in criteria.statuses}
+    return evaluate(targets, criteria, grouped(criteria, counts), by_status=by_status)
 
 
 def delivery_breakdown(
     targets: Targets, criteria: Criteria, progress: DeliveryProgress
 ) -> Procedure[dict[str, Any]]:
-    """The final result of a finished wait: ``progress`` plus its records per configured status."""
+    """The final result of a finished wait: ``progress`` plus its records per configured status.
+
+    The check's own per-status counts serve when it has them all (no request); else they are asked.
+    """
+    if set(criteria.statuses) <= progress.by_status.keys():
+        return with_breakdown(progress.to_result(), criteria, progress.by_status)
     by_status = yield from count(breakdown_requests(targets, criteria))
     return with_breakdown(progress.to_result(), criteria, by_status)
 

@@ -172,7 +172,7 @@ class Targets:
             ids = [i for key in keys for i in read_ids(f"targets[{key!r}]", summary.get(key))]
             if kind == "bulk_ids" and len(ids) > IDS_PER_REQUEST and own_group:
                 # The group holds exactly the send's messages: one id instead of one per chunk
-                # keeps a check at three requests however many chunks the send had.
+                # keeps a check at one request per count however many chunks the send had.
                 group = read_ids("targets['group_id']", own_group)
                 return cls("group_ids", tuple(group), _count("expected_total", expected))
             if ids:

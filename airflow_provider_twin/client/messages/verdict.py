@@ -1,4 +1,4 @@
-"""When a delivery wait is over: which statuses count how, and the verdict on three counts.
+"""When a delivery wait is over: which statuses count how, and the verdict on their counts.
 
 Statuses
 --------
@@ -17,7 +17,7 @@ ASSUMPTION (twin-api.md §7.8; the emulator behaves so): a fallback attempt is l
 moment the previous attempt of its flow failed, and an attempt is only superseded after it
 failed. Then, when the number of destinations ``D`` is known, ``records - D`` records are
 superseded failures, so ``failed destinations = failure records - (records - D)`` and
-``succeeded destinations = success records``, exactly, from the same three counts. ``D`` is
+``succeeded destinations = success records``, exactly, from the same counts. ``D`` is
 known when the targets are flow ids, when message ids are given (one record each), or when
 the caller passes ``expected_total`` (the ``accepted`` count of the send summary). Without it
 every record counts as one destination (``counted_by = "record"``): exact for single-channel
@@ -181,6 +181,8 @@ class DeliveryProgress:
     records: dict[str, int]
     targets: dict[str, Any]
     checked_at: str = field(default_factory=_utc_now_iso)
+    #: Records per configured status, when the check counted them (it does, one by one).
+    by_status: dict[str, int] = field(default_factory=dict)
 
     @property
     def success_ratio(self) -> float:
@@ -216,8 +218,16 @@ class DeliveryProgress:
         }
 
 
-def evaluate(targets: Targets, criteria: Criteria, counts: Mapping[str, int]) -> DeliveryProgress:
+def evaluate(
+    targets: Targets,
+    criteria: Criteria,
+    counts: Mapping[str, int],
+    *,
+    by_status: Mapping[str, int] | None = None,
+) -> DeliveryProgress:
     """Judge one check's counts (keys ``total``, ``success``, ``failure``).
+
+    ``by_status`` (records per configured status) is kept with the progress for the final result.
 
     Order of the rules: more failures than ``max_failure_ratio`` allows fails at once (even if
     ``min_success_ratio`` is met at the same moment); then nothing pending means done; then
@@ -280,4 +290,5 @@ def evaluate(targets: Targets, criteria: Criteria, counts: Mapping[str, int]) ->
         counted_by=counted_by,
         records=raw,
         targets=targets.to_json(),
+        by_status=dict(by_status or {}),
     )

@@ -59,7 +59,7 @@ with DAG(
         max_failure_ratio=0.5,  # something is badly wrong: fail now, not at the timeout
         return_failed_destinations=True,  # hand the misses to the next step
         deferrable=True,  # wait in the triggerer, not in a worker slot
-        poke_interval=60,  # one check (three count requests) a minute
+        poke_interval=60,  # one check (nine count requests) a minute
         timeout=6 * 60 * 60,
     )
 

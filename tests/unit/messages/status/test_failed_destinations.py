@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from airflow_provider_twin.client.messages import (
     FAILURE_STATUSES,
     Criteria,
@@ -70,10 +72,14 @@ def test_failed_destinations_skip_flows_rescued_by_a_fallback() -> None:
 
 def test_failed_destination_plans() -> None:
     calls = failed_records_calls(BULK, Criteria())
-    assert len(calls) == 1
-    assert calls[0].params["status"] == ",".join(FAILURE_STATUSES)
-    assert calls[0].params["limit"] == "1000"
-    assert "withoutItems" not in calls[0].params
+    # one status per listing: TWIN's ``status`` filter takes one value (twin-api.md §3.3)
+    assert [c.params["status"] for c in calls] == list(FAILURE_STATUSES)
+    assert all(c.params["limit"] == "1000" and "withoutItems" not in c.params for c in calls)
+    counted = {"UNDELIVERED": 0, "ERROR": 3}  # statuses the check counted none of are not listed
+    assert [c.params["status"] for c in failed_records_calls(BULK, Criteria(), counted)] == [
+        "ERROR",
+        *FAILURE_STATUSES[2:],
+    ]
     flows = [f"f{i}" for i in range(IDS_PER_REQUEST + 5)]
     assert [c.params["flowId"].count(",") + 1 for c in flow_records_calls(flows)] == [IDS_PER_REQUEST, 5]
     done = evaluate(Targets.of(bulk_ids="b", expected_total=4), Criteria(), counts(4, 3, 1)).to_result()
@@ -87,7 +93,8 @@ def test_failed_destination_plans() -> None:
 def test_the_scan_pages_failed_records_and_stops_at_the_limit(twin: Campaigns) -> None:
     twin.send(2500, "ERROR")
     targets, criteria = Targets.of(bulk_ids="bulk-1", expected_total=2500), Criteria()
-    done = evaluate(targets, criteria, counts(2500, 0, 2500)).to_result()
+    by_status = {status: 2500 if status == "ERROR" else 0 for status in criteria.statuses}
+    done = evaluate(targets, criteria, counts(2500, 0, 2500)).to_result() | {"by_status": by_status}
     hook = TwinHook()
     try:
         client = hook.get_client()
@@ -120,3 +127,20 @@ async def test_the_scan_skips_rescued_flows_with_either_client(twin: Campaigns) 
     assert by_sync == by_async
     assert [d["flow_id"] for d in by_sync["failed_destinations"]] == [r["flowId"] for r in sms]
     assert all(d["channels_tried"] == ["SMS"] for d in by_sync["failed_destinations"])
+
+
+@pytest.mark.twin_strict
+def test_the_scan_lists_each_failure_status_on_its_own(twin: Campaigns) -> None:
+    # Strict TWIN compares ``status`` as one string: a comma-joined list matches no message.
+    undelivered = twin.send(2, "UNDELIVERED")
+    expired = twin.send(1, "EXPIRED")
+    twin.send(1, "DELIVERED")
+    targets, criteria = Targets.of(bulk_ids="bulk-1", expected_total=4), Criteria()
+    done = evaluate(targets, criteria, counts(4, 1, 3)).to_result()
+    hook = TwinHook()
+    try:
+        scan = hook.get_client().run(scan_failed_destinations(done, criteria, 10))
+    finally:
+        hook.close()
+    found = sorted(d["flow_id"] for d in scan["failed_destinations"])
+    assert found == sorted(r["flowId"] for r in undelivered + expired)

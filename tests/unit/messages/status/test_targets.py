@@ -62,11 +62,12 @@ def test_a_summary_of_many_chunks_is_watched_by_its_own_group() -> None:
     summary = {"bulk_ids": many, "group_id": "g", "own_group": True, "accepted": 100_500, "skipped": 0}
     targets = Targets.from_summary(summary)
     assert (targets.kind, targets.ids, targets.expected_total) == ("group_ids", ("g",), 100_500)
-    assert len(check_requests(targets, Criteria())) == 3
+    per_check = 1 + len(Criteria().statuses)  # all records, then one count per status
+    assert len(check_requests(targets, Criteria())) == per_check
 
     given_group = Targets.from_summary({**summary, "own_group": False})
     assert (given_group.kind, len(given_group.ids)) == ("bulk_ids", IDS_PER_REQUEST + 1)
-    assert len(check_requests(given_group, Criteria())) == 6, "bulk ids split, 100 per request"
+    assert len(check_requests(given_group, Criteria())) == 2 * per_check, "bulk ids split, 100 per request"
     few = Targets.from_summary({**summary, "bulk_ids": many[:IDS_PER_REQUEST]})
     assert few.kind == "bulk_ids", "bulk ids that fit one request are watched as they are"
 
@@ -97,7 +98,7 @@ def test_a_check_of_a_thousand_bulk_ids_keeps_every_request_line_short() -> None
 
     bulk_ids = [str(uuid.uuid4()) for _ in range(1000)]
     requests = check_requests(Targets.of(bulk_ids=bulk_ids), Criteria())
-    assert len(requests) == 3 * 10
+    assert len(requests) == (1 + len(Criteria().statuses)) * 10
     longest = max(len(urlencode(request.call.params)) for request in requests)
     assert longest < 4096, longest
 

@@ -175,9 +175,9 @@ async def test_cost_of_a_check_does_not_depend_on_size(twin: Campaigns) -> None:
         twin.forget_requests()
         event = await first_event(make_trigger(targets=Targets.of(bulk_ids=bulk).to_json()))
         assert event["status"] == "success"
-        # one check (3 counts) + the final per-status breakdown (8 counts), no listing
-        assert (twin.count_requests, twin.list_requests) == (3 + 8, 0)
-    assert twin.served(LIST_ROUTE) == 22
+        # one check: all records + one count per status (8); the final breakdown reuses them
+        assert (twin.count_requests, twin.list_requests) == (1 + 8, 0)
+    assert twin.served(LIST_ROUTE) == 18
 
 
 async def test_triggers_of_one_connection_share_one_client_and_one_login(
