@@ -1,10 +1,11 @@
-"""Bearer-token checks for the notify and chat routes."""
+"""Bearer-token checks for the notify and chat routes, and the token-checked read of a list call."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .list_requests import Page, read_page
 from .responses import error_response
 from .state import EmulatorState
 from .tokens import TokenState
@@ -52,3 +53,16 @@ def require_token(state: EmulatorState, request: Request) -> Response | None:
     if verdict is TokenState.EXPIRED:
         return error_response(EXPIRED_ERROR_TEXT, state.settings.expired_token_status)
     return error_response(UNAUTHORIZED_MESSAGE, 401)
+
+
+def authorised_page(state: EmulatorState, request: Request) -> Page | Response:
+    """The paging of a token-checked list call, or the response that refuses the call.
+
+    The token is judged first (:func:`require_token`), then the query (:func:`.read_page`), so a
+    call without a valid token is refused for that whatever its parameters. Call with the state lock
+    held.
+    """
+    denied = require_token(state, request)
+    if denied is not None:
+        return denied
+    return read_page(request)

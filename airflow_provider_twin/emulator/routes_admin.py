@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from fastapi import APIRouter
 from starlette.requests import Request
@@ -10,7 +12,8 @@ from starlette.responses import Response
 
 from .clock import iso
 from .faults import FaultRuleError
-from .query_params import Query, QueryError
+from .list_requests import Page, query_refusal, read_page
+from .query_params import Query
 from .responses import (
     error_response,
     json_response,
@@ -23,14 +26,33 @@ from .state import account_subject, state_of
 
 ADMIN_PREFIX = "/_emulator"
 DEFAULT_API_HELP_TTL = 86400
+T = TypeVar("T")
 
 router = APIRouter(prefix=ADMIN_PREFIX)
 
 
-def _paging(query: Query) -> tuple[int, int]:
-    limit, offset = query.paging(default_limit=100, max_limit=100_000)
-    query.raise_errors()
-    return limit, offset
+def _dump_page(request: Request) -> Page | Response:
+    """The paging of an admin dump: 100 items by default and up to 100 000, larger than TWIN's lists."""
+    return read_page(request, default_limit=100, max_limit=100_000)
+
+
+async def answer_settings_patch(
+    request: Request, apply: Callable[[dict[str, Any]], T], render: Callable[[T], dict[str, Any]]
+) -> Response:
+    """Answer a settings ``PATCH``: ``apply`` the JSON body, answer the new settings as ``render`` shows them.
+
+    The emulator's settings and the websocket's settings follow one rule: a body that is not a JSON
+    object is refused as :func:`.read_json_object` says, a :class:`SettingsError` becomes a 422 with
+    its per-field messages.
+    """
+    body = await read_json_object(request)
+    if isinstance(body, Response):
+        return body
+    try:
+        settings = apply(body)
+    except SettingsError as exc:
+        return validation_error(exc.details)
+    return json_response(render(settings))
 
 
 @router.get("/health")
@@ -56,25 +78,17 @@ async def get_settings(request: Request) -> Response:
 @router.patch("/settings")
 async def patch_settings(request: Request) -> Response:
     """Change some settings; answers the complete new settings."""
-    body = await read_json_object(request)
-    if isinstance(body, Response):
-        return body
-    try:
-        settings = state_of(request).update_settings(body)
-    except SettingsError as exc:
-        return validation_error(exc.details)
-    return json_response(settings_to_dict(settings))
+    return await answer_settings_patch(request, state_of(request).update_settings, settings_to_dict)
 
 
 @router.get("/messages")
 async def dump_messages(request: Request) -> Response:
     """Every stored message record, including scheduled fallback attempts, with internal fields."""
     state = state_of(request)
-    query = Query(request.query_params)
-    try:
-        limit, offset = _paging(query)
-    except QueryError as exc:
-        return validation_error(exc.details)
+    page = _dump_page(request)
+    if isinstance(page, Response):
+        return page
+    query = page.query
     with state.lock:
         count, items = state.messages.dump(
             state.now(),
@@ -83,8 +97,8 @@ async def dump_messages(request: Request) -> Response:
             flow_ids=query.csv("flowId"),
             statuses=query.upper_set("status"),
             channels=query.upper_set("channel"),
-            limit=limit,
-            offset=offset,
+            limit=page.limit,
+            offset=page.offset,
         )
     return json_response({"count": count, "items": items})
 
@@ -93,17 +107,16 @@ async def dump_messages(request: Request) -> Response:
 async def dump_sessions(request: Request) -> Response:
     """Every chat session with its messages (filters ``chatId``, ``status``)."""
     state = state_of(request)
-    query = Query(request.query_params)
-    try:
-        limit, offset = _paging(query)
-    except QueryError as exc:
-        return validation_error(exc.details)
+    page = _dump_page(request)
+    if isinstance(page, Response):
+        return page
+    query = page.query
     with state.lock:
         now = state.now()
         state.sessions.sweep(now)
         found = state.sessions.search(now, statuses=query.upper_set("status"), chat_ids=query.csv("chatId"))
         items = []
-        for session in found[offset : offset + limit]:
+        for session in page.window(found):
             info = session.info(now)
             info["messages"] = list(session.messages)
             items.append(info)
@@ -151,10 +164,9 @@ async def requests_log(request: Request) -> Response:
     query = Query(request.query_params)
     limit = query.integer("limit", 1000, 1, state.settings.request_log_size)
     status = query.integer("status", 0, 0, 599)
-    try:
-        query.raise_errors()
-    except QueryError as exc:
-        return validation_error(exc.details)
+    refused = query_refusal(query)
+    if refused is not None:
+        return refused
     method = query.text("method")
     with state.lock:
         items = state.request_log.entries(

@@ -8,10 +8,9 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .auth import require_token
+from .auth import authorised_page, require_token
 from .chat_session import DEFAULT_SESSION_TTL, MAX_SESSION_TTL, ChatSession, start_response
 from .ids import is_uuid
-from .query_params import Query, QueryError
 from .responses import (
     MalformedJSONError,
     error_response,
@@ -120,12 +119,6 @@ def _session_to_continue(
     return state.sessions.find_open_for_client(chat, body, now)
 
 
-def _paging(query: Query) -> tuple[int, int]:
-    limit, offset = query.paging()
-    query.raise_errors()
-    return limit, offset
-
-
 @router.post("/chats/{chatId}/sessions")
 async def start_session(chatId: str, request: Request) -> Response:
     """Start a new bot session; 201 with the bot's first messages (twin-api.md §4.2)."""
@@ -143,14 +136,10 @@ async def list_sessions(request: Request) -> Response:
     """Sessions filtered by ``sessionId``, ``status``, ``chatId``, ``name`` (twin-api.md §4.4)."""
     state = state_of(request)
     with state.lock:
-        denied = require_token(state, request)
-        if denied is not None:
-            return denied
-        query = Query(request.query_params)
-        try:
-            limit, offset = _paging(query)
-        except QueryError as exc:
-            return validation_error(exc.details)
+        page = authorised_page(state, request)
+        if isinstance(page, Response):
+            return page
+        query = page.query
         now = state.now()
         state.sessions.sweep(now)
         found = state.sessions.search(
@@ -160,7 +149,7 @@ async def list_sessions(request: Request) -> Response:
             chat_ids=query.csv("chatId"),
             names=query.csv("name"),
         )
-        items = [session.info(now) for session in found[offset : offset + limit]]
+        items = [session.info(now) for session in page.window(found)]
         return json_response({"count": len(found), "items": items})
 
 
@@ -185,19 +174,14 @@ async def session_messages(sessionId: str, request: Request) -> Response:
     """Messages of a session, oldest first (twin-api.md §4.5)."""
     state = state_of(request)
     with state.lock:
-        denied = require_token(state, request)
-        if denied is not None:
-            return denied
-        query = Query(request.query_params)
-        try:
-            limit, offset = _paging(query)
-        except QueryError as exc:
-            return validation_error(exc.details)
+        page = authorised_page(state, request)
+        if isinstance(page, Response):
+            return page
         session = state.sessions.get(sessionId)
         if session is None:
             return not_found()
         messages = session.messages
-        return json_response({"count": len(messages), "items": messages[offset : offset + limit]})
+        return json_response({"count": len(messages), "items": page.window(messages)})
 
 
 @router.delete("/sessions/{sessionId}")

@@ -21,7 +21,9 @@ from starlette.websockets import WebSocket
 
 from .centrifugo_hub import CentrifugoHub
 from .centrifugo_protocol import CENTRIFUGO_PATH, DISCONNECT_SHUTDOWN
-from .query_params import Query, QueryError
+from .centrifugo_settings import CentrifugoSettings
+from .list_requests import query_refusal
+from .query_params import Query
 from .realtime_events import EVENT_NAMES, default_payload
 from .responses import (
     json_response,
@@ -29,8 +31,7 @@ from .responses import (
     read_json_object,
     validation_error,
 )
-from .routes_admin import ADMIN_PREFIX
-from .settings import SettingsError
+from .routes_admin import ADMIN_PREFIX, answer_settings_patch
 from .state import EmulatorState, state_of
 
 websocket_router = APIRouter()
@@ -67,14 +68,9 @@ async def realtime_status(request: Request) -> Response:
 @admin_router.patch("/centrifugo")
 async def realtime_settings(request: Request) -> Response:
     """Change websocket settings (e.g. ``{"ping_interval": 1}``); answers the new settings."""
-    body = await read_json_object(request)
-    if isinstance(body, Response):
-        return body
-    try:
-        settings = hub_of(request.app).update_settings(body)
-    except SettingsError as exc:
-        return validation_error(exc.details)
-    return json_response(settings.to_dict())
+    return await answer_settings_patch(
+        request, hub_of(request.app).update_settings, CentrifugoSettings.to_dict
+    )
 
 
 @admin_router.post("/centrifugo/drop")
@@ -124,10 +120,9 @@ async def publications(request: Request) -> Response:
     """
     query = Query(request.query_params)
     limit = query.integer("limit", 1000, 1, 1_000_000)
-    try:
-        query.raise_errors()
-    except QueryError as exc:
-        return validation_error(exc.details)
+    refused = query_refusal(query)
+    if refused is not None:
+        return refused
     session_id = query.text("session_id")
     event = query.text("event")
     items = [
