@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from .ids import is_uuid
 from .statuses import FINAL_OUTCOMES
@@ -44,6 +44,10 @@ class Account:
     password: str
     company_id: int = 1
 
+    def to_dict(self) -> dict[str, Any]:
+        """The account in its JSON form (an item of the setting ``accounts``)."""
+        return {"email": self.email, "password": self.password, "company_id": self.company_id}
+
 
 @dataclass(frozen=True)
 class OutcomeRule:
@@ -58,6 +62,15 @@ class OutcomeRule:
     channel: str | None = None
     phone_suffix: str | None = None
     email_suffix: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The rule in its JSON form (an item of the setting ``outcome_rules``)."""
+        return {
+            "channel": self.channel,
+            "phone_suffix": self.phone_suffix,
+            "email_suffix": self.email_suffix,
+            "status": self.status,
+        }
 
 
 #: The documented demo login of the emulator (not a secret: the emulator only listens on loopback).
@@ -153,33 +166,23 @@ def settings_to_dict(settings: EmulatorSettings) -> dict[str, Any]:
         "port": settings.port,
         "delivery_seconds": settings.delivery_seconds,
         "outcomes": None if settings.outcomes is None else dict(settings.outcomes),
-        "outcome_rules": [
-            {
-                "channel": rule.channel,
-                "phone_suffix": rule.phone_suffix,
-                "email_suffix": rule.email_suffix,
-                "status": rule.status,
-            }
-            if isinstance(rule, OutcomeRule)
-            else rule
-            for rule in settings.outcome_rules
-        ],
+        "outcome_rules": [_json_form(rule, OutcomeRule) for rule in settings.outcome_rules],
         "seed": settings.seed,
         "token_ttl_cap": settings.token_ttl_cap,
         "expired_token_status": settings.expired_token_status,
         "bot_greeting": settings.bot_greeting,
         "chats": None if settings.chats is None else list(settings.chats),
-        "accounts": [
-            {"email": acc.email, "password": acc.password, "company_id": acc.company_id}
-            if isinstance(acc, Account)
-            else acc
-            for acc in settings.accounts
-        ],
+        "accounts": [_json_form(account, Account) for account in settings.accounts],
         "time_ranges_utc_offset_minutes": settings.time_ranges_utc_offset_minutes,
         "request_log_size": settings.request_log_size,
         "gc_freeze": settings.gc_freeze,
         "strict": settings.strict,
     }
+
+
+def _json_form(item: object, kind: type[OutcomeRule] | type[Account]) -> object:
+    """``item`` in its JSON form when it is a ``kind``; any other value as it is, for validation to judge."""
+    return item.to_dict() if isinstance(item, kind) else item
 
 
 def _is_int(value: object) -> bool:
@@ -191,6 +194,7 @@ def _is_number(value: object) -> bool:
 
 
 ErrorSink = Callable[[str, str], None]
+T = TypeVar("T")
 
 
 def settings_from_dict(data: Mapping[str, Any]) -> EmulatorSettings:
@@ -291,12 +295,7 @@ def _parse_rules(raw_rules: Any, err: ErrorSink) -> list[OutcomeRule]:
     if not isinstance(raw_rules, list):
         err("outcome_rules", "Must be a list of rules.")
         return []
-    rules: list[OutcomeRule] = []
-    for index, raw in enumerate(raw_rules):
-        rule = _parse_rule(raw, f"outcome_rules[{index}]", err)
-        if rule is not None:
-            rules.append(rule)
-    return rules
+    return _parse_each(raw_rules, "outcome_rules", _parse_rule, err)
 
 
 def _parse_chats(chats: Any, err: ErrorSink) -> list[str] | None:
@@ -314,22 +313,24 @@ def _parse_accounts(raw_accounts: Any, defaults: list[Account], err: ErrorSink) 
     if not isinstance(raw_accounts, list) or not raw_accounts:
         err("accounts", "Must be a non-empty list of accounts.")
         return []
-    accounts: list[Account] = []
-    for index, raw in enumerate(raw_accounts):
-        account = _parse_account(raw, f"accounts[{index}]", err)
-        if account is not None:
-            accounts.append(account)
-    return accounts
+    return _parse_each(raw_accounts, "accounts", _parse_account, err)
+
+
+def _parse_each(
+    raw_items: list[Any], key: str, parse: Callable[[object, str, ErrorSink], T | None], err: ErrorSink
+) -> list[T]:
+    """The valid items of the list setting ``key``; each invalid one is reported as ``key[index]``."""
+    parsed: list[T] = []
+    for index, raw in enumerate(raw_items):
+        item = parse(raw, f"{key}[{index}]", err)
+        if item is not None:
+            parsed.append(item)
+    return parsed
 
 
 def _parse_rule(raw: object, where: str, err: ErrorSink) -> OutcomeRule | None:
     if isinstance(raw, OutcomeRule):
-        raw = {
-            "channel": raw.channel,
-            "phone_suffix": raw.phone_suffix,
-            "email_suffix": raw.email_suffix,
-            "status": raw.status,
-        }
+        raw = raw.to_dict()
     if not isinstance(raw, Mapping):
         err(where, "Must be an object.")
         return None
