@@ -21,29 +21,28 @@ def render_item(records: RecordTable, index: int, now: float, status: str | None
     sent = now >= seg.start_at and (cancelled_at is None or cancelled_at >= seg.start_at)
     final = now >= seg.final_at and cancelled_at is None
     variables = dest.get("variables")
-    return {
-        "id": records.record_id(index),
-        "bulkId": env.bulk_id,
-        "groupId": env.group_id,
-        "flowId": records.flow_id(index),
-        "status": status,
-        "statusCode": STATUS_CODES[status],
-        "statusDescription": STATUS_DESCRIPTIONS[status],
-        "partCount": channel.part_count,
-        "network": None,
-        "channel": channel.upper,
-        "templateId": env.template_id,
-        "templateName": channel.template_name,
-        "destination": dest,
-        "message": channel.obj,
-        "templateVariables": variables if isinstance(variables, dict) else None,
-        "tracks": {},
-        "createdAt": seg.created_iso,
-        "sentAt": seg.sent_iso if sent else None,
-        "deliveredAt": seg.final_iso if final and status == DELIVERED else None,
-        "sendAt": env.send_at_iso,
-        "expiredAt": seg.final_iso if final and status == EXPIRED else None,
-    }
+    item = _record_head(records, index, status)
+    item.update(
+        {
+            "statusCode": STATUS_CODES[status],
+            "statusDescription": STATUS_DESCRIPTIONS[status],
+            "partCount": channel.part_count,
+            "network": None,
+            "channel": channel.upper,
+            "templateId": env.template_id,
+            "templateName": channel.template_name,
+            "destination": dest,
+            "message": channel.obj,
+            "templateVariables": variables if isinstance(variables, dict) else None,
+            "tracks": {},
+            "createdAt": seg.created_iso,
+            "sentAt": seg.sent_iso if sent else None,
+            "deliveredAt": seg.final_iso if final and status == DELIVERED else None,
+            "sendAt": env.send_at_iso,
+            "expiredAt": seg.final_iso if final and status == EXPIRED else None,
+        }
+    )
+    return item
 
 
 def render_internal(records: RecordTable, index: int, now: float) -> dict[str, Any]:
@@ -71,6 +70,14 @@ def render_internal(records: RecordTable, index: int, now: float) -> dict[str, A
 
 def cancel_item(records: RecordTable, index: int, status: str) -> dict[str, Any]:
     """An item of the ``DELETE /messages`` response (twin-api.md §3.4)."""
+    item = _record_head(records, index, status)
+    item["channel"] = records.chans[index].upper
+    item["error"] = None
+    return item
+
+
+def _record_head(records: RecordTable, index: int, status: str) -> dict[str, Any]:
+    """The fields every item about record ``index`` starts with: its ids under TWIN's names, its status."""
     env = records.envs[index]
     return {
         "id": records.record_id(index),
@@ -78,6 +85,4 @@ def cancel_item(records: RecordTable, index: int, status: str) -> dict[str, Any]
         "groupId": env.group_id,
         "flowId": records.flow_id(index),
         "status": status,
-        "channel": records.chans[index].upper,
-        "error": None,
     }
