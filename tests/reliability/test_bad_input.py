@@ -79,6 +79,18 @@ CATALOGUE: list[Case] = [
         "recipients[0].variables.order",
         recipients=[{**PHONE, "variables": {"order": {"id": 1}}}],
     ),
+    send(
+        "email_with_a_zero_width_space",
+        ("recipients[0].email", "invisible"),
+        channels={"email": {"subject": "Hi"}},
+        recipients=[{"email": "ann\u200b@example.com"}],
+    ),
+    send(
+        "nan_variable",
+        ("recipients[0].variables.n", "finite"),
+        recipients=[{**PHONE, "variables": {"n": float("nan")}}],
+    ),
+    send("infinite_shared_variable", ("variables.n", "finite"), variables={"n": float("inf")}),
     send("empty_recipients", "recipients", recipients=[]),
     send("recipient_as_list", "recipients[0]", recipients=[["79990000001"]]),
     # -- wrong types from XCom (the values templates and XCom resolve to) --------------------------

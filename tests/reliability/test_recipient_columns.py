@@ -26,7 +26,7 @@ CHANNEL_SETS: list[dict[str, Any]] = [
     {"email": {"subject": "Hi"}},
     {"push": {}},
     {"telegram": {}},
-    {"chat": {"chatId": "6f1c2b1e-3d4a-4c5b-9e8f-0a1b2c3d4e5f"}},
+    {"chat": {"chatId": "6f1c2b1e-3d4a-4c5b-9e8f-0a1b2c3d4e5f", "chatSessionName": "s"}},
 ]
 
 PHONES = [
@@ -57,6 +57,9 @@ EMAILS = [
     "two@@example.com",
     "sp ace@example.com",
     "ann@example.com\nbob@example.com",
+    "ann\u200b@example.com",
+    "\ufeffbob@example.com",
+    "c\u3164@example.com",
     "",
     None,
     42,
@@ -71,10 +74,12 @@ VARIABLES: list[Any] = [
     '{"name": "json"}',
     {"": "empty name"},
     {"nested": {"a": 1}},
+    {"amount": float("nan")},
+    {"amount": float("-inf"), "name": "Ann"},
     {1: "int name"},
     ["not", "an", "object"],
 ]
-SCALARS: list[Any] = ["Ann", "", None, 0, False, 1.5, "x y", ["list"]]
+SCALARS: list[Any] = ["Ann", "", None, 0, False, 1.5, "x y", ["list"], float("nan"), float("inf")]
 
 
 def _recipient(rng: random.Random, shape: list[str], clean: bool) -> Any:

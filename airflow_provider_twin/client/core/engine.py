@@ -25,6 +25,7 @@ from airflow_provider_twin.client.core.config import TwinClientConfig
 from airflow_provider_twin.client.core.errors import (
     TwinAPIError,
     TwinAuthError,
+    TwinInputError,
     TwinProtocolError,
     TwinRateLimited,
     TwinTransportError,
@@ -158,7 +159,16 @@ class Engine:
         if call.json is NO_BODY:
             return httpx.Request(call.method, url, params=dict(call.params), headers=headers)
         headers["Content-Type"] = "application/json"
-        content = json.dumps(call.json, separators=(",", ":"), ensure_ascii=False).encode()
+        try:
+            # NaN and infinity are not JSON: refuse them rather than send a body TWIN cannot read.
+            content = json.dumps(
+                call.json, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+            ).encode()
+        except ValueError:
+            raise TwinInputError(
+                f"{call.description}: the request body holds a number that is not finite (NaN or "
+                "infinity), which JSON cannot carry; nothing was sent"
+            ) from None
         return httpx.Request(call.method, url, params=dict(call.params), headers=headers, content=content)
 
     def execute(self, call: ApiCall[T]) -> Flow[T]:

@@ -5,7 +5,10 @@ Said once here, relied upon everywhere (the send operator, the notifier, raw mes
 * ``phone``: ``+``, spaces, dashes and parentheses are removed; what is left must be 10-15
   digits (international format with country code, as TWIN expects, e.g. ``79991234567``).
 * ``email``: trimmed; must look like ``local@domain.tld`` (no spaces, one ``@``, a dot in the
-  domain, at most 254 characters). Deliverability is not checked.
+  domain, at most 254 characters) and hold no invisible character (zero-width spaces and
+  joiners, soft hyphens, byte-order marks, control characters, blank fillers: what
+  :func:`has_invisible` finds), which a copy from a document often brings along and a mail
+  server would refuse or misroute. Deliverability is not checked.
 * ids (``clientId``, ``externalId``, ``messengerUserId``, ``pushRegistrationId``,
   ``platform``): trimmed strings (a number is read as its digits).
 """
@@ -48,6 +51,18 @@ def normalize_phone(value: Any) -> str | None:
     return digits if MIN_PHONE_DIGITS <= len(digits) <= MAX_PHONE_DIGITS else None
 
 
+#: Blank characters that Unicode counts as printable letters or symbols (Hangul fillers, the
+#: blank Braille pattern): invisible all the same.
+INVISIBLE_LETTERS = "\u115f\u1160\u3164\uffa0\u2800"
+
+
+def has_invisible(text: str) -> bool:
+    """Whether ``text`` holds a character a reader cannot see: a format or control character
+    (zero-width space U+200B, word joiner, soft hyphen, BOM...), a separator other than the
+    ASCII space, or one of :data:`INVISIBLE_LETTERS`."""
+    return not text.isprintable() or any(char in text for char in INVISIBLE_LETTERS)
+
+
 def normalize_email(value: Any) -> str | None:
     """The trimmed address, or None when it does not look like an e-mail address."""
     if type(value) is not str:
@@ -55,7 +70,7 @@ def normalize_email(value: Any) -> str | None:
     address = value.strip()
     if len(address) > MAX_EMAIL_LENGTH or _EMAIL_MATCH(address) is None or address.index("@") > 64:
         return None
-    return address
+    return None if has_invisible(address) else address
 
 
 def read_address(key: str, value: Any, where: str, problems: Problems) -> str | None:
@@ -70,7 +85,15 @@ def read_address(key: str, value: Any, where: str, problems: Problems) -> str | 
         return phone
     if key == "email":
         email = normalize_email(value)
-        if email is None:
+        if email is None and isinstance(value, str) and has_invisible(value.strip()):
+            hidden = next(
+                char for char in value.strip() if not char.isprintable() or char in INVISIBLE_LETTERS
+            )
+            problems.add(
+                f"{where}.email: {shown(value)} holds an invisible character (U+{ord(hidden):04X}); "
+                "retype the address"
+            )
+        elif email is None:
             problems.add(f"{where}.email: {shown(value)} is not an e-mail address")
         return email
     if isinstance(value, bool) or not isinstance(value, (str, int)):

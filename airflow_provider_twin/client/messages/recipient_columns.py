@@ -24,9 +24,10 @@ from airflow_provider_twin.client.messages.addresses import (
     MAX_PHONE_DIGITS,
     MIN_PHONE_DIGITS,
     PHONE_DELETED,
+    has_invisible,
 )
 from airflow_provider_twin.client.messages.models import DESTINATION_FIELDS, Destination
-from airflow_provider_twin.client.messages.recipients import RECIPIENT_KEYS, SCALAR_TYPES, Scalar
+from airflow_provider_twin.client.messages.recipients import RECIPIENT_KEYS, SCALAR_TYPES, Scalar, all_finite
 
 _COLUMN_FIELDS = (*DESTINATION_FIELDS, "platform")
 _NONE_TYPE = type(None)
@@ -60,6 +61,8 @@ def _bulk_emails(values: list[str]) -> list[str] | None:
     # white space anywhere; ``\s`` is exactly what ``str.strip`` removes).
     if joined.count("\n") != len(values) - 1 or max(map(len, values)) > MAX_EMAIL_LENGTH:
         return None
+    if has_invisible("".join(values)):
+        return None  # a zero-width space...: the full checks name it
     return values if _EMAILS_MATCH(joined) is not None else None
 
 
@@ -112,7 +115,11 @@ def _variables_column(values: list[Any]) -> list[dict[str, Scalar] | None] | Non
     if "" in names or not set(map(type, names)) <= {str}:
         return None
     kinds = set(map(type, itertools.chain.from_iterable(map(dict.values, present))))
-    return values if kinds <= SCALAR_TYPES else None
+    if not kinds <= SCALAR_TYPES:
+        return None
+    if float in kinds and not all_finite(itertools.chain.from_iterable(map(dict.values, present))):
+        return None  # NaN or infinity: the full checks name it
+    return values
 
 
 def _column(recipients: Sequence[dict[Any, Any]], key: str) -> list[Any]:
@@ -169,7 +176,8 @@ def read_columns(
     named: list[list[Scalar]] = []
     for key in prefixed:
         values: list[Scalar] = _column(recipients, key)
-        if not set(map(type, values)) <= SCALAR_TYPES:
+        kinds = set(map(type, values))
+        if not kinds <= SCALAR_TYPES or (float in kinds and not all_finite(values)):
             return None
         named.append(values)
     return RecipientColumns(tuple(fields), columns, shared, named=(tuple(key[4:] for key in prefixed), named))

@@ -103,13 +103,22 @@ def detect_format(source: RecipientSource, file_format: str | None = None) -> tu
     )
 
 
+#: Opening errors a retry of the task cannot fix: the file is not there, is a directory, or
+#: may not be read. Other ``OSError`` (a network store timing out) stay retryable.
+_FOR_GOOD = (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError)
+
+
 @contextmanager
 def _open_text(source: RecipientSource, gzipped: bool) -> Iterator[IO[str]]:
-    raw: IO[bytes] = (
-        open(source, "rb")  # noqa: SIM115 - closed below
-        if isinstance(source, (str, os.PathLike))
-        else source.open("rb")
-    )
+    try:
+        raw: IO[bytes] = (
+            open(source, "rb")  # noqa: SIM115 - closed below
+            if isinstance(source, (str, os.PathLike))
+            else source.open("rb")
+        )
+    except _FOR_GOOD as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise TwinInputError(f"recipients_file: cannot open {_name(source)!r}: {reason}") from None
     try:
         binary: IO[bytes] = gzip.open(raw, "rb") if gzipped else raw  # type: ignore[assignment]  # noqa: SIM115
         text = io.TextIOWrapper(binary, encoding="utf-8-sig", newline="")
@@ -197,8 +206,9 @@ def _iter_jsonl(text: IO[str]) -> Iterator[RecipientRow]:
 def iter_recipients_file(source: RecipientSource, file_format: str | None = None) -> Iterator[RecipientRow]:
     """Yield every data row of a recipients file (format in the module docstring).
 
-    :raises TwinInputError: when the file's format or CSV header is unusable (before any row).
-    :raises OSError: when the file cannot be read.
+    :raises TwinInputError: when the file's format or CSV header is unusable (before any row),
+        or the file does not exist, is a directory or may not be read.
+    :raises OSError: when the file cannot be read for another reason (retryable).
     """
     fmt, gzipped = detect_format(source, file_format)
     name = _name(source)

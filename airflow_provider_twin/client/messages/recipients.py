@@ -13,7 +13,8 @@ fast reading takes the usual, valid shapes and hands anything else to the full o
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from airflow_provider_twin.client.core.problems import Problems, shown
@@ -33,6 +34,16 @@ _PLAIN_FIELDS = frozenset({"clientId", "messengerUserId", "pushRegistrationId", 
 Reading = tuple[dict[str, Any], dict[str, Scalar] | None]
 
 
+def all_finite(values: Iterable[Any]) -> bool:
+    """Whether no float among ``values`` is NaN or infinite (JSON has no such numbers)."""
+    return all(map(math.isfinite, [item for item in values if type(item) is float]))
+
+
+def not_finite(where: str, value: float) -> str:
+    """The problem of a NaN or infinite number at ``where``."""
+    return f"{where}: {value!r} is not a finite number (NaN and infinity cannot be sent as JSON)"
+
+
 def check_variables(value: Any, where: str) -> tuple[dict[str, Scalar] | None, list[str]]:
     """Template variables as an object of scalar values (a JSON string is read), and the problems."""
     if value is None:
@@ -44,8 +55,10 @@ def check_variables(value: Any, where: str) -> tuple[dict[str, Scalar] | None, l
             return None, [f"{where}: not a JSON object: {shown(value)}"]
     if not isinstance(value, Mapping):
         return None, [f"{where}: expected an object of scalar values, got {type(value).__name__}"]
-    if type(value) is dict and all(
-        type(name) is str and name and type(item) in SCALAR_TYPES for name, item in value.items()
+    if (
+        type(value) is dict
+        and all(type(name) is str and name and type(item) in SCALAR_TYPES for name, item in value.items())
+        and all_finite(value.values())
     ):
         return value, []  # the common case, checked without copying
     problems = []
@@ -56,6 +69,8 @@ def check_variables(value: Any, where: str) -> tuple[dict[str, Scalar] | None, l
             problems.append(
                 f"{where}.{name}: must be a string, number, boolean or null, got {type(item).__name__}"
             )
+        elif isinstance(item, float) and not math.isfinite(item):
+            problems.append(not_finite(f"{where}.{name}", item))
     return (None, problems) if problems else (dict(value), [])
 
 
@@ -122,8 +137,16 @@ def fast_recipient(recipient: dict[Any, Any]) -> Reading | None:
             for name, item in value.items():
                 if type(name) is not str or not name or type(item) not in SCALAR_TYPES:
                     return None
+            if not all_finite(value.values()):
+                return None
             variables = value
-        elif type(key) is str and key.startswith("var_") and len(key) > 4 and type(value) in SCALAR_TYPES:
+        elif (
+            type(key) is str
+            and key.startswith("var_")
+            and len(key) > 4
+            and type(value) in SCALAR_TYPES
+            and (type(value) is not float or math.isfinite(value))
+        ):
             if variables is None:
                 variables = {}
             elif "variables" in recipient:

@@ -414,6 +414,28 @@ def test_broken_connection_settings_are_logged(monkeypatch: pytest.MonkeyPatch) 
     assert "unknown extra field(s) colour" in lines(log, "error")[0]
 
 
+@pytest.mark.parametrize("call", ["sync", "async"])
+def test_a_connection_without_credentials_is_logged_once_without_requests(
+    twin: Twin, monkeypatch: pytest.MonkeyPatch, call: str
+) -> None:
+    import asyncio
+    import json
+
+    connection = twin.emulator.connection
+    del connection["login"], connection["password"]
+    monkeypatch.setenv("AIRFLOW_CONN_TWIN_DEFAULT", json.dumps(connection))
+    n = notifier()
+    log = logged(n)
+    if call == "sync":
+        n(task_context())
+    else:
+        asyncio.run(n.async_notify(task_context()))
+    [error] = lines(log, "error")
+    assert "TwinConfigError" in error
+    assert "twin_default" in error
+    assert twin.emulator.admin.requests() == []
+
+
 def test_rejected_recipients_are_warned_about(twin: Twin) -> None:
     twin.wire.rewrite(POST, reject(lambda d: "phone is blacklisted" if d["phone"].endswith("67") else None))
     n = notifier(recipients=["+79991234567", "+79991234568"])

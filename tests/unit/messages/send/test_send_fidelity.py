@@ -1,0 +1,161 @@
+"""Sends hold to what TWIN's notify guide (seed 000) makes explicit, checked against the strict
+emulator: per-channel required fields, the default sender, finite numbers, clean addresses."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_provider_twin.client import TwinInputError
+from airflow_provider_twin.client.core.calls import ApiCall
+from airflow_provider_twin.client.messages import MessageSpec, compile_spec, plan_send
+from tests.unit.messages.send.conftest import Twin
+from tests.unit.messages.send.operator_runs import cancel, context, operator
+from tests.unit.messages.twin_wire import POST
+
+UUID = "6f1c2b1e-3d4a-4c5b-9e8f-0a1b2c3d4e5f"
+IDENTITY = ("campaign", "manual__1", "send", -1)
+PHONE = {"phone": "79990000001"}
+
+
+def refused(**settings: Any) -> str:
+    """The error text of a send of ``settings`` to one phone (``recipients`` may override)."""
+    recipients = settings.pop("recipients", [PHONE])
+    with pytest.raises(TwinInputError) as caught:
+        plan_send(IDENTITY, settings, recipients=recipients)
+    return str(caught.value)
+
+
+# -- 1. per-channel required fields --------------------------------------------------------------
+def test_chat_channel_needs_chat_id_and_session_name() -> None:
+    text = refused(channels={"chat": {}}, text="hi")
+    assert "channels.chat.chatId" in text
+    assert "channels.chat.chatSessionName" in text
+
+
+def test_chat_channel_needs_them_with_a_template_too() -> None:
+    text = refused(channels={"chat": {"chatId": UUID}}, template_id=UUID)
+    assert "channels.chat.chatSessionName" in text
+
+
+def test_a_messenger_template_name_is_no_text() -> None:
+    assert "channels.whatsapp.text" in refused(channels={"whatsapp": {"templateName": "order"}})
+
+
+def test_vkontakte_needs_its_template_name() -> None:
+    assert "channels.vkontakte.templateName" in refused(channels={"vkontakte": {}}, text="hi")
+
+
+def test_session_ttl_is_no_field_of_the_notify_chat_channel() -> None:
+    chat = {"chatId": UUID, "chatSessionName": "orders", "sessionTtl": 600}
+    assert "channels.chat.sessionTtl: unknown channel field" in refused(channels={"chat": chat}, text="hi")
+
+
+@pytest.mark.twin_strict
+def test_a_chat_send_is_accepted_by_strict_twin_and_carries_the_text(twin: Twin) -> None:
+    chat = {"chatId": UUID, "chatSessionName": "orders"}
+    summary = operator(recipients=[PHONE], channels={"chat": chat, "sms": {}}, text="hi").execute(context())
+    assert summary["accepted"] == 1
+    [body] = twin.wire.bodies[POST]
+    assert body["messages"][0]["channels"]["chat"] == {**chat, "text": "hi"}
+
+
+# -- 2. the sender ---------------------------------------------------------------------------------
+@pytest.mark.twin_strict
+def test_from_defaults_to_twin_service(twin: Twin) -> None:
+    operator(recipients=[PHONE], channels={"viber": {}, "sms": {"from": "Shop"}}).execute(context())
+    [body] = twin.wire.bodies[POST]
+    channels = body["messages"][0]["channels"]
+    assert channels["viber"]["from"] == "TwinService"
+    assert channels["sms"]["from"] == "Shop"
+
+
+def test_an_empty_from_is_refused() -> None:
+    assert "channels.sms.from" in refused(channels={"sms": {"from": " "}}, text="hi")
+
+
+# -- 3. non-finite numbers --------------------------------------------------------------------------
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
+def test_non_finite_variables_are_refused_naming_recipient_and_variable(value: float) -> None:
+    clean = [{"phone": f"7999000000{i}", "var_n": 1.5} for i in range(5)]
+    text = refused(channels={"sms": {}}, text="hi", recipients=[*clean, {**PHONE, "var_n": value}])
+    assert "recipients[5]" in text
+    assert "n" in text
+    assert "finite" in text
+    text = refused(channels={"sms": {}}, text="hi", recipients=[{**PHONE, "variables": {"n": value}}])
+    assert "recipients[0].variables.n" in text
+    text = refused(channels={"sms": {}}, text="hi", variables={"n": value})
+    assert "variables.n" in text
+
+
+def test_nan_from_a_recipients_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "people.jsonl"
+    path.write_text('{"phone": "79990000001", "var_n": 1}\n{"phone": "79990000002", "var_n": NaN}\n')
+    with pytest.raises(TwinInputError, match=r"line 2 \(recipient 1\).*n.*finite"):
+        plan_send(IDENTITY, {"channels": {"sms": {}}, "text": "hi"}, recipients_file=path)
+
+
+def test_the_request_encoder_refuses_non_finite_numbers(twin: Twin) -> None:
+    config = twin.config()
+    from airflow_provider_twin.client import TwinClient
+
+    call: ApiCall[Any] = ApiCall(
+        "POST", "notify", "/messages", description="x", parse=lambda body: body, json={"n": math.nan}
+    )
+    with TwinClient(config) as client, pytest.raises(TwinInputError, match="finite"):
+        client.engine.build_request(call, None)
+
+
+# -- 4. invisible characters in e-mail addresses ----------------------------------------------------
+@pytest.mark.parametrize("char", ["\u200b", "\u2060", "\ufeff", "\u00ad"])
+def test_an_email_with_an_invisible_character_is_refused(char: str) -> None:
+    clean = [{"email": f"user{i}@example.com"} for i in range(5)]
+    bad = {"email": f"ann{char}@example.com"}
+    for recipients, index in (([bad], 0), ([*clean, bad], 5)):
+        text = refused(channels={"email": {"subject": "Hi"}}, text="hi", recipients=recipients)
+        assert f"recipients[{index}].email" in text
+        assert "invisible" in text
+
+
+def test_compile_spec_still_accepts_clean_settings() -> None:
+    campaign = compile_spec(MessageSpec(channels={"sms": {}}, text="hi"))
+    assert campaign.template["channels"] == {"sms": {"from": "TwinService", "text": "hi"}}
+    assert json.dumps(campaign.template)
+
+
+# -- 9. missing files fail for good ------------------------------------------------------------------
+def test_a_missing_recipients_file_fails_without_retry(twin: Twin, tmp_path: Path) -> None:
+    task = operator(recipients_file=str(tmp_path / "absent.csv"))
+    with pytest.raises(AirflowFailException, match="absent.csv"):
+        task.execute(context())
+    assert twin.requests[POST] == 0
+
+
+def _without_credentials(twin: Twin, monkeypatch: pytest.MonkeyPatch) -> None:
+    connection = twin.emulator.connection
+    connection.pop("login", None)
+    connection.pop("password", None)
+    monkeypatch.setenv("AIRFLOW_CONN_TWIN_DEFAULT", json.dumps(connection))
+
+
+def test_a_connection_without_credentials_fails_a_send_without_retry(
+    twin: Twin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _without_credentials(twin, monkeypatch)
+    with pytest.raises(AirflowFailException, match="twin_default"):
+        operator(recipients=[PHONE]).execute(context())
+    assert twin.admin.requests() == []
+
+
+def test_a_connection_without_credentials_fails_a_cancel_without_retry(
+    twin: Twin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _without_credentials(twin, monkeypatch)
+    with pytest.raises(AirflowFailException, match="twin_default"):
+        cancel(bulk_ids=[UUID]).execute(context())
+    assert twin.admin.requests() == []
