@@ -57,8 +57,13 @@ class TwinCancelMessagesOperator(BaseOperator):
         super().__init__(**kwargs)
         if all(value is None for value in (message_ids, bulk_ids, group_ids, flow_ids)):
             raise ValueError(f"{type(self).__name__} needs message_ids, bulk_ids, group_ids or flow_ids")
-        if max_ids_per_request < 1:
-            raise ValueError("max_ids_per_request must be at least 1")
+        # Whole numbers: NaN, infinity or 2.5 would fail later with an error naming nothing.
+        for name, count, least in (
+            ("max_ids_per_request", max_ids_per_request, 1),
+            ("max_message_ids_in_xcom", max_message_ids_in_xcom, 0),
+        ):
+            if isinstance(count, bool) or not isinstance(count, int) or count < least:
+                raise ValueError(f"{name} must be a whole (finite) number of at least {least}, got {count!r}")
         self.message_ids = message_ids
         self.bulk_ids = bulk_ids
         self.group_ids = group_ids

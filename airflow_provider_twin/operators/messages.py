@@ -170,6 +170,7 @@ class TwinSendMessagesOperator(BaseOperator):
             max_in_flight=max_in_flight,
             max_requests_per_second=max_requests_per_second,
             fail_on_rejected=fail_on_rejected,
+            pacing={"progress_interval": progress_interval, "settle_seconds": settle_seconds},
         )
         self.recipients_file_format = recipients_file_format
         self.recipients_file_conn_id = recipients_file_conn_id

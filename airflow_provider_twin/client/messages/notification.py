@@ -10,6 +10,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import json
+import math
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -109,8 +110,8 @@ def limit_problems(
     if not is_int(max_attempts) or not 1 <= max_attempts <= MAX_ATTEMPTS_LIMIT:
         problems.append(f"max_attempts: must be an integer from 1 to {MAX_ATTEMPTS_LIMIT}")
     for name, value in timeouts.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-            problems.append(f"{name}: must be a positive number of seconds")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+            problems.append(f"{name}: must be a positive number of seconds (finite)")
     if not isinstance(twin_conn_id, str) or not twin_conn_id:
         problems.append("twin_conn_id: must be a connection id")
     return problems

@@ -13,6 +13,7 @@ import concurrent.futures
 import contextlib
 import dataclasses
 import gc
+import math
 from collections.abc import Coroutine, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -48,6 +49,39 @@ def rejected_threshold(value: bool | float | None) -> float | None:
     return float(value)
 
 
+def non_finite(value: Any, where: str) -> str | None:
+    """Where the first NaN or infinite number inside ``value`` is (mappings and lists walked),
+    or None."""
+    if type(value) is float:
+        return None if math.isfinite(value) else where
+    items: Any
+    if isinstance(value, Mapping):
+        items = value.items()
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = non_finite(item, f"{where}[{key}]" if isinstance(key, int) else f"{where}.{key}")
+        if found is not None:
+            return found
+    return None
+
+
+def refuse_non_finite(owner: str, arguments: Mapping[str, Any]) -> None:
+    """Refuse NaN and infinity anywhere in an operator's ``arguments``, when the DAG is parsed.
+
+    Such a number is no JSON: Airflow would fail to store the task, or TWIN to read the
+    request, with an error that names no argument.
+
+    :raises ValueError: naming the argument (and the key or index inside it).
+    """
+    for name, value in arguments.items():
+        found = non_finite(value, name)
+        if found is not None:
+            raise ValueError(f"{owner}: {found} is not a finite number (NaN or infinity); give a real value")
+
+
 def check_send_arguments(
     owner: str,
     sources: Mapping[str, Any],
@@ -57,13 +91,18 @@ def check_send_arguments(
     max_in_flight: int,
     max_requests_per_second: float | None,
     fail_on_rejected: bool | float,
+    pacing: Mapping[str, float] | None = None,
 ) -> None:
     """Refuse arguments no run could use, when the DAG is parsed.
 
     :param owner: who takes the arguments, named in the error.
     :param sources: ``messages``, ``recipients`` and ``recipients_file`` as given.
+    :param pacing: further numeric arguments (seconds) to check for NaN and infinity.
     :raises ValueError: naming the argument.
     """
+    numbers: dict[str, Any] = {"batch_size": batch_size, "max_in_flight": max_in_flight}
+    numbers |= {"max_requests_per_second": max_requests_per_second, "fail_on_rejected": fail_on_rejected}
+    refuse_non_finite(owner, {**sources, **settings, **numbers, **(pacing or {})})
     given = [name for name, value in sources.items() if value is not None]
     if len(given) != 1:
         raise ValueError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -159,3 +160,35 @@ def test_a_connection_without_credentials_fails_a_cancel_without_retry(
     with pytest.raises(AirflowFailException, match="twin_default"):
         cancel(bulk_ids=[UUID]).execute(context())
     assert twin.admin.requests() == []
+
+
+# -- 8. non-finite numbers in operator arguments ------------------------------------------------------
+@pytest.mark.parametrize(
+    ("arguments", "named"),
+    [
+        ({"max_requests_per_second": math.nan}, "max_requests_per_second"),
+        ({"progress_interval": math.inf}, "progress_interval"),
+        ({"settle_seconds": math.nan}, "settle_seconds"),
+        ({"validity_period": math.nan}, "validity_period"),
+        ({"batch_size": math.nan}, "batch_size"),
+        ({"variables": {"amount": math.nan}}, "variables.amount"),
+        ({"recipients": [PHONE, {**PHONE, "var_n": -math.inf}]}, "recipients[1].var_n"),
+    ],
+)
+def test_non_finite_send_arguments_are_refused_at_construction(arguments: dict[str, Any], named: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(named) + ".*finite"):
+        operator(**{"recipients": [PHONE], **arguments})
+
+
+@pytest.mark.parametrize("name", ["max_ids_per_request", "max_message_ids_in_xcom"])
+def test_non_finite_cancel_arguments_are_refused_at_construction(name: str) -> None:
+    with pytest.raises(ValueError, match=rf"{name}.*finite"):
+        cancel(bulk_ids=[UUID], **{name: math.nan})
+
+
+@pytest.mark.parametrize("name", ["connect_timeout", "read_timeout"])
+def test_non_finite_notifier_timeouts_are_refused_at_construction(name: str) -> None:
+    from airflow_provider_twin.notifications.twin import TwinNotifier
+
+    with pytest.raises(ValueError, match=name):
+        TwinNotifier(recipients=[PHONE], channels={"sms": {}}, **{name: math.nan})
