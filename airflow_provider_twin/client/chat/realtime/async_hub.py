@@ -9,36 +9,26 @@ envelope) come from :mod:`.centrifugo` and :mod:`..events`, shared with the bloc
 (:mod:`.session_wait`), to the :class:`SessionWatch` es of its session; a triggerer lends one
 hub per TWIN connection to all its waits, so a thousand waits use one socket.
 
-How sessions join a shared connection (ASSUMPTION, twin-api.md §5.3, §5.5, §5.8): TWIN takes
-the list of sessions in the connect ``data`` and also offers the ``joinSession`` rpc. The hub
-does both. A session added while connected is joined with ``joinSession`` at once, with no
-reconnect; the connect ``data`` object handed to the SDK is a dict the hub owns and updates in
-place, and the SDK encodes it afresh for every connect, so each reconnect lists exactly the
-sessions watched at that moment. After every (re)connect the hub repeats ``joinSession`` for
-every session, since TWIN does not say whether the connect list alone is enough.
+How sessions join a shared connection (seed 003; ASSUMPTIONS where it is silent, twin-api.md
+§5.3, §5.5, §5.8): the connect lists the sessions to listen to (``settings.sessions``, REQUIRED),
+so the hub connects when the first session is watched and disconnects when the last one leaves.
+The connect ``data`` is a dict the hub owns and updates in place, and the SDK encodes it afresh
+for every connect, so each reconnect lists the sessions watched at that moment. After connect the
+hub subscribes to the channels of the reply's ``subs`` (see :meth:`ChatEventHub._subscribe_and_join`),
+then joins every session with ``joinSession``; a session added while connected is joined at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
-import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
 
-from centrifuge import (
-    CentrifugeError,
-    Client,
-    ClientEventHandler,
-    ConnectedContext,
-    ConnectingContext,
-    DisconnectedContext,
-    ErrorContext,
-    ReplyError,
-    ServerPublicationContext,
-)
+from centrifuge import CentrifugeError, Client, ClientState, ReplyError
 
 from airflow_provider_twin.client.chat.events import parse_event
 from airflow_provider_twin.client.chat.realtime.centrifugo import (
@@ -47,74 +37,20 @@ from airflow_provider_twin.client.chat.realtime.centrifugo import (
     connect_data,
     join_data,
     join_succeeded,
+    subscribe_accepted,
 )
+from airflow_provider_twin.client.chat.realtime.sdk_events import ChannelEvents, HubEvents
 from airflow_provider_twin.client.chat.realtime.session_wait import (
     ConnectionLost,
     HubStopped,
     Joined,
     JoinFailed,
     Signal,
-    WatchItem,
 )
+from airflow_provider_twin.client.chat.realtime.session_watch import SessionWatch
 from airflow_provider_twin.client.core.errors import error_summary
 
 log = logging.getLogger("airflow_provider_twin.client.chat.realtime")
-
-
-class SessionWatch:
-    """One waiter's view of one session: events and connection signals, in order."""
-
-    __slots__ = ("_queue", "key", "session_id")
-
-    def __init__(self, session_id: str) -> None:
-        self.session_id = session_id
-        self.key = session_id.lower()
-        self._queue: asyncio.Queue[WatchItem] = asyncio.Queue()
-
-    def put(self, item: WatchItem) -> None:
-        """Deliver an item (called by the hub)."""
-        self._queue.put_nowait(item)
-
-    async def next(self, timeout: float | None) -> WatchItem | None:
-        """The next item, or None when ``timeout`` seconds pass first."""
-        if not self._queue.empty():
-            return self._queue.get_nowait()
-        if timeout is not None and timeout <= 0:
-            return None
-        try:
-            return await asyncio.wait_for(self._queue.get(), timeout)
-        except asyncio.TimeoutError:
-            return None
-
-
-class _HubEvents(ClientEventHandler):  # type: ignore[misc]
-    """SDK callbacks forwarded to the hub. They never raise: a raising handler stops the SDK."""
-
-    def __init__(self, hub: ChatEventHub) -> None:
-        self._hub = weakref.ref(hub)
-
-    async def on_connected(self, ctx: ConnectedContext) -> None:
-        hub = self._hub()
-        if hub is not None:
-            hub._guard(hub._on_connected, ctx.client)
-
-    async def on_connecting(self, ctx: ConnectingContext) -> None:
-        hub = self._hub()
-        if hub is not None:
-            hub._guard(hub._on_connecting, ctx.code, ctx.reason)
-
-    async def on_disconnected(self, ctx: DisconnectedContext) -> None:
-        hub = self._hub()
-        if hub is not None:
-            hub._guard(hub._on_disconnected, ctx.code, ctx.reason)
-
-    async def on_error(self, ctx: ErrorContext) -> None:
-        log.debug("TWIN realtime: %s (code %s)", ctx.error, ctx.code)
-
-    async def on_publication(self, ctx: ServerPublicationContext) -> None:
-        hub = self._hub()
-        if hub is not None:
-            hub._guard(hub._on_publication, ctx.channel, ctx.pub.data, ctx.pub.offset)
 
 
 @dataclass
@@ -153,8 +89,7 @@ class ChatEventHub:
     :param max_reconnect_delay: ...up to this many seconds.
     :param max_server_ping_delay: extra seconds beyond TWIN's ping period before the link counts
         as dead and is reconnected.
-    :param join_concurrency: most ``joinSession`` calls in flight (after a reconnect all
-        sessions are joined again).
+    :param join_concurrency: most ``joinSession`` calls in flight (all, after a reconnect).
     """
 
     def __init__(
@@ -180,11 +115,19 @@ class ChatEventHub:
         self._failure: str | None = None
         self._join_limit = asyncio.Semaphore(join_concurrency)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._timeout = timeout
+        # This connection's channels, refusals, and whether they are settled (_subscribe_and_join).
+        self._channels: list[str] = []
+        self._refusals: dict[str, tuple[int, str]] = {}
+        self._ready = asyncio.Event()
+        self._refusal: str | None = None
+        self._lifecycle = asyncio.Lock()
+        self._idling = False
         self.client_id: str | None = None
         self.stats = HubStats()
         self._client = Client(
             url,
-            events=_HubEvents(self),
+            events=HubEvents(self),
             name=CLIENT_NAME,
             data=self._data,
             timeout=timeout,
@@ -210,11 +153,22 @@ class ChatEventHub:
         """The sessions listened to, as sent in the next connect."""
         return tuple(self._session_list)
 
+    @property
+    def connect_data(self) -> dict[str, Any]:
+        """The ``data`` of the next connect command (a copy)."""
+        return copy.deepcopy(self._data)
+
     async def start(self) -> None:
-        """Connect (the first attempt is awaited; failures are retried in the background)."""
+        """Let the hub connect: now if a session is watched, else on the first :meth:`watch`.
+
+        TWIN's connect requires the sessions to listen to (seed 003: ``settings.sessions``,
+        REQUIRED), so a hub watching nothing stays disconnected, and disconnects again when
+        the last watch leaves. The first attempt is awaited; failures are retried in the
+        background.
+        """
         if not self._started:
             self._started = True
-            await self._client.connect()
+            await self._follow_watches()
 
     async def aclose(self) -> None:
         """Disconnect and tell remaining watches that nothing more will come."""
@@ -249,6 +203,8 @@ class ChatEventHub:
             self._session_list.append(session_id)
             if self._connected:
                 self._spawn(self._join(key, self._generation))
+            elif len(self._watches) == 1:
+                self._spawn(self._follow_watches())
         elif self._joined.get(key) == self._generation and self._connected:
             watch.put(Joined(self._generation))
         watches.add(watch)
@@ -270,30 +226,32 @@ class ChatEventHub:
         # no longer lists it, and are dropped meanwhile.
         with contextlib.suppress(ValueError):
             self._session_list.remove(name)
+        if not self._watches:
+            self._spawn(self._follow_watches())
 
-    # -- SDK callbacks (via _HubEvents) --------------------------------------------------------------
-    def _guard(self, handler: Callable[..., None], *args: Any) -> None:
-        try:
-            handler(*args)
-        except Exception:  # a raising handler would make the SDK disconnect for good
-            log.exception("TWIN realtime: event handling failed")
-
-    def _on_connected(self, client_id: str) -> None:
+    # -- SDK callbacks (via sdk_events) --------------------------------------------------------------
+    def on_connected(self, client_id: str) -> None:
         self._generation += 1
         self._connected = True
         self.client_id = client_id
         self.stats.connects += 1
         self._joined.clear()
+        self._channels = []
+        self._refusals = {}
+        self._ready = asyncio.Event()
         log.info(
             "TWIN realtime connected (client %s, %d session(s), connection #%d)",
             client_id,
             len(self._watches),
             self._generation,
         )
-        for key in list(self._watches):
-            self._spawn(self._join(key, self._generation))
+        self._spawn(self._subscribe_and_join(self._generation))
 
-    def _on_connecting(self, code: int, reason: str) -> None:
+    def on_channel(self, channel: str) -> None:
+        self._channels.append(channel)
+
+    async def on_connecting(self, code: int, reason: str) -> None:
+        await self._drop_subscriptions()
         if not self._connected:
             return
         self._connected = False
@@ -301,15 +259,19 @@ class ChatEventHub:
         log.warning("TWIN realtime connection lost (%s %s); reconnecting", code, reason)
         self._broadcast(ConnectionLost(f"{code} {reason}"))
 
-    def _on_disconnected(self, code: int, reason: str) -> None:
+    async def on_disconnected(self, code: int, reason: str) -> None:
         self._connected = False
-        if self._closing:
+        await self._drop_subscriptions()
+        if self._closing or self._idling:
             return
         self._failure = f"TWIN closed the realtime connection for good: {code} {reason}"
         log.error("%s", self._failure)
         self._broadcast(HubStopped(self._failure))
 
-    def _on_publication(self, channel: str, data: Any, offset: int) -> None:
+    def on_unsubscribed(self, channel: str, code: int, reason: str) -> None:
+        self._refusals[channel] = (code, reason)
+
+    def on_publication(self, channel: str, data: Any, offset: int) -> None:
         event = parse_event(data, channel=channel, offset=offset)
         if event is None:
             log.debug("TWIN realtime: ignoring a publication that is not a chat event: %r", data)
@@ -342,7 +304,71 @@ class ChatEventHub:
     def _current(self, key: str, generation: int) -> bool:
         return self._connected and generation == self._generation and key in self._watches
 
+    async def _follow_watches(self) -> None:
+        """Connect while some session is watched, disconnect when none is (one change at a time)."""
+        async with self._lifecycle:
+            wanted = self._started and bool(self._watches) and not self._closing and not self._failure
+            state = self._client.state
+            if wanted and state == ClientState.DISCONNECTED:
+                await self._client.connect()
+            elif not wanted and state != ClientState.DISCONNECTED and not self._closing:
+                self._idling = True
+                try:
+                    await self._client.disconnect()
+                finally:
+                    self._idling = False
+
+    async def _drop_subscriptions(self) -> None:
+        """Forget the client-side subscriptions of a connection that is over.
+
+        Each connection is given channels of its own (``subs``), so the SDK must not subscribe
+        to the old ones again after a reconnect.
+        """
+        self._ready.set()  # joins waiting for this connection's subscriptions give up
+        for sub in list(self._client.subscriptions().values()):
+            with contextlib.suppress(CentrifugeError):
+                await sub.unsubscribe()
+                self._client.remove_subscription(sub)
+
+    async def _subscribe_and_join(self, generation: int) -> None:
+        """Subscribe to the connect reply's channels, then join every watched session.
+
+        Seed 003 says to subscribe to the channels named by the keys of ``subs``. Where TWIN
+        makes them server-side subscriptions (Centrifugo's reading, the lenient emulator) they
+        publish already and the subscribe is answered ``{}`` or 105 "already subscribed"; where
+        TWIN waits for the client's ``subscribe``, nothing is published before it. Either way
+        a session counts as joined only once its channel delivers, so the REST check that
+        follows a :class:`Joined` misses nothing.
+        """
+        refused: list[str] = []
+        for channel in self._channels:
+            if why := await self._subscribe(channel):
+                log.warning("TWIN realtime: %s", why)
+                refused.append(why)
+        if generation != self._generation:
+            return
+        self._refusal = "; ".join(refused) or None
+        self._ready.set()
+        for key in list(self._watches):
+            self._spawn(self._join(key, generation))
+
+    async def _subscribe(self, channel: str) -> str | None:
+        """Subscribe to ``channel``; None when it delivers, else why not."""
+        sub = self._client.get_subscription(channel) or self._client.new_subscription(
+            channel, events=ChannelEvents(self, channel)
+        )
+        try:
+            await sub.subscribe()
+            await sub.ready(timeout=self._timeout)
+        except (CentrifugeError, asyncio.TimeoutError) as exc:
+            code, reason = self._refusals.get(channel, (None, error_summary(exc)))
+            if subscribe_accepted(code):
+                return None  # subscribed on the server side already: it publishes
+            return f"subscribe to {channel} refused: {code} {reason}"
+        return None
+
     async def _join(self, key: str, generation: int) -> None:
+        await self._ready.wait()
         async with self._join_limit:
             if not self._current(key, generation):
                 return
@@ -354,13 +380,13 @@ class ChatEventHub:
                 # Lost with the connection (the next connect joins again) or timed out.
                 reason = f"joinSession failed: {error_summary(exc)}"
             else:
-                if join_succeeded(result.data):
+                if join_succeeded(result.data) and not self._refusal:
                     if self._current(key, generation):
                         self._joined[key] = generation
                         self.stats.joins += 1
                         self._notify(key, Joined(generation))
                     return
-                reason = f"joinSession answered {result.data!r}"
+                reason = self._refusal or f"joinSession answered {result.data!r}"
             if self._current(key, generation):
                 self.stats.join_failures += 1
                 log.warning("TWIN realtime: %s for session %s", reason, self._names.get(key, key))

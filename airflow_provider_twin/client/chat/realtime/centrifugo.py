@@ -78,6 +78,31 @@ def connect_command(command_id: int, sessions: Iterable[str], user_id: str | Non
     return {"id": command_id, "connect": {"data": connect_data(sessions, user_id), "name": CLIENT_NAME}}
 
 
+def subscription_channels(connect_result: Mapping[str, Any]) -> list[str]:
+    """The channels to subscribe to after connect: the keys of the reply's ``subs`` (seed 003).
+
+    TWIN's guide: "Далее необходимо подписаться на доступные каналы подписки, чтобы получать в них
+    события. Название канала - ключи из объектов subs". Centrifugo reads ``subs`` as server-side
+    subscriptions that publish at once; the clients subscribe anyway (see :func:`subscribe_accepted`).
+    """
+    subs = connect_result.get("subs")
+    return [str(channel) for channel in subs] if isinstance(subs, Mapping) else []
+
+
+def subscribe_command(command_id: int, channel: str) -> dict[str, Any]:
+    """A complete ``subscribe`` command for ``channel``."""
+    return {"id": command_id, "subscribe": {"channel": channel}}
+
+
+def subscribe_accepted(code: int | None) -> bool:
+    """Whether a ``subscribe`` answer leaves the channel delivering (None: no error).
+
+    ASSUMPTION (twin-api.md §7.17, §7.18): a server that already subscribed the client on the
+    server side may answer 105 "already subscribed"; the channel then publishes anyway.
+    """
+    return code is None or code == ERROR_ALREADY_SUBSCRIBED
+
+
 def join_data(session_id: str) -> dict[str, Any]:
     """The rpc ``data`` that joins ``session_id`` (twin-api.md §5.5)."""
     return {"id": session_id}
@@ -156,4 +181,7 @@ __all__ = [
     "join_data",
     "join_succeeded",
     "reply_error",
+    "subscribe_accepted",
+    "subscribe_command",
+    "subscription_channels",
 ]

@@ -35,6 +35,9 @@ from airflow_provider_twin.client.chat.realtime.centrifugo import (
     join_command,
     join_succeeded,
     reply_error,
+    subscribe_accepted,
+    subscribe_command,
+    subscription_channels,
 )
 from airflow_provider_twin.client.chat.realtime.session_wait import (
     ConnectionLost,
@@ -71,12 +74,14 @@ class RealtimeSocket:
     ::
 
         with RealtimeSocket(url, [session_id]) as socket:
-            joined = socket.open()                # connect + joinSession each session
+            joined = socket.open()                # connect, subscribe, joinSession each session
             for event in socket.events(until=time.time() + 60):
                 ...
 
     :param url: the websocket URL (``TwinEndpoints.centrifugo_url``).
-    :param sessions: sessions to listen to (sent on connect and joined with ``joinSession``).
+    :param sessions: sessions to listen to (sent on connect and joined with ``joinSession``); at
+        least one, since TWIN's connect requires ``settings.sessions`` (seed 003).
+    :param user_id: the widget's ``settings.userId`` sent on connect (optional, seed 003).
     :param timeout: seconds for the handshake and for each command reply.
     """
 
@@ -91,6 +96,8 @@ class RealtimeSocket:
     ) -> None:
         self.url = url
         self.sessions = [str(session) for session in sessions]
+        if not self.sessions:
+            raise ValueError("a TWIN realtime connection needs at least one session (settings.sessions)")
         self.user_id = user_id
         self.timeout = timeout
         self.client_id: str | None = None
@@ -124,9 +131,10 @@ class RealtimeSocket:
         self.ping_interval = (
             float(ping) if isinstance(ping, (int, float)) and not isinstance(ping, bool) else 0.0
         )
+        refused = [why for channel in subscription_channels(result) if (why := self._subscribe(channel))]
         joins: dict[str, str | None] = {}
         for session_id in self.sessions:
-            joins[session_id] = self._join(session_id)
+            joins[session_id] = "; ".join(refused) or self._join(session_id)
         return joins
 
     def close(self) -> None:
@@ -159,6 +167,17 @@ class RealtimeSocket:
                 return
             for reply in self._receive(until):
                 self._dispatch(reply)
+
+    def _subscribe(self, channel: str) -> str | None:
+        """Subscribe to a channel of the connect reply's ``subs``; None, or why it was refused."""
+        try:
+            self._command(subscribe_command(self._take_id(), channel), "subscribe")
+        except _CommandError as exc:
+            if subscribe_accepted(exc.code):
+                return None  # already subscribed on the server side: it publishes anyway
+            log.warning("TWIN realtime: subscribe to %s refused: %s", channel, exc)
+            return f"subscribe to {channel} refused: {exc}"
+        return None
 
     def _join(self, session_id: str) -> str | None:
         try:
@@ -272,6 +291,7 @@ def wait_for_session_event_sync(
     timeout: float = 5.0,
     min_reconnect_delay: float = 0.5,
     max_reconnect_delay: float = 10.0,
+    user_id: str | None = None,
     clock: Callable[[], float] = time.time,
     sleep: Callable[[float], None] = time.sleep,
     **rules: Unpack[WaitRules],
@@ -283,8 +303,10 @@ def wait_for_session_event_sync(
     for an unknown session, refused credentials or a terminal disconnect; transient REST trouble
     only means "unknown" (asked again a little later, or by the next poke).
 
-    :param rules: ``events``, ``closed_statuses`` (:class:`~.session_wait.SessionWait`); a poke
-        listens briefly, so by default REST is asked after each (re)connect only, not on timers.
+    :param user_id: the widget's ``settings.userId`` sent on connect (optional).
+    :param rules: ``events``, ``closed_statuses``, ``recheck_interval``, ``fallback_interval``
+        (:class:`~.session_wait.SessionWait`); a poke listens briefly, so by default REST is asked
+        after each (re)connect only, not on timers.
     """
     rules = {"recheck_interval": math.inf, "fallback_interval": math.inf, **rules}
     wait = SessionWait(session_id, deadline=until, now=clock(), **rules)
@@ -298,7 +320,11 @@ def wait_for_session_event_sync(
     rng = random.Random()
     while clock() < until:
         socket = RealtimeSocket(
-            url, [session_id], timeout=min(timeout, max(0.5, until - clock())), clock=clock
+            url,
+            [session_id],
+            user_id=user_id,
+            timeout=min(timeout, max(0.5, until - clock())),
+            clock=clock,
         )
         try:
             refused = socket.open()[session_id]
