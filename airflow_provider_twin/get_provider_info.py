@@ -56,6 +56,12 @@ CONN_FIELDS: dict[str, Any] = {
         "description": "Retries of a failed call (429, 5xx, network errors) before giving up.",
         "schema": {"type": ["integer", "null"], "default": 4, "minimum": 0, "maximum": 20},
     },
+    "user_id": {
+        "label": "Chat widget user id",
+        "description": "userId sent when connecting to TWIN's chat websocket (optional); "
+        "a chat sensor's user_id overrides it.",
+        "schema": {"type": ["string", "null"]},
+    },
 }
 
 

@@ -2,7 +2,8 @@
 
 Fields: login = account e-mail, password = password; extras: ``company_id``, ``token_ttl``,
 ``api_token`` (the static-token alternative), ``iam_url``, ``notify_url``, ``chat_url``,
-``centrifugo_url``, ``timeout`` (read timeout, seconds) and ``max_retries``. Extras may also
+``centrifugo_url``, ``timeout`` (read timeout, seconds), ``max_retries`` and ``user_id`` (the chat
+widget's user, sent on realtime connect: :func:`chat_user_id`). Extras may also
 carry the ``extra__twin__`` prefix older connection forms wrote.
 """
 
@@ -35,6 +36,7 @@ EXTRA_FIELDS = (
     "centrifugo_url",
     "timeout",
     "max_retries",
+    "user_id",
 )
 
 
@@ -115,3 +117,19 @@ def client_config(conn: ConnectionLike) -> TwinClientConfig:
         )
     except TwinConfigError as exc:
         raise TwinConfigError(f"connection {conn_id!r}: {exc}") from None
+
+
+def chat_user_id(conn: ConnectionLike) -> str | None:
+    """The ``user_id`` extra: the widget ``settings.userId`` of the realtime connect, or None.
+
+    Seed 003 lists ``userId`` as an optional field of the connect's ``settings`` (the widget user's
+    id); it is not a credential. TWIN does not say what it must look like: any non-blank string.
+
+    :raises TwinConfigError: naming the connection when the extra is not a string.
+    """
+    value = _extras(conn).get("user_id")
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip():
+        raise TwinConfigError(f"connection {conn.conn_id!r}: extra field user_id must be a non-empty string")
+    return value.strip()

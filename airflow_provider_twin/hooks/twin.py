@@ -9,7 +9,7 @@ from airflow.sdk import BaseHook
 
 from airflow_provider_twin.client import AsyncTwinClient, TwinClient, TwinClientConfig, TwinError, notify
 from airflow_provider_twin.hooks import secret_masking
-from airflow_provider_twin.hooks.connection import client_config
+from airflow_provider_twin.hooks.connection import chat_user_id, client_config
 
 #: Hook arguments that would carry credentials outside the connection: refused.
 C = TypeVar("C", TwinClient, AsyncTwinClient)
@@ -48,6 +48,15 @@ class TwinHook(BaseHook):
     def client_config(self) -> TwinClientConfig:
         """The client configuration read from the connection."""
         return client_config(self.get_connection(self.twin_conn_id))
+
+    @cached_property
+    def chat_user_id(self) -> str | None:
+        """The connection's ``user_id`` extra (the chat widget user sent on realtime connect)."""
+        return chat_user_id(self.get_connection(self.twin_conn_id))
+
+    async def get_chat_user_id(self) -> str | None:
+        """:attr:`chat_user_id`, reading the connection without blocking (in a triggerer)."""
+        return chat_user_id(await self.aget_connection(self.twin_conn_id))
 
     def get_conn(self) -> TwinClient:
         """The sync client (same as :meth:`get_client`)."""

@@ -87,12 +87,14 @@ class TwinChatSessionClosedSensor(TwinSensor):
         websocket is joined.
     :param fallback_interval: deferrable mode: seconds between REST checks while the websocket
         is down.
+    :param user_id: the chat widget ``userId`` sent when connecting to the websocket (seed 003:
+        optional); default the connection's ``user_id`` extra. Templated.
     :param twin_conn_id: the ``twin`` connection.
     :param deferrable: check once, then wait in the triggerer (no worker slot) until
         ``timeout``. Default from ``[operators] default_deferrable``.
     """
 
-    template_fields: Sequence[str] = ("session_id", "events")
+    template_fields: Sequence[str] = ("session_id", "events", "user_id")
     ui_color = "#e6f4ea"
 
     def __init__(
@@ -104,6 +106,7 @@ class TwinChatSessionClosedSensor(TwinSensor):
         listen_timeout: float | None = None,
         recheck_interval: float = DEFAULT_RECHECK_INTERVAL,
         fallback_interval: float = DEFAULT_FALLBACK_INTERVAL,
+        user_id: str | None = None,
         twin_conn_id: str = TwinHook.default_conn_name,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
@@ -121,6 +124,9 @@ class TwinChatSessionClosedSensor(TwinSensor):
         self.listen_timeout = listen_timeout
         self.recheck_interval = recheck_interval
         self.fallback_interval = fallback_interval
+        if user_id is not None and (not isinstance(user_id, str) or not user_id.strip()):
+            raise ValueError(f"user_id must be a non-empty string, got {user_id!r}")
+        self.user_id = user_id
         self.twin_conn_id = twin_conn_id
         self.deferrable = deferrable
 
@@ -143,6 +149,15 @@ class TwinChatSessionClosedSensor(TwinSensor):
             )
         return value.strip()
 
+    def rendered_user_id(self) -> str | None:
+        """The rendered ``user_id`` override, checked (None: the connection's extra applies)."""
+        value: Any = self.user_id
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str) or not value.strip():
+            raise AirflowFailException(f"{self.task_id}: user_id must be a non-empty string, got {value!r}")
+        return value.strip()
+
     # -- modes ---------------------------------------------------------------------------------------
     def _execute_deferrable(self, context: Context) -> Any:
         session_id = self.rendered_session_id()
@@ -162,6 +177,7 @@ class TwinChatSessionClosedSensor(TwinSensor):
                 closed_statuses=self.closed_statuses,
                 recheck_interval=self.recheck_interval,
                 fallback_interval=self.fallback_interval,
+                user_id=self.rendered_user_id(),
             ),
             method_name="execute_complete",
             # A safety net only: the trigger fires its own timeout event at the deadline.
@@ -173,7 +189,10 @@ class TwinChatSessionClosedSensor(TwinSensor):
         session_id = self.rendered_session_id()
         events = self.event_filter()
         listen = self.poke_interval if self.listen_timeout is None else self.listen_timeout
+        user_id = self.rendered_user_id()
         client = self._client()
+        if user_id is None and self._hook is not None:
+            user_id = self._hook.chat_user_id
         sync = self._sync_module()
         result: WaitResult | None = sync.wait_for_session_event_sync(
             client,
@@ -182,6 +201,7 @@ class TwinChatSessionClosedSensor(TwinSensor):
             until=time.time() + float(listen),
             events=events,
             closed_statuses=self.closed_statuses,
+            user_id=user_id,
         )
         if result is None:
             self.log.info("Chat session %s: still open", session_id)

@@ -59,10 +59,16 @@ class ChatSocket:
     checker: SessionChecker
 
     @classmethod
-    async def open(cls, connection: TwinConnection) -> ChatSocket:
-        """Connect a websocket at the connection's ``centrifugo_url``."""
+    async def open(cls, connection: TwinConnection, user_id: str | None = None) -> ChatSocket:
+        """A websocket at the connection's ``centrifugo_url`` (it connects with its first wait).
+
+        :param user_id: the widget ``userId`` sent on connect; None = the connection's ``user_id``
+            extra, if any.
+        """
         url = connection.client.engine.config.endpoints.centrifugo_url
-        hub = load_realtime("async_hub").ChatEventHub(url)
+        if user_id is None:
+            user_id = await connection.hook.get_chat_user_id()
+        hub = load_realtime("async_hub").ChatEventHub(url, user_id=user_id)
         try:
             await hub.start()
         except BaseException:
@@ -107,6 +113,8 @@ class TwinChatSessionEventTrigger(BaseTrigger):
     :param closed_statuses: REST session statuses that mean closed.
     :param recheck_interval: seconds between safety-net REST checks while joined.
     :param fallback_interval: seconds between REST checks while the websocket is down.
+    :param user_id: the widget ``userId`` sent on connect, instead of the connection's ``user_id``
+        extra (waits with their own ``user_id`` share a websocket of their own).
     """
 
     def __init__(
@@ -119,6 +127,7 @@ class TwinChatSessionEventTrigger(BaseTrigger):
         closed_statuses: Iterable[str] = CLOSED_STATUSES,
         recheck_interval: float = DEFAULT_RECHECK_INTERVAL,
         fallback_interval: float = DEFAULT_FALLBACK_INTERVAL,
+        user_id: str | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.session_id = str(session_id)
@@ -128,6 +137,7 @@ class TwinChatSessionEventTrigger(BaseTrigger):
         self.closed_statuses = [str(status) for status in closed_statuses]
         self.recheck_interval = float(recheck_interval)
         self.fallback_interval = float(fallback_interval)
+        self.user_id = str(user_id) if user_id else None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Class path and JSON keyword arguments that re-create this trigger."""
@@ -141,15 +151,21 @@ class TwinChatSessionEventTrigger(BaseTrigger):
                 "closed_statuses": self.closed_statuses,
                 "recheck_interval": self.recheck_interval,
                 "fallback_interval": self.fallback_interval,
+                "user_id": self.user_id,
             },
         )
 
     @property
     def socket_key(self) -> str:
-        """Which websocket of the connection: its shared one, or one for this session alone."""
+        """Which websocket of the connection: its shared one, or one for this session alone.
+
+        A ``user_id`` of the wait's own is sent on connect, so such waits share a websocket of
+        their own (per user id).
+        """
+        key = self.twin_conn_id if self.user_id is None else f"{self.twin_conn_id}#user={self.user_id}"
         if EventFilter.from_json(self.events).needs_own_connection:
-            return f"{self.twin_conn_id}#session={self.session_id.lower()}"
-        return self.twin_conn_id
+            return f"{key}#session={self.session_id.lower()}"
+        return key
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Fire exactly one event: closed, event, timeout or error."""
@@ -169,7 +185,7 @@ class TwinChatSessionEventTrigger(BaseTrigger):
             async with (
                 shared_connection(self.twin_conn_id) as connection,
                 connection.attach(
-                    self.socket_key, lambda: ChatSocket.open(connection), ChatSocket.aclose
+                    self.socket_key, lambda: ChatSocket.open(connection, self.user_id), ChatSocket.aclose
                 ) as socket,
             ):
                 return await wait_for_session_event(

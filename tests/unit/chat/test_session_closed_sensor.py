@@ -38,7 +38,7 @@ def test_arguments_are_checked_when_the_dag_is_parsed() -> None:
         sensor(listen_timeout=-1)
     # Templates are only known at run time.
     assert sensor(events="{{ params.events }}").events == "{{ params.events }}"
-    assert set(TwinChatSessionClosedSensor.template_fields) == {"session_id", "events"}
+    assert set(TwinChatSessionClosedSensor.template_fields) == {"session_id", "events", "user_id"}
 
 
 def test_rendered_inputs_are_checked_at_run_time() -> None:

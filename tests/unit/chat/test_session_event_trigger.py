@@ -68,6 +68,7 @@ def test_serialization_round_trip_is_plain_json() -> None:
         "closed_statuses": ["CLOSED", "ARCHIVED"],
         "recheck_interval": 120.0,
         "fallback_interval": 10.0,
+        "user_id": None,
     }
     text = json.dumps(kwargs).lower()
     assert "token" not in text
