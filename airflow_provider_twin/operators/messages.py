@@ -78,6 +78,8 @@ class TwinSendMessagesOperator(BaseOperator):
     :param callback_data: string (or object, sent as JSON) echoed in every callback.
     :param group_id: TWIN group id (UUID) of all messages; default: a deterministic id derived
         from the task instance, the same on every try.
+    :param variable_default: value sent for a TWIN variable the text uses (``{{name}}``) that a
+        recipient has no value for; by default such a recipient is an error.
     :param batch_size: destinations per request (default 1000; TWIN documents no limit, 1000
         is its page size).
     :param max_in_flight: concurrent requests (default 4).
@@ -131,6 +133,7 @@ class TwinSendMessagesOperator(BaseOperator):
         callback_url: str | None = None,
         callback_data: str | Mapping[str, Any] | None = None,
         group_id: str | None = None,
+        variable_default: str | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
         max_requests_per_second: float | None = None,
@@ -162,6 +165,7 @@ class TwinSendMessagesOperator(BaseOperator):
         self.callback_url = callback_url
         self.callback_data = callback_data
         self.group_id = group_id
+        self.variable_default = variable_default
         check_send_arguments(
             type(self).__name__,
             {"messages": messages, "recipients": recipients, "recipients_file": recipients_file},

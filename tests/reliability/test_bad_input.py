@@ -91,6 +91,12 @@ CATALOGUE: list[Case] = [
         recipients=[{**PHONE, "variables": {"n": float("nan")}}],
     ),
     send("infinite_shared_variable", ("variables.n", "finite"), variables={"n": float("inf")}),
+    send(
+        "variable_the_text_uses_missing",
+        ("recipients[1]", "var_name"),
+        recipients=[{**PHONE, "var_name": "Ann"}, PHONE],
+        text="{% raw %}Hi {{name}}{% endraw %}",
+    ),
     send("empty_recipients", "recipients", recipients=[]),
     send("recipient_as_list", "recipients[0]", recipients=[["79990000001"]]),
     # -- wrong types from XCom (the values templates and XCom resolve to) --------------------------

@@ -129,7 +129,11 @@ def _recipients(rng: random.Random, campaign: Campaign) -> list[Any]:
 
 def _campaign(rng: random.Random) -> Campaign:
     shared = rng.choice([None, {}, {"shop": "Example", "name": "friend"}])
-    return compile_spec(MessageSpec(channels=rng.choice(CHANNEL_SETS), text="Hi", variables=shared))
+    text = rng.choice(["Hi", "Hi {{name}}", "Hi {{ name }}, {{shop}}"])
+    default = rng.choice([None, None, "friend"])
+    return compile_spec(
+        MessageSpec(channels=rng.choice(CHANNEL_SETS), text=text, variables=shared, variable_default=default)
+    )
 
 
 def _one_by_one(campaign: Campaign, recipients: list[Any]) -> tuple[list[Any], int]:
@@ -159,12 +163,16 @@ def test_column_wise_check_matches_the_one_by_one_check(seed: int) -> None:
 
 def test_clean_lists_take_the_column_wise_path() -> None:
     """The fast path is really exercised by the seeds above, and by the usual shapes."""
-    taken = 0
+    taken = eligible = 0
     for seed in SEEDS:
         rng = random.Random(seed)
         campaign = _campaign(rng)
-        taken += campaign.columns(_recipients(rng, campaign)) is not None
-    assert taken >= len(SEEDS) // 5, taken
+        recipients = _recipients(rng, campaign)
+        if campaign.needed:
+            continue  # random variables seldom cover what the text uses: the full checks name them
+        eligible += 1
+        taken += campaign.columns(recipients) is not None
+    assert taken >= eligible // 5, (taken, eligible)
     campaign = compile_spec(MessageSpec(channels={"viber": {}, "sms": {}}, text="Hi"))
     usual = [{"phone": f"+7 999 {i:07d}", "variables": {"name": f"Client {i}"}} for i in range(1000)]
     assert campaign.columns(usual) is not None

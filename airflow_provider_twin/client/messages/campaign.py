@@ -13,6 +13,7 @@ Pure: no Airflow import, no I/O. The send operator and the notifier share it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -61,6 +62,8 @@ class MessageSpec:
     :param callback_url: TWIN posts status changes there (twin-api.md §3.2.7).
     :param callback_data: echoed in every callback; an object is sent as compact JSON.
     :param group_id: TWIN ``groupId`` (UUID) shared by all messages of the campaign step.
+    :param variable_default: value sent for a TWIN variable the text uses (``{{name}}``) that
+        a recipient has no value for; None (the default) refuses such a recipient instead.
     """
 
     channels: Mapping[str, Mapping[str, Any] | None] | Sequence[str] | None = None
@@ -74,6 +77,18 @@ class MessageSpec:
     callback_url: str | None = None
     callback_data: str | Mapping[str, Any] | None = None
     group_id: str | None = None
+    variable_default: str | None = None
+
+
+#: A TWIN variable in a text: ``{{name}}`` (spaces inside the braces allowed). ASSUMPTION: the
+#: notify guide names no syntax; this is the one TWIN's templates and the chat bot use.
+_PLACEHOLDER = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
+
+
+def placeholders(channels: Mapping[str, Mapping[str, Any]]) -> frozenset[str]:
+    """The TWIN variables the channels' texts use."""
+    texts = [settings.get("text") for settings in channels.values()]
+    return frozenset(name for text in texts if isinstance(text, str) for name in _PLACEHOLDER.findall(text))
 
 
 @dataclass(frozen=True)
@@ -88,6 +103,10 @@ class Campaign:
     channels: tuple[str, ...]
     reachable: frozenset[str]
     variables: Mapping[str, Scalar] = field(default_factory=dict)
+    #: TWIN variables the texts use that the shared ``variables`` do not fill: each recipient
+    #: needs a value for them (or gets ``variable_default``).
+    needed: frozenset[str] = frozenset()
+    variable_default: str | None = None
 
     def destination(
         self, index: int, recipient: Any, problems: Problems, where: str | None = None
@@ -124,12 +143,30 @@ class Campaign:
             destination["variables"] = {**self.variables, **variables} if variables else dict(self.variables)
         elif variables:
             destination["variables"] = variables
+        if self.needed and not self._fill(destination, problems, where or f"recipients[{index}]"):
+            return None
         return destination  # type: ignore[return-value]
+
+    def _fill(self, destination: dict[str, Any], problems: Problems, where: str) -> bool:
+        """Check (or fill with ``variable_default``) the variables the text uses; False after
+        recording a problem."""
+        own = destination.get("variables") or {}
+        missing = sorted(name for name in self.needed if own.get(name) is None or own.get(name) == "")
+        if not missing:
+            return True
+        if self.variable_default is None:
+            problems.add(
+                f"{where}: no value for the variable(s) {', '.join(missing)} the text uses; give "
+                f"{', '.join('var_' + name for name in missing)} or set variable_default"
+            )
+            return False
+        destination["variables"] = {**own, **dict.fromkeys(missing, self.variable_default)}
+        return True
 
     def columns(self, recipients: Sequence[Any]) -> RecipientColumns | None:
         """``recipients`` checked column by column (see :mod:`.recipient_columns`); None when
         any of them needs the full checks of :meth:`destination`."""
-        return read_columns(recipients, self.reachable, self.variables)
+        return read_columns(recipients, self.reachable, self.variables, self.needed)
 
     def check(
         self, recipients: Sequence[Any], problems: Problems, where: Callable[[int], str] | None = None
@@ -213,6 +250,9 @@ def validate_spec(spec: MessageSpec) -> list[str]:
         problems.append(f"callback_data: longer than {MAX_CALLBACK_DATA_BYTES} bytes")
     if spec.group_id is not None and spec.group_id != "" and not is_uuid(spec.group_id):
         problems.append(f"group_id: {shown(spec.group_id)} is not a UUID")
+    default: Any = spec.variable_default
+    if default is not None and not isinstance(default, str):
+        problems.append(f"variable_default: must be a string, got {type(default).__name__}")
     return problems
 
 
@@ -256,11 +296,14 @@ def _compile(spec: MessageSpec) -> Campaign:
         template["callbackData"] = data
     reachable = frozenset().union(*(CHANNEL_DESTINATIONS[name] for name in channels))
     variables, _ = check_variables(spec.variables, "variables")
+    shared = {name for name, value in (variables or {}).items() if value is not None and value != ""}
     return Campaign(
         template=template,
         channels=tuple(channels),
         reachable=reachable,
         variables=variables or {},
+        needed=placeholders(channels) - shared,
+        variable_default=spec.variable_default,
     )
 
 

@@ -139,6 +139,8 @@ def settings_problems(
     if templated(template_id):
         # The content is checked once rendered.
         text, template_id = ("rendered later" if text is None else text), None
+    if templated(text):
+        text = "rendered later"  # Jinja's {{ }} are no TWIN variables: checked once rendered
     spec = MessageSpec(
         channels=channels,
         text=text,

@@ -127,13 +127,26 @@ def _column(recipients: Sequence[dict[Any, Any]], key: str) -> list[Any]:
     return list(map(dict.get, recipients, itertools.repeat(key)))
 
 
+def _has_every(values: list[Any], needed: frozenset[str]) -> bool:
+    """Whether every recipient's ``variables`` object has a value for every ``needed`` name."""
+    return all(
+        mine is not None and all(mine.get(name) is not None and mine.get(name) != "" for name in needed)
+        for mine in values
+    )
+
+
 def read_columns(
-    recipients: Sequence[Any], reachable: frozenset[str], shared: Mapping[str, Scalar]
+    recipients: Sequence[Any],
+    reachable: frozenset[str],
+    shared: Mapping[str, Scalar],
+    needed: frozenset[str] = frozenset(),
 ) -> RecipientColumns | None:
     """``recipients`` checked column by column; None when any of them needs the full checks.
 
     :param reachable: the destination fields at least one channel of the campaign can use.
     :param shared: the campaign's variables, merged under each recipient's own.
+    :param needed: variables the text uses that ``shared`` does not fill: every recipient must
+        have a value for them, else the full checks name (or fill) what is missing.
     """
     count = len(recipients)
     if not count or set(map(type, recipients)) != {dict}:
@@ -167,9 +180,11 @@ def read_columns(
         return None  # somebody no channel can reach: the full checks name them
     if "variables" in keys:
         variables = _variables_column(_column(recipients, "variables"))
-        if variables is None:
+        if variables is None or (needed and not _has_every(variables, needed)):
             return None
         return RecipientColumns(tuple(fields), columns, shared, variables=variables)
+    if not needed.issubset(key[4:] for key in prefixed):
+        return None  # somebody lacks a variable the text uses: the full checks name them
     if not prefixed:
         return RecipientColumns(tuple(fields), columns, shared)
     prefixed.sort()
@@ -178,6 +193,8 @@ def read_columns(
         values: list[Scalar] = _column(recipients, key)
         kinds = set(map(type, values))
         if not kinds <= SCALAR_TYPES or (float in kinds and not all_finite(values)):
+            return None
+        if key[4:] in needed and (_NONE_TYPE in kinds or (str in kinds and "" in values)):
             return None
         named.append(values)
     return RecipientColumns(tuple(fields), columns, shared, named=(tuple(key[4:] for key in prefixed), named))

@@ -192,3 +192,44 @@ def test_non_finite_notifier_timeouts_are_refused_at_construction(name: str) -> 
 
     with pytest.raises(ValueError, match=name):
         TwinNotifier(recipients=[PHONE], channels={"sms": {}}, **{name: math.nan})
+
+
+# -- 6. TWIN variables the text uses ----------------------------------------------------------------
+def test_a_recipient_without_a_value_for_a_used_variable_is_refused() -> None:
+    clean = [{"phone": f"7999000000{i}", "var_name": f"P{i}"} for i in range(5)]
+    for recipients in (
+        [*clean, PHONE],
+        [*clean, {**PHONE, "var_name": ""}],
+        [*clean, {**PHONE, "variables": {}}],
+    ):
+        text = refused(
+            channels={"sms": {}},
+            text="Hi {{ name }}, {{order}}",
+            variables={"order": "A-1"},
+            recipients=recipients,
+        )
+        assert "recipients[5]" in text
+        assert "name" in text
+        assert "order" not in text.split("recipients[5]")[1].split("\n")[0]
+
+
+def test_a_variable_no_recipient_has_is_refused_for_each_and_in_raw_messages() -> None:
+    assert "recipients[0]" in refused(channels={"sms": {"text": "Hi {{name}}"}}, recipients=[PHONE])
+    message = {"destinations": [PHONE], "channels": {"sms": {"text": "Hi {{name}}"}}}
+    with pytest.raises(TwinInputError, match=r"messages\[0\]\.destinations\[0\].*name"):
+        plan_send(IDENTITY, {}, messages=[message])
+
+
+def test_variable_default_fills_what_a_recipient_lacks(twin: Twin) -> None:
+    recipients = [{**PHONE, "var_name": "Ann"}, {"phone": "79990000002"}]
+    operator(recipients=recipients, text="Hi {{name}}", variable_default="friend").execute(context())
+    [body] = twin.wire.bodies[POST]
+    destinations = body["messages"][0]["destinations"]
+    assert [d["variables"] for d in destinations] == [{"name": "Ann"}, {"name": "friend"}]
+
+
+def test_clean_lists_with_used_variables_stay_on_the_column_wise_path() -> None:
+    campaign = compile_spec(MessageSpec(channels={"sms": {}}, text="Hi {{name}}"))
+    recipients = [{"phone": f"7999000000{i}", "var_name": f"P{i}"} for i in range(5)]
+    assert campaign.columns(recipients) is not None
+    assert campaign.columns([*recipients, PHONE]) is None
