@@ -36,6 +36,7 @@ from airflow_provider_twin.client.chat import (
     EventFilter,
     WaitResult,
     check_session,
+    closed_status_set,
     load_realtime,
 )
 from airflow_provider_twin.hooks.twin import TwinHook
@@ -79,14 +80,13 @@ class TwinChatSessionClosedSensor(TwinSensor):
     :param events: further events that end the wait: event names (``"chatMessageCreated"``) or
         ``{"event": "chatMessageCreated", "match": {"type": "TERMINAL"}}`` (payload fields that
         must match; a list means any of). ``sessionClosed`` always ends it. Templated.
-    :param closed_statuses: REST session statuses that mean closed (default ``CLOSED``; TWIN
-        does not document the enum).
+    :param closed_statuses: REST session statuses that mean closed: one or a list (default
+        ``CLOSED``; TWIN does not document the enum).
     :param listen_timeout: poke/reschedule modes: seconds each poke listens on the websocket
         after its REST check; default the poke interval, 0 = REST checks only.
-    :param recheck_interval: deferrable mode: seconds between safety-net REST checks while the
-        websocket is joined.
-    :param fallback_interval: deferrable mode: seconds between REST checks while the websocket
-        is down.
+    :param recheck_interval: seconds between safety-net REST checks while the websocket is joined
+        (in the triggerer, and during a poke's listen).
+    :param fallback_interval: seconds between REST checks while the websocket is down.
     :param user_id: the chat widget ``userId`` sent when connecting to the websocket (seed 003:
         optional); default the connection's ``user_id`` extra. Templated.
     :param twin_conn_id: the ``twin`` connection.
@@ -102,7 +102,7 @@ class TwinChatSessionClosedSensor(TwinSensor):
         *,
         session_id: str,
         events: Any = None,
-        closed_statuses: Iterable[str] = CLOSED_STATUSES,
+        closed_statuses: str | Iterable[str] = CLOSED_STATUSES,
         listen_timeout: float | None = None,
         recheck_interval: float = DEFAULT_RECHECK_INTERVAL,
         fallback_interval: float = DEFAULT_FALLBACK_INTERVAL,
@@ -120,7 +120,7 @@ class TwinChatSessionClosedSensor(TwinSensor):
         self.events = events
         if not _is_template(events):
             EventFilter.from_specs(events)  # a typo in an event name fails at DAG parse time
-        self.closed_statuses = tuple(closed_statuses)
+        self.closed_statuses = closed_status_set(closed_statuses)
         self.listen_timeout = listen_timeout
         self.recheck_interval = recheck_interval
         self.fallback_interval = fallback_interval
@@ -201,6 +201,8 @@ class TwinChatSessionClosedSensor(TwinSensor):
             until=time.time() + float(listen),
             events=events,
             closed_statuses=self.closed_statuses,
+            recheck_interval=self.recheck_interval,
+            fallback_interval=self.fallback_interval,
             user_id=user_id,
         )
         if result is None:

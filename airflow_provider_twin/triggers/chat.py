@@ -41,6 +41,7 @@ from airflow_provider_twin.client.chat import (
     SessionChecker,
     WaitResult,
     check_session,
+    closed_status_set,
     error_result,
     failed_result,
     load_realtime,
@@ -124,7 +125,7 @@ class TwinChatSessionEventTrigger(BaseTrigger):
         deadline: float | str | datetime,
         events: Sequence[Any] | None = None,
         twin_conn_id: str = TwinHook.default_conn_name,
-        closed_statuses: Iterable[str] = CLOSED_STATUSES,
+        closed_statuses: str | Iterable[str] = CLOSED_STATUSES,
         recheck_interval: float = DEFAULT_RECHECK_INTERVAL,
         fallback_interval: float = DEFAULT_FALLBACK_INTERVAL,
         user_id: str | None = None,
@@ -134,7 +135,7 @@ class TwinChatSessionEventTrigger(BaseTrigger):
         self.deadline = epoch_seconds(deadline)
         self.events = EventFilter.from_json(events).to_json()
         self.twin_conn_id = twin_conn_id
-        self.closed_statuses = [str(status) for status in closed_statuses]
+        self.closed_statuses = list(closed_status_set(closed_statuses))
         self.recheck_interval = float(recheck_interval)
         self.fallback_interval = float(fallback_interval)
         self.user_id = str(user_id) if user_id else None

@@ -48,6 +48,7 @@ from airflow_provider_twin.client.chat.session_check import (
     SessionCheck,
     check_session,
     closed_result,
+    closed_status_set,
 )
 from airflow_provider_twin.client.chat.session_start import REUSED_MESSAGES_LIMIT, start_once
 from airflow_provider_twin.client.chat.wait_result import (
@@ -84,6 +85,7 @@ __all__ = [
     "build_body",
     "check_session",
     "closed_result",
+    "closed_status_set",
     "continue_or_start_session",
     "error_result",
     "failed_result",

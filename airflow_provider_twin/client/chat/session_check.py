@@ -23,14 +23,37 @@ from airflow_provider_twin.client.chat.wait_result import (
     error_result,
     failed_result,
 )
-from airflow_provider_twin.client.core.errors import TwinError, TwinNotFoundError, error_summary, is_transient
+from airflow_provider_twin.client.core.errors import (
+    TwinError,
+    TwinInputError,
+    TwinNotFoundError,
+    error_summary,
+    is_transient,
+)
 from airflow_provider_twin.client.core.flows import Procedure
 
 log = logging.getLogger("airflow_provider_twin.client.chat")
 
 #: Session ``status`` values that mean "closed" over REST. ASSUMPTION (twin-api.md §7.15): TWIN
-#: does not document the enum; the emulator uses OPEN/CLOSED.
+#: does not document the enum; the emulator uses OPEN/CLOSED. Settable per wait (``closed_statuses``).
 CLOSED_STATUSES: tuple[str, ...] = ("CLOSED",)
+
+
+def closed_status_set(statuses: str | Iterable[str]) -> tuple[str, ...]:
+    """``closed_statuses`` as a user gives them: one status or several, upper-cased and checked.
+
+    A single string is one status (not its letters). JSON-serializable as a list.
+
+    :raises TwinInputError: naming ``closed_statuses`` when it is empty or holds a non-string or a
+        blank value.
+    """
+    values = [statuses] if isinstance(statuses, str) else list(statuses)
+    bad = [value for value in values if not isinstance(value, str) or not value.strip()]
+    if not values or bad:
+        raise TwinInputError(
+            f"closed_statuses must list at least one non-empty status (e.g. 'CLOSED'), got {statuses!r}"
+        )
+    return tuple(dict.fromkeys(value.strip().upper() for value in values))
 
 
 def closed_result(
@@ -119,5 +142,6 @@ __all__ = [
     "check_failure",
     "check_session",
     "closed_result",
+    "closed_status_set",
     "judge_session",
 ]

@@ -14,10 +14,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import httpx
+from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_provider_twin.client.core.config import TwinClientConfig
 from airflow_provider_twin.emulator import TwinEmulator
 from airflow_provider_twin.hooks.connection import client_config
+from airflow_provider_twin.sensors.chat import TwinChatSessionClosedSensor
+from airflow_provider_twin.triggers.chat import TwinChatSessionEventTrigger
 
 CHAT_ID = "5f0c7a1e-3b2d-4c8e-9a61-0d2e4b6f8a10"
 
@@ -88,3 +91,14 @@ def settled(emulator: TwinEmulator, joins: int, reads: int) -> bool:
     done_reads = sum(int(requests.get(route, 0)) for route in SESSION_READS)
     done_joins: int = emulator.admin.realtime()["stats"]["joins"]
     return done_joins >= joins and done_reads >= reads
+
+
+async def deferred_trigger(sensor: TwinChatSessionClosedSensor) -> TwinChatSessionEventTrigger:
+    """Execute a deferrable chat sensor (in a thread) and return the trigger it defers to."""
+    try:
+        await asyncio.to_thread(sensor.execute, make_context())
+    except TaskDeferred as deferred:
+        trigger = deferred.trigger
+        assert isinstance(trigger, TwinChatSessionEventTrigger)
+        return trigger
+    raise AssertionError("the sensor did not defer")

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
+from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_twin.client import TwinConfigError
 from airflow_provider_twin.client.chat.realtime import sync_socket
@@ -24,7 +24,7 @@ from airflow_provider_twin.get_provider_info import CONN_FIELDS
 from airflow_provider_twin.hooks.connection import chat_user_id
 from airflow_provider_twin.sensors.chat import TwinChatSessionClosedSensor
 from airflow_provider_twin.triggers.chat import TwinChatSessionEventTrigger, shared_chat_socket
-from tests.unit.chat.chat_fixtures import make_context, settled, start_session, until
+from tests.unit.chat.chat_fixtures import deferred_trigger, make_context, settled, start_session, until
 
 
 def conn(**extra: Any) -> SimpleNamespace:
@@ -87,10 +87,7 @@ async def test_deferrable_wait_connects_with_the_user_id(
     sensor = TwinChatSessionClosedSensor(
         task_id="closed", session_id=session_id, deferrable=True, timeout=30, user_id=override
     )
-    with pytest.raises(TaskDeferred) as deferred:
-        await asyncio.to_thread(sensor.execute, make_context())
-    trigger = deferred.value.trigger
-    assert isinstance(trigger, TwinChatSessionEventTrigger)
+    trigger = await deferred_trigger(sensor)
     run = asyncio.ensure_future(anext(trigger.run()))
     await until(lambda: settled(fast_realtime, joins=1, reads=2))
     socket = shared_chat_socket("twin_default", trigger.socket_key)

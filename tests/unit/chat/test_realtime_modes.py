@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 from airflow.sdk import PokeReturnValue
-from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_provider_twin.client import AsyncTwinClient, TwinClient
 from airflow_provider_twin.client.chat import ChatEvent
@@ -26,8 +25,14 @@ from airflow_provider_twin.client.chat.realtime.async_hub import ChatEventHub
 from airflow_provider_twin.client.chat.realtime.sync_socket import wait_for_session_event_sync
 from airflow_provider_twin.emulator import TwinEmulator
 from airflow_provider_twin.sensors.chat import TwinChatSessionClosedSensor
-from airflow_provider_twin.triggers.chat import TwinChatSessionEventTrigger
-from tests.unit.chat.chat_fixtures import emulator_config, make_context, settled, start_session, until
+from tests.unit.chat.chat_fixtures import (
+    deferred_trigger,
+    emulator_config,
+    make_context,
+    settled,
+    start_session,
+    until,
+)
 
 pytestmark = [
     pytest.mark.integration,
@@ -133,10 +138,7 @@ async def test_deferrable_sensor_hears_the_close_in_the_trigger(
 ) -> None:
     session_id = start_session(fast_realtime)
     sensor = TwinChatSessionClosedSensor(task_id="closed", session_id=session_id, deferrable=True, timeout=30)
-    with pytest.raises(TaskDeferred) as deferred:
-        await asyncio.to_thread(sensor.execute, make_context())
-    trigger = deferred.value.trigger
-    assert isinstance(trigger, TwinChatSessionEventTrigger)
+    trigger = await deferred_trigger(sensor)
     runs = asyncio.ensure_future(anext(trigger.run()))
     await until(lambda: settled(fast_realtime, joins=1, reads=2))
     await asyncio.to_thread(fast_realtime.admin.close_session, session_id, 0, True)
