@@ -28,6 +28,7 @@ from airflow_provider_twin.client.core.errors import (
     TwinInputError,
     TwinProtocolError,
     TwinRateLimited,
+    TwinTokenRejected,
     TwinTransportError,
     api_error_class,
 )
@@ -41,6 +42,11 @@ T = TypeVar("T")
 
 #: The exact body TWIN sends for an expired token (twin-api.md §2.5).
 TOKEN_EXPIRED = "Token is expired."  # noqa: S105 - an error text, not a secret
+
+#: Renewals one call may ask for when TWIN keeps refusing its token: a renewal can race
+#: another expiry (the new token is refused as well), so a refused renewed token is renewed
+#: again, a bounded number of times, before the call fails with :class:`TwinTokenRejected`.
+RENEWALS_PER_CALL = 3
 
 #: Transport errors raised before the request left the machine: always safe to retry.
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
@@ -176,7 +182,7 @@ class Engine:
         policy = self.config.retry
         started = self._monotonic()
         attempt = 0
-        renewed = False
+        renewals = 0
         while True:
             attempt += 1
             token: str | None = None
@@ -201,10 +207,12 @@ class Engine:
                 yield Sleep(delay)
                 continue
 
-            if call.auth and not renewed and _is_token_rejection(response):
-                renewed = True
+            if call.auth and _is_token_rejection(response):
                 if self.config.credentials.uses_static_token:
                     raise self._static_token_rejected(call, response)
+                if renewals >= RENEWALS_PER_CALL:
+                    raise self._renewed_token_rejected(call, response, renewals)
+                renewals += 1
                 log.info(
                     "TWIN answered HTTP %s to %s; renewing the token", response.status_code, call.description
                 )
@@ -285,6 +293,19 @@ class Engine:
             details=details,
             method=call.method,
             url=call.path,
+        )
+
+    def _renewed_token_rejected(
+        self, call: ApiCall[Any], response: httpx.Response, renewals: int
+    ) -> TwinTokenRejected:
+        error = api_error(call, response)
+        return TwinTokenRejected(
+            f"{error} (TWIN refused the token after {renewals} renewal(s) for this call)",
+            status=error.status,
+            error=error.error,
+            details=error.details,
+            method=error.method,
+            url=error.url,
         )
 
     def _transport_error(

@@ -77,6 +77,16 @@ class TwinAuthError(TwinAPIError):
     """Authentication or authorisation failed (HTTP 401/403, or login refused)."""
 
 
+class TwinTokenRejected(TwinAuthError):
+    """TWIN refused the token it had just made the client renew, again and again for one call.
+
+    TWIN answered "Token is expired." (or 403) to a call, the client renewed its token and
+    repeated the call, and TWIN refused the new token too, up to the engine's renewals per
+    call. Most often a renewal raced another expiry; a delivery wait treats it as passing
+    trouble for a bounded number of checks.
+    """
+
+
 class TwinValidationError(TwinAPIError):
     """TWIN rejected the request as invalid (HTTP 400/422); ``details`` names the fields."""
 

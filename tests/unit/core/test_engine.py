@@ -18,6 +18,7 @@ from airflow_provider_twin.client import (
     TwinClient,
     TwinRateLimited,
     TwinServerError,
+    TwinTokenRejected,
     TwinTransportError,
     TwinValidationError,
     notify,
@@ -25,6 +26,7 @@ from airflow_provider_twin.client import (
 from airflow_provider_twin.client.core import async_client as async_module
 from airflow_provider_twin.client.core import sync_client as sync_module
 from airflow_provider_twin.client.core.calls import ApiCall
+from airflow_provider_twin.client.core.engine import RENEWALS_PER_CALL
 from tests.unit.core.scripted_twin import FakeTwin, config, make_jwt
 
 MESSAGES = "GET /notify/api/v1/messages"
@@ -129,11 +131,23 @@ def test_expired_token_answer_renews_and_repeats_once(make_runner: Any, fake: Fa
 
 def test_repeated_rejection_is_an_auth_error_not_a_loop(make_runner: Any, fake: FakeTwin) -> None:
     expired = httpx.Response(401, json={"error": "Token is expired."})
-    fake.script(MESSAGES, expired, expired, expired)
+    fake.script(MESSAGES, *[expired] * (RENEWALS_PER_CALL + 2))
     twin = make_runner()
-    with pytest.raises(TwinAuthError, match="Token is expired"):
+    with pytest.raises(TwinTokenRejected, match="Token is expired") as info:
         twin.send(notify.count_messages())
-    assert len(fake.calls(MESSAGES)) == 2
+    assert isinstance(info.value, TwinAuthError)
+    assert f"after {RENEWALS_PER_CALL} renewal(s)" in str(info.value)
+    assert len(fake.calls(MESSAGES)) == 1 + RENEWALS_PER_CALL
+
+
+def test_a_renewed_token_refused_again_is_renewed_again(make_runner: Any, fake: FakeTwin) -> None:
+    # A renewal raced another expiry: TWIN refuses the new token too; the call renews once more.
+    expired = httpx.Response(401, json={"error": "Token is expired."})
+    fake.script(MESSAGES, expired, expired)
+    twin = make_runner()
+    assert twin.send(notify.count_messages()) == 0
+    assert len(fake.calls(MESSAGES)) == 3
+    assert len(fake.calls(LOGIN)) + len(fake.calls(REFRESH)) == 3, "one login, two renewals"
 
 
 def test_forbidden_renews_once(make_runner: Any, fake: FakeTwin) -> None:
@@ -297,7 +311,7 @@ def test_secrets_never_reach_logs_or_errors(
     fake.script(MESSAGES, httpx.Response(401, json={"error": "Token is expired."}), httpx.Response(500))
     twin = make_runner()
     twin.send(notify.count_messages())
-    fake.script(MESSAGES, *[httpx.Response(403, json={"error": "Forbidden"})] * 3)
+    fake.script(MESSAGES, *[httpx.Response(403, json={"error": "Forbidden"})] * (RENEWALS_PER_CALL + 2))
     with pytest.raises(TwinAuthError) as info:
         twin.send(notify.count_messages())
     text = caplog.text + str(info.value) + repr(twin.client.engine.tokens) + repr(config())

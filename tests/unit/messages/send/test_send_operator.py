@@ -270,7 +270,8 @@ def test_twin_validation_error_fails_for_good(twin: Twin) -> None:
 
 
 def test_refused_credentials_fail_for_good(twin: Twin) -> None:
-    twin.fault("POST", status=403, body={"error": "Forbidden"}, times=2)
+    # a 403 survives every renewal of the call (1 + 3 renewals): missing rights, not an old token
+    twin.fault("POST", status=403, body={"error": "Forbidden"}, times=4)
     with pytest.raises(AirflowFailException, match="HTTP 403"):
         operator(recipients=people(10)).execute(context())
 
