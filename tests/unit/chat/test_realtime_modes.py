@@ -19,7 +19,7 @@ import pytest
 from airflow.sdk import PokeReturnValue
 
 from airflow_provider_twin.client import AsyncTwinClient, TwinClient
-from airflow_provider_twin.client.chat import ChatEvent
+from airflow_provider_twin.client.chat import ChatEvent, EventFilter
 from airflow_provider_twin.client.chat.realtime import Joined, wait_for_session_event
 from airflow_provider_twin.client.chat.realtime.async_hub import ChatEventHub
 from airflow_provider_twin.client.chat.realtime.sync_socket import wait_for_session_event_sync
@@ -159,3 +159,25 @@ def test_poking_sensor_hears_the_close(
     assert result.xcom_value["sessionRatingRequired"] is True
     [closed] = fast_realtime.admin.publications(session_id=session_id, event="sessionClosed")
     assert closed["connections"] == 1  # heard over the websocket
+
+
+def test_operator_changed_with_its_avatar_url_ends_an_awaited_wait(
+    mode: str, fast_realtime: TwinEmulator, rest: TwinClient
+) -> None:
+    # Seed 003: operatorChanged.avatar is REQUIRED, a URL (the emulator sends a data: URL).
+    session_id = start_session(fast_realtime)
+
+    def change_operator() -> None:
+        deadline = time.monotonic() + 10
+        while not settled(fast_realtime, joins=1, reads=2) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        fast_realtime.admin.emit_event(session_id, "operatorChanged")
+
+    threading.Thread(target=change_operator, daemon=True).start()
+    url = emulator_config(fast_realtime).endpoints.centrifugo_url
+    events = EventFilter.from_specs(["operatorChanged"])
+    result = wait_for_session_event_sync(rest, url, session_id, until=time.time() + 5, events=events)
+    assert result is not None
+    assert (result.status, result.event) == ("event", "operatorChanged")
+    assert str(result.payload["avatar"]).startswith("data:image/")  # type: ignore[index]
+    assert result.payload["previousOperatorAvatar"] is None  # type: ignore[index]
