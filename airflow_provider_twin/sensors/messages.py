@@ -21,11 +21,13 @@ from airflow.sdk.exceptions import (
     AirflowSkipException,
 )
 
-from airflow_provider_twin.client import TwinError, error_summary, is_transient
+from airflow_provider_twin.client import TwinError, TwinTokenRejected, error_summary
 from airflow_provider_twin.client.messages import (
+    DEFAULT_AUTH_FAILURE_LIMIT,
     FAILURE_STATUSES,
     SUCCESS_STATUSES,
     TARGET_KINDS,
+    CheckFailures,
     Criteria,
     Targets,
     check_delivery,
@@ -74,6 +76,9 @@ class TwinMessageStatusSensor(TwinSensor):
     :param return_failed_destinations: add the failed destinations to the result, so a next
         step can try them on another channel (listed once, when the wait ends).
     :param failed_destinations_limit: at most this many failed destinations are returned.
+    :param auth_failure_limit: checks in a row that may fail because TWIN refused a token the
+        client had just renewed (a renewal racing another expiry) before the task fails;
+        each such check is tried again at the next poke or poll. Default 3.
     :param twin_conn_id: the ``twin`` connection.
     :param deferrable: check once, then wait in the triggerer (no worker slot) with
         :class:`~airflow_provider_twin.triggers.messages.TwinMessageStatusTrigger` until
@@ -98,6 +103,7 @@ class TwinMessageStatusSensor(TwinSensor):
         max_failure_ratio: float | None = None,
         return_failed_destinations: bool = False,
         failed_destinations_limit: int = 1000,
+        auth_failure_limit: int = DEFAULT_AUTH_FAILURE_LIMIT,
         twin_conn_id: str = TwinHook.default_conn_name,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
@@ -117,6 +123,8 @@ class TwinMessageStatusSensor(TwinSensor):
         self.max_failure_ratio = max_failure_ratio
         self.return_failed_destinations = return_failed_destinations
         self.failed_destinations_limit = failed_destinations_limit
+        self._failures = CheckFailures(auth_failure_limit)  # checked now: fails at parse time
+        self.auth_failure_limit = self._failures.limit
         self.twin_conn_id = twin_conn_id
         self.deferrable = deferrable
 
@@ -150,6 +158,7 @@ class TwinMessageStatusSensor(TwinSensor):
                 poll_interval=self.poke_interval,
                 twin_conn_id=self.twin_conn_id,
                 next_check_at=time.time() + self.poke_interval,
+                auth_failure_limit=self.auth_failure_limit,
             ),
             method_name="execute_complete",
             # A safety net only: the trigger fires its own timeout event at the deadline.
@@ -191,11 +200,14 @@ class TwinMessageStatusSensor(TwinSensor):
         """One check: the final result, None while pending, AirflowFailException on failure.
 
         Transient TWIN trouble (rate limit, 5xx, network) that outlasted the client's retries
-        means "not known yet": the next check tries again, bounded by ``timeout``.
+        means "not known yet": the next check tries again, bounded by ``timeout``; so does a
+        token refused right after its renewal, ``auth_failure_limit`` checks in a row at most.
         """
+        failures = self._failures
         try:
             client = self._client()
             progress = client.run(check_delivery(targets, self.criteria))
+            failures.succeeded(progress.message)
             self.log.info("%s", progress.message)
             if not progress.done:
                 return None
@@ -203,12 +215,17 @@ class TwinMessageStatusSensor(TwinSensor):
             if progress.state == "success":
                 return self._complete(result)
         except TwinError as exc:
-            if not is_transient(exc):
+            if not failures.wait_out(exc):
+                if isinstance(exc, TwinTokenRejected):
+                    raise AirflowException(f"{self.task_id}: {failures.ending(exc)}") from exc
                 raise
             self.log.warning("TWIN status check failed, trying again later: %s", error_summary(exc))
             return None
         self._push_failure(context, result)
         raise AirflowFailException(f"{self.task_id}: {progress.message}")
+
+    def _timeout_detail(self) -> str | None:
+        return self._failures.describe()
 
     def _complete(self, result: dict[str, Any]) -> dict[str, Any]:
         if self.return_failed_destinations:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow.sdk import BaseSensorOperator, Context
+from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
 
 from airflow_provider_twin.client import TwinClient
 from airflow_provider_twin.hooks.twin import TwinHook
@@ -27,10 +28,24 @@ class TwinSensor(BaseSensorOperator):
         """Poke/reschedule through the base sensor; deferrable: check once, then defer."""
         try:
             if not self.deferrable:
-                return super().execute(context)
+                return self._poke_until_done(context)
             return self._execute_deferrable(context)
         finally:
             self._close_client()
+
+    def _poke_until_done(self, context: Context) -> Any:
+        """The base sensor's loop; its timeout also says what :meth:`_timeout_detail` knows."""
+        try:
+            return super().execute(context)
+        except (AirflowSensorTimeout, AirflowSkipException) as exc:
+            detail = self._timeout_detail()
+            if detail is None or not str(exc).startswith("Sensor has timed out"):
+                raise
+            raise type(exc)(f"{exc} {detail}") from exc
+
+    def _timeout_detail(self) -> str | None:
+        """What to add to a poke-mode timeout (e.g. TWIN failing since when), if anything."""
+        return None
 
     def _execute_deferrable(self, context: Context) -> Any:
         """The first check of a deferrable wait: its result, or a deferral to the trigger."""

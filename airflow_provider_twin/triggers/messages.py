@@ -18,8 +18,10 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider_twin.client import AsyncTwinClient, epoch_seconds, error_summary, is_transient
+from airflow_provider_twin.client import AsyncTwinClient, epoch_seconds, error_summary
 from airflow_provider_twin.client.messages import (
+    DEFAULT_AUTH_FAILURE_LIMIT,
+    CheckFailures,
     Criteria,
     DeliveryProgress,
     Targets,
@@ -46,12 +48,18 @@ class TwinMessageStatusTrigger(BaseTrigger):
     * ``{"status": "success", "result": {...}, "message": str}``: done (``result`` as the sensor's XCom,
       without failed destinations, which the sensor adds);
     * ``{"status": "failure", "result": {...}, "message": str}``: ``max_failure_ratio`` exceeded;
-    * ``{"status": "timeout", "result": {...} | None, "message": str}``: deadline passed, last progress;
+    * ``{"status": "timeout", "result": {...} | None, "message": str, "unreachable": {...} | None}``:
+      deadline passed; ``result`` is the last successful check's progress, ``unreachable``
+      (``{"since", "failed_checks", "last_error"}``) says since when the checks have been failing,
+      when they were at the deadline, and the message says it too;
     * ``{"status": "error", "message": str, "error_type": str}``: anything unexpected (bad connection,
       TWIN refusing the request), never raised out of the trigger.
 
     Rate limits, TWIN 5xx answers and dropped connections are retried by the client and, if
-    they persist, logged and retried at the next poll until the deadline.
+    they persist, logged and retried at the next poll until the deadline. A token TWIN refuses
+    right after the client renewed it (a renewal racing another expiry) is retried at the next
+    poll too, up to ``auth_failure_limit`` polls in a row (see
+    :class:`~airflow_provider_twin.client.messages.CheckFailures`).
 
     :param targets: :meth:`Targets.to_json` of the messages to watch.
     :param criteria: :meth:`Criteria.to_json` of the verdict rules.
@@ -60,6 +68,7 @@ class TwinMessageStatusTrigger(BaseTrigger):
     :param twin_conn_id: the ``twin`` connection.
     :param next_check_at: epoch seconds of the first check (the sensor has just checked);
         in the past, or None, means at once.
+    :param auth_failure_limit: polls in a row that may fail on a refused renewed token.
     """
 
     def __init__(
@@ -71,6 +80,7 @@ class TwinMessageStatusTrigger(BaseTrigger):
         poll_interval: float = 60.0,
         twin_conn_id: str = TwinHook.default_conn_name,
         next_check_at: float | None = None,
+        auth_failure_limit: int = DEFAULT_AUTH_FAILURE_LIMIT,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.targets = dict(targets)
@@ -79,6 +89,7 @@ class TwinMessageStatusTrigger(BaseTrigger):
         self.poll_interval = float(poll_interval)
         self.twin_conn_id = twin_conn_id
         self.next_check_at = None if next_check_at is None else float(next_check_at)
+        self.auth_failure_limit = auth_failure_limit
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Class path and JSON keyword arguments that re-create this trigger."""
@@ -91,6 +102,7 @@ class TwinMessageStatusTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "twin_conn_id": self.twin_conn_id,
                 "next_check_at": self.next_check_at,
+                "auth_failure_limit": self.auth_failure_limit,
             },
         )
 
@@ -102,15 +114,18 @@ class TwinMessageStatusTrigger(BaseTrigger):
         try:
             targets = Targets.from_json(self.targets)
             criteria = Criteria.from_json(self.criteria)
+            failures = CheckFailures(self.auth_failure_limit)
         except Exception as exc:  # noqa: BLE001 - turned into an error event
             return self._error(exc)
         try:
             async with shared_async_client(self.twin_conn_id) as client:
-                return await self._poll(client, targets, criteria)
+                return await self._poll(client, targets, criteria, failures)
         except Exception as exc:  # noqa: BLE001 - turned into an error event
-            return self._error(exc)
+            return self._error(exc, failures.ending(exc))
 
-    async def _poll(self, client: AsyncTwinClient, targets: Targets, criteria: Criteria) -> TriggerEvent:
+    async def _poll(
+        self, client: AsyncTwinClient, targets: Targets, criteria: Criteria, failures: CheckFailures
+    ) -> TriggerEvent:
         next_at = self.next_check_at if self.next_check_at is not None else time.time()
         last: DeliveryProgress | None = None
         while True:
@@ -120,29 +135,35 @@ class TwinMessageStatusTrigger(BaseTrigger):
             try:
                 last = await client.run(check_delivery(targets, criteria))
             except Exception as exc:
-                if not is_transient(exc):
+                if not failures.wait_out(exc):
                     raise
                 self.log.warning("TWIN status check failed, trying again later: %s", error_summary(exc))
             else:
+                failures.succeeded(last.message)
                 self.log.info("%s", last.message)
                 if last.done:
                     result = await client.run(delivery_breakdown(targets, criteria, last))
                     return _event({"status": last.state, "result": result, "message": last.message})
             if time.time() >= self.deadline:
-                return self._timeout(targets, last)
+                return self._timeout(targets, last, failures)
             next_at = time.time() + self.poll_interval
 
-    def _timeout(self, targets: Targets, last: DeliveryProgress | None) -> TriggerEvent:
+    def _timeout(
+        self, targets: Targets, last: DeliveryProgress | None, failures: CheckFailures
+    ) -> TriggerEvent:
         moment = datetime.fromtimestamp(self.deadline, timezone.utc).isoformat(timespec="seconds")
         progress = last.message if last is not None else f"{targets.describe()}: no successful check"
+        progress = failures.describe() or progress
         return _event(
             {
                 "status": "timeout",
                 "result": last.to_result() if last is not None else None,
                 "message": f"timed out at {moment} waiting for final statuses; {progress}",
+                "unreachable": failures.to_json(),
             }
         )
 
-    def _error(self, exc: BaseException) -> TriggerEvent:
-        self.log.error("TWIN status trigger failed: %s", error_summary(exc))
-        return _event({"status": "error", "message": error_summary(exc), "error_type": type(exc).__name__})
+    def _error(self, exc: BaseException, message: str | None = None) -> TriggerEvent:
+        text = message or error_summary(exc)
+        self.log.error("TWIN status trigger failed: %s", text)
+        return _event({"status": "error", "message": text, "error_type": type(exc).__name__})

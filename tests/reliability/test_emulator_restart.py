@@ -52,8 +52,8 @@ def test_trigger_recovers_after_the_emulator_restarts(
 
     def outages() -> None:
         try:
-            # The sensor's own check is 3 counts; the trigger's polls follow.
-            if not _wait_for(lambda: _counts(emulator) >= 6, 60):
+            # The sensor's own check is 9 counts (one per status, plus one); the trigger's follow.
+            if not _wait_for(lambda: _counts(emulator) >= 2 * 9, 60):
                 raise RuntimeError("the trigger never polled")
             for _ in range(OUTAGES):
                 emulator.stop()
@@ -61,7 +61,7 @@ def test_trigger_recovers_after_the_emulator_restarts(
                 emulator.start()
                 report["outages"] += 1
                 before = _counts(emulator)
-                if not _wait_for(lambda before=before: _counts(emulator) >= before + 6, 30):
+                if not _wait_for(lambda before=before: _counts(emulator) >= before + 2 * 9, 30):
                     raise RuntimeError("the trigger did not poll again after the restart")
                 report["polls_after_restart"] += 1
             emulator.admin.advance_clock(7200)  # now every message is delivered

@@ -20,6 +20,10 @@ from airflow_provider_twin.client.messages.cancel import (
     cancel_delayed,
     read_cancel_targets,
 )
+from airflow_provider_twin.client.messages.check_failures import (
+    DEFAULT_AUTH_FAILURE_LIMIT,
+    CheckFailures,
+)
 from airflow_provider_twin.client.messages.chunks import DEFAULT_BATCH_SIZE, Chunk, bulk_id_for
 from airflow_provider_twin.client.messages.create_once import (
     DEFAULT_SETTLE_SECONDS,
@@ -60,6 +64,7 @@ from airflow_provider_twin.client.messages.verdict import (
 
 __all__ = [
     "CANCELLED_STATUSES",
+    "DEFAULT_AUTH_FAILURE_LIMIT",
     "DEFAULT_BATCH_SIZE",
     "DEFAULT_MAX_IN_FLIGHT",
     "DEFAULT_MAX_LENGTH",
@@ -73,6 +78,7 @@ __all__ = [
     "BulkSender",
     "Campaign",
     "CancelTally",
+    "CheckFailures",
     "Chunk",
     "CreateOnceBudget",
     "Creation",

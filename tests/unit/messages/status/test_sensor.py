@@ -273,3 +273,37 @@ def test_poke_mode_logs_in_once_for_the_whole_wait(context: dict[str, Any], twin
     assert twin.count_requests > 2 * 9  # it really poked several times
     assert twin.served(LOGIN_ROUTE) == 1
     assert task._hook is None  # closed at the end of the task
+
+
+def test_a_poke_timeout_while_twin_fails_says_since_when_and_the_last_error(
+    context: dict[str, Any], twin: Campaigns
+) -> None:
+    twin.send(2)  # pending
+    task = TwinMessageStatusSensor(
+        task_id="wait", bulk_ids="bulk-1", mode="poke", poke_interval=0.05, timeout=0.4, deferrable=False
+    )
+    twin.admin.add_fault(method="GET", path="/notify/api/v1/messages", kind="status", status=503)
+    with pytest.raises(AirflowSensorTimeout) as timeout:
+        task.execute(context)
+    message = str(timeout.value)
+    assert "Sensor has timed out" in message
+    assert "TWIN failed every check since" in message
+    assert "HTTP 503" in message
+
+
+def test_a_token_refused_right_after_renewal_means_not_known_yet_up_to_the_limit(
+    context: dict[str, Any], twin: Campaigns
+) -> None:
+    twin.send(1, "DELIVERED")
+    expired = {"error": "Token is expired."}
+    twin.admin.add_fault(
+        method="GET", path="/notify/api/v1/messages", kind="status", status=401, body=expired
+    )
+    task = sensor(auth_failure_limit=2)
+    assert task.poke(context) is False
+    with pytest.raises(AirflowException, match=r"at 2 checks in a row \(auth_failure_limit=2\)"):
+        task.poke(context)
+    twin.admin.clear_faults()
+    assert sensor(auth_failure_limit=2).poke(context)
+    with pytest.raises(ValueError, match="auth_failure_limit"):
+        sensor(auth_failure_limit=0)
