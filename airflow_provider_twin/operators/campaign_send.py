@@ -54,11 +54,18 @@ def send_campaign(op: TwinSendMessagesOperator, context: Context) -> dict[str, A
             recipients=op.recipients,
             recipients_file=op.file_source(),
             file_format=op.recipients_file_format,
+            deduplicate=op.deduplicate,
         )
     except TwinInputError as exc:
         raise AirflowFailException(str(exc)) from None
     validated = time.monotonic()
     op.log.info("Validated %d recipient(s) in %.2f s", plan.total, validated - started)
+    if plan.merged:
+        op.log.warning(
+            "%d recipient(s) merged: their address, once normalised, repeats an earlier recipient's; "
+            "each address is sent once (deduplicate=False sends every one)",
+            plan.merged,
+        )
     past = past_send_at(op.send_at)
     if past:
         op.log.warning("send_at %s is in the past: TWIN sends the messages right away", past)
@@ -89,7 +96,7 @@ def send_campaign(op: TwinSendMessagesOperator, context: Context) -> dict[str, A
         raise airflow_error(exc) from exc
     report.validation_seconds = validated - started
     report.send_seconds = time.monotonic() - validated
-    summary = report.summary()
+    summary = {**report.summary(), "duplicates_merged": plan.merged}
     op.log.info("%s", report.result_line())
     for line in report.warning_lines():
         op.log.warning("%s", line)

@@ -80,6 +80,9 @@ class TwinSendMessagesOperator(BaseOperator):
         from the task instance, the same on every try.
     :param variable_default: value sent for a TWIN variable the text uses (``{{name}}``) that a
         recipient has no value for; by default such a recipient is an error.
+    :param deduplicate: send each normalised address once (``+7 999 000-00-01`` and
+        ``79990000001`` are one recipient; the first one's variables win) and count the others
+        in the summary's ``duplicates_merged`` (default True).
     :param batch_size: destinations per request (default 1000; TWIN documents no limit, 1000
         is its page size).
     :param max_in_flight: concurrent requests (default 4).
@@ -95,9 +98,10 @@ class TwinSendMessagesOperator(BaseOperator):
     :param progress_interval: seconds between progress lines in the task log.
     :param twin_conn_id: the ``twin`` connection.
     :return: (XCom) ``{"bulk_ids", "group_id", "total", "accepted", "rejected", "skipped",
-        "skipped_chunks", "chunks", "per_channel", "rejected_items", "rejected_items_truncated",
-        "message_ids", "message_ids_truncated", "timing"}``; ``multiple_outputs`` is on by
-        default, so every key is also an XCom of its own (``send.output["bulk_ids"]``).
+        "skipped_chunks", "chunks", "per_channel", "duplicates_merged", "rejected_items",
+        "rejected_items_truncated", "message_ids", "message_ids_truncated", "timing"}``;
+        ``multiple_outputs`` is on by default, so every key is also an XCom of its own
+        (``send.output["bulk_ids"]``).
     """
 
     template_fields: Sequence[str] = ("messages", "recipients", "recipients_file", *SHARED_SETTINGS)
@@ -134,6 +138,7 @@ class TwinSendMessagesOperator(BaseOperator):
         callback_data: str | Mapping[str, Any] | None = None,
         group_id: str | None = None,
         variable_default: str | None = None,
+        deduplicate: bool = True,
         batch_size: int = DEFAULT_BATCH_SIZE,
         max_in_flight: int = DEFAULT_MAX_IN_FLIGHT,
         max_requests_per_second: float | None = None,
@@ -176,6 +181,7 @@ class TwinSendMessagesOperator(BaseOperator):
             fail_on_rejected=fail_on_rejected,
             pacing={"progress_interval": progress_interval, "settle_seconds": settle_seconds},
         )
+        self.deduplicate = deduplicate
         self.recipients_file_format = recipients_file_format
         self.recipients_file_conn_id = recipients_file_conn_id
         self.batch_size = batch_size

@@ -30,6 +30,7 @@ from airflow_provider_twin.client.messages.models import DESTINATION_FIELDS, Des
 from airflow_provider_twin.client.messages.recipients import RECIPIENT_KEYS, SCALAR_TYPES, Scalar, all_finite
 
 _COLUMN_FIELDS = (*DESTINATION_FIELDS, "platform")
+_ADDRESS = frozenset(DESTINATION_FIELDS)
 _NONE_TYPE = type(None)
 _STR_OR_NONE = frozenset({str, _NONE_TYPE})
 _DICT_OR_NONE = frozenset({dict, _NONE_TYPE})
@@ -258,6 +259,36 @@ class RecipientColumns:
         self.columns = columns
         self._dense = all(map(all, columns))
 
+    def _address_columns(self) -> tuple[tuple[str, ...], list[list[Any]]]:
+        pairs = [
+            (key, column) for key, column in zip(self.fields, self.columns, strict=True) if key in _ADDRESS
+        ]
+        return tuple(key for key, _ in pairs), [column for _, column in pairs]
+
+    def same_address(self) -> tuple[tuple[str, ...], list[Any]] | None:
+        """The address fields and every recipient's address (see :func:`address`) when all
+        recipients have the same address fields, else None."""
+        names, columns = self._address_columns()
+        if not all(map(all, columns)):
+            return None
+        return names, columns[0] if len(columns) == 1 else list(zip(*columns, strict=True))
+
+    def addresses(self) -> list[tuple[tuple[str, ...], Any]]:
+        """Every recipient's address (see :func:`address`)."""
+        names, columns = self._address_columns()
+        return [address(dict(zip(names, row, strict=True))) for row in zip(*columns, strict=True)]
+
+    def keep(self, mask: list[bool]) -> None:
+        """Keep only the recipients whose ``mask`` entry is true."""
+        self.columns = [list(itertools.compress(column, mask)) for column in self.columns]
+        if self.variables is not None:
+            self.variables = list(itertools.compress(self.variables, mask))
+        if self.named is not None:
+            names, columns = self.named
+            self.named = (names, [list(itertools.compress(column, mask)) for column in columns])
+        self.total = len(self.columns[0])
+        self._dense = all(map(all, self.columns))
+
     def _own_variables(self, start: int, stop: int) -> list[dict[str, Scalar] | None] | None:
         if self.variables is not None:
             return self.variables[start:stop]
@@ -294,6 +325,52 @@ class RecipientColumns:
             for destination in built:
                 destination["variables"] = dict(shared)
         return built  # type: ignore[return-value]
+
+
+#: Addresses seen so far, by the destination fields they consist of (``("phone",)`` ->
+#: phones; ``("phone", "email")`` -> pairs).
+Seen = dict[tuple[str, ...], set[Any]]
+
+
+def address(destination: Mapping[str, Any]) -> tuple[tuple[str, ...], Any]:
+    """A destination's address: the fields it has and their value (a tuple for several)."""
+    names = tuple(key for key in DESTINATION_FIELDS if destination.get(key))
+    values = tuple(destination[key] for key in names)
+    return names, values[0] if len(values) == 1 else values
+
+
+def unique(
+    checked: RecipientColumns | list[Destination], seen: Seen
+) -> tuple[RecipientColumns | list[Destination], int]:
+    """``checked`` without the recipients whose address an earlier one had (in ``seen``, which
+    this updates), and how many were dropped.
+
+    The address is every destination field together (``phone``, ``email``, ``clientId``...),
+    normalised: ``+7 999 000-00-01`` and ``79990000001`` are the same recipient, who keeps the
+    variables of their first appearance.
+    """
+    same = checked.same_address() if isinstance(checked, RecipientColumns) else None
+    if same is not None:
+        names, keys = same
+        bucket = seen.setdefault(names, set())
+        fresh = set(keys)
+        if len(fresh) == len(keys) and bucket.isdisjoint(fresh):
+            bucket |= fresh  # the usual case: nobody twice, checked at C speed
+            return checked, 0
+        rows = [(bucket, key) for key in keys]
+    else:
+        addresses = (
+            checked.addresses() if isinstance(checked, RecipientColumns) else list(map(address, checked))
+        )
+        rows = [(seen.setdefault(names, set()), key) for names, key in addresses]
+    keep = []
+    for bucket, key in rows:
+        keep.append(key not in bucket)
+        bucket.add(key)
+    if isinstance(checked, RecipientColumns):
+        checked.keep(keep)
+        return checked, len(keep) - checked.total
+    return list(itertools.compress(checked, keep)), len(keep) - sum(keep)
 
 
 def built(checked: RecipientColumns | list[Destination]) -> list[Destination]:

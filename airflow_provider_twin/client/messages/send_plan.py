@@ -145,6 +145,11 @@ class SendPlan:
         """Destinations to send."""
         return self.source.total
 
+    @property
+    def merged(self) -> int:
+        """Recipients not sent because an earlier one had the same address."""
+        return self.source.merged
+
     def bulk_id(self, chunk_index: int) -> str:
         """The ``bulkId`` of chunk ``chunk_index``: the same on every try of the task."""
         return bulk_id_for(*self.identity, chunk_index)
@@ -166,11 +171,14 @@ def plan_send(
     recipients: Any = None,
     recipients_file: RecipientSource | None = None,
     file_format: str | None = None,
+    deduplicate: bool = True,
 ) -> SendPlan:
     """Validate every input of a send (see :func:`check_send_arguments` for the arguments).
 
     :param settings: the :data:`SHARED_SETTINGS` given to the operator; without a
         ``group_id``, the group is derived from ``identity``.
+    :param deduplicate: send a recipient whose normalised address an earlier one had only
+        once (the first one's variables win); raw ``messages`` are never merged.
     :raises TwinInputError: listing the problems (first 20, then a count); nothing was sent.
     """
     if messages is not None:
@@ -179,9 +187,9 @@ def plan_send(
         group = settings.get("group_id") or bulk_id_for(*identity, "group")
         campaign = compile_spec(MessageSpec(**{**settings, "group_id": str(group)}))
         if recipients is not None:
-            source = RecipientList(campaign, recipients)
+            source = RecipientList(campaign, recipients, deduplicate)
         else:
-            source = RecipientFile(campaign, recipients_file or "", file_format)
+            source = RecipientFile(campaign, recipients_file or "", file_format, deduplicate)
     problems = Problems()
     source.validate(problems)
     if problems:

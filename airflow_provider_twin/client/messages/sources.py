@@ -23,7 +23,7 @@ from airflow_provider_twin.client.core.problems import Problems
 from airflow_provider_twin.client.messages.campaign import Campaign, normalize_message
 from airflow_provider_twin.client.messages.chunks import Chunk, chunk_destinations, chunk_messages
 from airflow_provider_twin.client.messages.models import Destination, MessageData
-from airflow_provider_twin.client.messages.recipient_columns import RecipientColumns, built
+from airflow_provider_twin.client.messages.recipient_columns import RecipientColumns, Seen, built, unique
 from airflow_provider_twin.client.messages.recipient_files import (
     RecipientRow,
     RecipientSource,
@@ -39,6 +39,8 @@ class DestinationSource(Protocol):
 
     #: Number of destinations, known after :meth:`validate`.
     total: int
+    #: Recipients dropped because an earlier one had the same address (after :meth:`validate`).
+    merged: int
 
     def validate(self, problems: Problems) -> None:
         """Read every destination once; record every problem in ``problems``."""
@@ -62,10 +64,11 @@ def _as_list(value: Any, what: str) -> Iterable[Any]:
 class RecipientList:
     """Recipients given in memory (a list, an XCom value, or a JSON string of a list)."""
 
-    def __init__(self, campaign: Campaign, recipients: Any) -> None:
+    def __init__(self, campaign: Campaign, recipients: Any, deduplicate: bool = True) -> None:
         self.campaign = campaign
         self.recipients = recipients
-        self.total = 0
+        self.deduplicate = deduplicate
+        self.total = self.merged = 0
         self._checked: RecipientColumns | list[Destination] = []
 
     def validate(self, problems: Problems) -> None:
@@ -73,7 +76,10 @@ class RecipientList:
         recipients = _as_list(self.recipients, "recipients")
         if not isinstance(recipients, (list, tuple)):
             recipients = list(recipients)
-        self._checked = checked = self.campaign.check(recipients, problems)
+        checked = self.campaign.check(recipients, problems)
+        if self.deduplicate:
+            checked, self.merged = unique(checked, {})
+        self._checked = checked
         self.total = checked.total if isinstance(checked, RecipientColumns) else len(checked)
         if not self.total and not problems:
             problems.add("recipients: the list is empty; there is nobody to send to")
@@ -88,15 +94,33 @@ class RecipientList:
 class RecipientFile:
     """Recipients streamed from a CSV or JSON Lines file (see :mod:`.recipient_files`), twice."""
 
-    def __init__(self, campaign: Campaign, source: RecipientSource, file_format: str | None = None) -> None:
+    def __init__(
+        self,
+        campaign: Campaign,
+        source: RecipientSource,
+        file_format: str | None = None,
+        deduplicate: bool = True,
+    ) -> None:
         self.campaign = campaign
         self.source = source
         self.file_format = file_format
-        self.total = 0
+        self.deduplicate = deduplicate
+        self.total = self.merged = 0
 
     def _blocks(self, problems: Problems) -> Iterator[RecipientColumns | list[Destination]]:
-        """The file's recipients checked a block of rows at a time; an unreadable row is a
-        problem naming its line."""
+        """The file's recipients checked a block of rows at a time, without the addresses an
+        earlier row had (``merged`` counts them); an unreadable row is a problem naming its line."""
+        seen: Seen = {}
+        self.merged = 0
+        for checked in self._checked_blocks(problems):
+            if not self.deduplicate:
+                yield checked
+                continue
+            kept, merged = unique(checked, seen)
+            self.merged += merged
+            yield kept
+
+    def _checked_blocks(self, problems: Problems) -> Iterator[RecipientColumns | list[Destination]]:
         rows = iter_recipients_file(self.source, self.file_format)
         index = 0
         while block := list(itertools.islice(rows, FILE_BLOCK_ROWS)):
@@ -154,7 +178,7 @@ class MessageList:
 
     def __init__(self, messages: Any) -> None:
         self.messages = messages
-        self.total = 0
+        self.total = self.merged = 0  # raw messages are sent as given: never merged
         #: The ``groupId`` shared by every message, if they share one.
         self.group_id: str | None = None
         self._normalised: list[MessageData] = []

@@ -16,7 +16,7 @@ from airflow_provider_twin.client import TwinInputError
 from airflow_provider_twin.client.core.calls import ApiCall
 from airflow_provider_twin.client.messages import MessageSpec, compile_spec, plan_send
 from tests.unit.messages.send.conftest import Twin
-from tests.unit.messages.send.operator_runs import cancel, context, operator
+from tests.unit.messages.send.operator_runs import cancel, context, logged, operator
 from tests.unit.messages.twin_wire import POST
 
 UUID = "6f1c2b1e-3d4a-4c5b-9e8f-0a1b2c3d4e5f"
@@ -233,3 +233,35 @@ def test_clean_lists_with_used_variables_stay_on_the_column_wise_path() -> None:
     recipients = [{"phone": f"7999000000{i}", "var_name": f"P{i}"} for i in range(5)]
     assert campaign.columns(recipients) is not None
     assert campaign.columns([*recipients, PHONE]) is None
+
+
+# -- 5. the same address written in different formats ----------------------------------------------
+SAME_PHONE = ["+7 999 000-00-01", "79990000001", "7 (999) 000 00 01"]
+
+
+@pytest.mark.parametrize("extra", [0, 5])
+def test_the_same_phone_in_other_formats_is_sent_once_and_counted(twin: Twin, log: Any, extra: int) -> None:
+    others = [f"7999111111{i}" for i in range(extra)]
+    summary = operator(recipients=[*SAME_PHONE, *others, "79990000002"]).execute(context())
+    assert summary["total"] == summary["accepted"] == 2 + extra
+    assert summary["duplicates_merged"] == 2
+    phones = [
+        d["phone"] for body in twin.wire.bodies[POST] for m in body["messages"] for d in m["destinations"]
+    ]
+    assert sorted(phones) == sorted(["79990000001", *others, "79990000002"])
+    assert any("2 recipient(s)" in line and "merged" in line for line in logged(log, "warning"))
+
+
+def test_deduplicate_false_sends_every_recipient(twin: Twin) -> None:
+    summary = operator(recipients=SAME_PHONE, deduplicate=False).execute(context())
+    assert summary["total"] == 3
+    assert summary["duplicates_merged"] == 0
+
+
+def test_a_file_is_deduplicated_across_blocks(twin: Twin, tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    rows = [f"7999{i:07d}" for i in range(2500)] + ["+7 999 000-00-07", "+7 999 000 24 99"]
+    path.write_text("phone\n" + "\n".join(rows) + "\n")
+    summary = operator(recipients_file=str(path)).execute(context())
+    assert (summary["total"], summary["duplicates_merged"]) == (2500, 2)
+    assert twin.counter("destinations_created") == 2500
