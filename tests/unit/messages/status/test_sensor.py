@@ -270,7 +270,7 @@ def test_poke_mode_logs_in_once_for_the_whole_wait(context: dict[str, Any], twin
     finally:
         timer.cancel()
     assert result["succeeded"] == 3
-    assert twin.count_requests > 2 * 9  # it really poked several times
+    assert twin.count_requests > 9  # it really poked more than once
     assert twin.served(LOGIN_ROUTE) == 1
     assert task._hook is None  # closed at the end of the task
 
