@@ -228,3 +228,16 @@ async def test_rest_fallback_while_the_websocket_is_unreachable(
         assert (result.status, result.source) == ("closed", "rest")
     finally:
         await dead.aclose()
+
+
+async def test_already_subscribed_channel_still_delivers(
+    fast_realtime: TwinEmulator, hub: ChatEventHub
+) -> None:
+    # A server that subscribed the client on its side answers the client's subscribe with 105.
+    await asyncio.to_thread(fast_realtime.admin.update_realtime, strict_subscribe=True)
+    session_id = start_session(fast_realtime)
+    watch = hub.watch(session_id)
+    await next_of(watch, Joined)
+    await asyncio.to_thread(fast_realtime.admin.close_session, session_id)
+    assert (await next_of(watch, ChatEvent)).name == "sessionClosed"
+    assert hub.stats.join_failures == 0

@@ -154,3 +154,14 @@ def test_socket_reports_refused_joins_and_bad_connects(fast_realtime: TwinEmulat
         with pytest.raises(TwinRealtimeError) as closed:
             list(sock.events(until=time.time() + 5))
         assert closed.value.code == 3501
+
+
+def test_already_subscribed_channel_still_delivers(fast_realtime: TwinEmulator, rest: TwinClient) -> None:
+    # A server that subscribed the client on its side answers the client's subscribe with 105.
+    fast_realtime.admin.update_realtime(strict_subscribe=True)
+    session_id = start_session(fast_realtime)
+    when_listening(fast_realtime, lambda: fast_realtime.admin.close_session(session_id))
+    result = wait_for_session_event_sync(rest, url_of(fast_realtime), session_id, until=time.time() + 5)
+    assert result is not None
+    assert result.status == "closed"
+    assert fast_realtime.admin.realtime()["stats"]["joins"] == 1  # the 105 did not stop the join
