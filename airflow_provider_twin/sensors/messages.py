@@ -78,7 +78,7 @@ class TwinMessageStatusSensor(TwinSensor):
     :param failed_destinations_limit: at most this many failed destinations are returned.
     :param auth_failure_limit: checks in a row that may fail because TWIN refused a token the
         client had just renewed (a renewal racing another expiry) before the task fails;
-        each such check is tried again at the next poke or poll. Default 3.
+        each such check is tried again at the next poke or poll (not in reschedule mode). Default 3.
     :param twin_conn_id: the ``twin`` connection.
     :param deferrable: check once, then wait in the triggerer (no worker slot) with
         :class:`~airflow_provider_twin.triggers.messages.TwinMessageStatusTrigger` until
@@ -215,9 +215,11 @@ class TwinMessageStatusSensor(TwinSensor):
             if progress.state == "success":
                 return self._complete(result)
         except TwinError as exc:
-            if not failures.wait_out(exc):
-                if isinstance(exc, TwinTokenRejected):
-                    raise AirflowException(f"{self.task_id}: {failures.ending(exc)}") from exc
+            rejected = isinstance(exc, TwinTokenRejected)
+            if not failures.wait_out(exc) or (rejected and self.reschedule):
+                if rejected:  # a reschedule is a new task start: no checks in a row to count
+                    after = " (reschedule mode: not tried at the next check)" if self.reschedule else ""
+                    raise AirflowException(f"{self.task_id}: {failures.ending(exc)}{after}") from exc
                 raise
             self.log.warning("TWIN status check failed, trying again later: %s", error_summary(exc))
             return None

@@ -307,3 +307,16 @@ def test_a_token_refused_right_after_renewal_means_not_known_yet_up_to_the_limit
     assert sensor(auth_failure_limit=2).poke(context)
     with pytest.raises(ValueError, match="auth_failure_limit"):
         sensor(auth_failure_limit=0)
+
+
+def test_in_reschedule_mode_a_refused_renewed_token_fails_the_try(
+    context: dict[str, Any], twin: Campaigns
+) -> None:
+    # Each reschedule is a new task start: checks in a row cannot be counted across them.
+    twin.send(1, "DELIVERED")
+    expired = {"error": "Token is expired."}
+    twin.admin.add_fault(
+        method="GET", path="/notify/api/v1/messages", kind="status", status=401, body=expired
+    )
+    with pytest.raises(AirflowException, match="reschedule mode"):
+        sensor(mode="reschedule").poke(context)
