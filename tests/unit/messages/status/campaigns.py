@@ -118,6 +118,13 @@ class Campaigns:
             retry_after=retry_after,
         )
 
+    def refuse_tokens(self, times: int | None = None) -> None:
+        """TWIN answers "Token is expired." to ``times`` ``GET /messages`` (None: to every one)."""
+        expired = {"error": "Token is expired."}
+        self.admin.add_fault(
+            method="GET", path=MESSAGES_PATH, kind="status", status=401, body=expired, times=times
+        )
+
     def faults_left(self) -> int:
         return sum(int(fault["remaining"] or 0) for fault in self.admin.faults())
 

@@ -295,10 +295,7 @@ def test_a_token_refused_right_after_renewal_means_not_known_yet_up_to_the_limit
     context: dict[str, Any], twin: Campaigns
 ) -> None:
     twin.send(1, "DELIVERED")
-    expired = {"error": "Token is expired."}
-    twin.admin.add_fault(
-        method="GET", path="/notify/api/v1/messages", kind="status", status=401, body=expired
-    )
+    twin.refuse_tokens()
     task = sensor(auth_failure_limit=2)
     assert task.poke(context) is False
     with pytest.raises(AirflowException, match=r"at 2 checks in a row \(auth_failure_limit=2\)"):
@@ -314,9 +311,6 @@ def test_in_reschedule_mode_a_refused_renewed_token_fails_the_try(
 ) -> None:
     # Each reschedule is a new task start: checks in a row cannot be counted across them.
     twin.send(1, "DELIVERED")
-    expired = {"error": "Token is expired."}
-    twin.admin.add_fault(
-        method="GET", path="/notify/api/v1/messages", kind="status", status=401, body=expired
-    )
+    twin.refuse_tokens()
     with pytest.raises(AirflowException, match="reschedule mode"):
         sensor(mode="reschedule").poke(context)

@@ -15,7 +15,7 @@ from airflow_provider_twin.client import AsyncTwinClient, TwinConfigError, epoch
 from airflow_provider_twin.client.messages import Criteria, Targets
 from airflow_provider_twin.hooks.twin import TwinHook
 from airflow_provider_twin.triggers.messages import TwinMessageStatusTrigger
-from tests.unit.messages.status.campaigns import LIST_ROUTE, LOGIN_ROUTE, MESSAGES_PATH, Campaigns
+from tests.unit.messages.status.campaigns import LIST_ROUTE, LOGIN_ROUTE, Campaigns
 
 
 def make_trigger(**overrides: Any) -> TwinMessageStatusTrigger:
@@ -245,18 +245,10 @@ async def test_a_timeout_while_twin_fails_says_since_when_and_the_last_error(twi
     assert "HTTP 500" in event["message"]
 
 
-def _refuse_tokens(twin: Campaigns, times: int | None) -> None:
-    """TWIN answers "Token is expired." to ``times`` counts (None: to every one)."""
-    expired = {"error": "Token is expired."}
-    twin.admin.add_fault(
-        method="GET", path=MESSAGES_PATH, kind="status", status=401, body=expired, times=times
-    )
-
-
 async def test_a_token_refused_right_after_renewal_is_tried_again_at_the_next_poll(twin: Campaigns) -> None:
     twin.send(2, "DELIVERED")
     # Every request of the first check is refused 4 times (1 + 3 renewals): the check fails.
-    _refuse_tokens(twin, 9 * 4 + 2)
+    twin.refuse_tokens(9 * 4 + 2)
     event = await first_event(make_trigger(poll_interval=0.01))
     assert event["status"] == "success", event
     assert twin.faults_left() == 0
@@ -264,7 +256,7 @@ async def test_a_token_refused_right_after_renewal_is_tried_again_at_the_next_po
 
 async def test_tokens_refused_at_every_poll_end_the_wait_at_the_limit(twin: Campaigns) -> None:
     twin.send(2, "DELIVERED")
-    _refuse_tokens(twin, None)
+    twin.refuse_tokens()
     event = await first_event(make_trigger(poll_interval=0.01, auth_failure_limit=2))
     assert event["status"] == "error"
     assert event["error_type"] == "TwinTokenRejected"
