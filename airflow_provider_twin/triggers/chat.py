@@ -9,8 +9,9 @@ within milliseconds.
 ``twin_conn_id`` share one REST client and one login (:mod:`.connections`, with the status
 triggers), and all chat triggers among them one websocket, attached to that connection when the
 first chat trigger needs it: a thousand waiting sensors open one socket and log in once. TWIN's
-connect accepts a list of sessions; sessions that arrive later are joined on the open
-connection with the ``joinSession`` rpc (see the realtime hub for the ASSUMPTION behind this).
+connect requires the list of sessions, so the socket connects with its first session and
+disconnects when its last wait leaves; sessions that arrive later are joined on the open
+connection with the ``joinSession`` rpc (see the realtime hub for the ASSUMPTIONS behind this).
 A wait for events that do not name their session (typing, operator changes, read receipts)
 gets a websocket of its own, since such events can only be attributed on a one-session socket.
 

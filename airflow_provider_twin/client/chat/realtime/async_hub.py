@@ -319,11 +319,7 @@ class ChatEventHub:
                     self._idling = False
 
     async def _drop_subscriptions(self) -> None:
-        """Forget the client-side subscriptions of a connection that is over.
-
-        Each connection is given channels of its own (``subs``), so the SDK must not subscribe
-        to the old ones again after a reconnect.
-        """
+        """Forget a finished connection's subscriptions (its ``subs`` channels die with it)."""
         self._ready.set()  # joins waiting for this connection's subscriptions give up
         for sub in list(self._client.subscriptions().values()):
             with contextlib.suppress(CentrifugeError):
@@ -361,10 +357,12 @@ class ChatEventHub:
             await sub.subscribe()
             await sub.ready(timeout=self._timeout)
         except (CentrifugeError, asyncio.TimeoutError) as exc:
-            code, reason = self._refusals.get(channel, (None, error_summary(exc)))
-            if subscribe_accepted(code):
+            refusal = self._refusals.get(channel)  # TWIN's answer, when it refused
+            if refusal is None:
+                return f"subscribe to {channel} failed: {error_summary(exc)}"
+            if subscribe_accepted(refusal[0]):
                 return None  # subscribed on the server side already: it publishes
-            return f"subscribe to {channel} refused: {code} {reason}"
+            return f"subscribe to {channel} refused: {refusal[0]} {refusal[1]}"
         return None
 
     async def _join(self, key: str, generation: int) -> None:
