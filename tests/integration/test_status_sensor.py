@@ -100,8 +100,18 @@ def test_each_mode_runs_to_success(airflow_twin: Any, module_attr: str) -> None:
         assert outcome["failed_destinations"] == []
 
 
-def test_fallback_channels_count_per_destination(airflow_twin: Any) -> None:
+@pytest.mark.parametrize(
+    "strict",
+    [
+        pytest.param(False, marks=pytest.mark.twin_strict(False)),
+        pytest.param(True, marks=pytest.mark.twin_strict),
+    ],
+)
+def test_fallback_channels_count_per_destination(airflow_twin: Any, strict: bool) -> None:
     from tests.integration.dags import status_sensor_dags
+
+    # Strict TWIN takes one status per filter (several match nothing): the counts are the same.
+    assert airflow_twin.admin.settings()["strict"] is strict
 
     # Every SMS fails; Viber rescues all but the destinations whose phone ends in 3.
     airflow_twin.admin.update_settings(
