@@ -28,6 +28,7 @@ from airflow_provider_twin.client.messages.channels import (
     content_problems,
     is_uuid,
     normalize_channels,
+    text_problem,
 )
 from airflow_provider_twin.client.messages.models import Destination, MessageData
 from airflow_provider_twin.client.messages.recipient_columns import RecipientColumns, read_columns
@@ -217,6 +218,12 @@ def validate_spec(spec: MessageSpec) -> list[str]:
         if has_text:
             problems.append("text: give text or template_id, not both (TWIN ignores text with a template)")
     problems.extend(content_problems(channels, has_text=has_text, has_template=has_template))
+    for name, settings in channels.items():
+        own = settings.get("text")
+        sent = own if isinstance(own, str) else text if has_text and not has_template else None
+        problem = None if sent is None else text_problem(name, sent)
+        if problem:
+            problems.append(problem)
     _, found = check_variables(spec.variables, "variables")
     problems.extend(found)
     if spec.send_at is not None and spec.send_at != "":

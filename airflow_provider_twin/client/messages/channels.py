@@ -14,6 +14,12 @@ from typing import Any
 
 from airflow_provider_twin.client.core.problems import shown
 from airflow_provider_twin.client.messages.models import CHANNELS
+from airflow_provider_twin.client.messages.text_fitting import (
+    MAX_SMS_PARTS,
+    sms_capacity,
+    sms_encoding,
+    sms_units,
+)
 
 #: TWIN's documented limits (twin-api.md §3.2.6).
 MIN_VALIDITY_PERIOD, MAX_VALIDITY_PERIOD = 1, 2880
@@ -136,6 +142,40 @@ def _check_channel(name: str, settings: Mapping[str, Any], where: str) -> list[s
     return problems
 
 
+#: Longest text per channel, in characters. ASSUMPTIONS: TWIN documents no text limit
+#: (twin-api.md §3.2.6); these are the messengers' own limits (Telegram, WhatsApp and VK 4096,
+#: Viber 1000), the same for TWIN's chat and Odnoklassniki, 2000 for a push notification, and
+#: 500,000 for an e-mail body (well under the request size cap of :mod:`.chunks`). SMS is
+#: limited in parts instead: :data:`MAX_SMS_PARTS`.
+MAX_TEXT_LENGTH: Mapping[str, int] = {
+    "email": 500_000,
+    "push": 2000,
+    "whatsapp": 4096,
+    "viber": 1000,
+    "telegram": 4096,
+    "vkontakte": 4096,
+    "odnoklassniki": 4096,
+    "chat": 4096,
+}
+
+
+def text_problem(name: str, text: str) -> str | None:
+    """The problem of a channel's text that is longer than the channel carries, or None."""
+    if name == "sms":
+        encoding = sms_encoding(text)
+        capacity = sms_capacity(MAX_SMS_PARTS, encoding)
+        if sms_units(text, encoding) > capacity:
+            return (
+                f"channels.sms.text: longer than {MAX_SMS_PARTS} SMS parts ({capacity} {encoding} "
+                f"characters); shorten it or send it through another channel"
+            )
+        return None
+    limit = MAX_TEXT_LENGTH[name]
+    if len(text) > limit:
+        return f"channels.{name}.text: {len(text)} characters, {name} carries at most {limit}"
+    return None
+
+
 def _filled(value: Any) -> bool:
     return isinstance(value, str) and bool(value.strip())
 
@@ -169,9 +209,10 @@ def content_problems(
                 if not _filled(settings.get(key))
             )
             continue
+        own = settings.get("text")
         if has_template:
             continue
-        if not has_text and not _filled(settings.get("text")):
+        if not has_text and not _filled(own):
             problems.append(f"{where}.text: nothing to send; set text, template_id or the channel's own text")
         if name == "vkontakte" and not _filled(settings.get("templateName")):
             problems.append(

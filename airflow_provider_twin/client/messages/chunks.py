@@ -7,10 +7,16 @@ destination blocks, so memory holds a few chunks, never the whole campaign.
 
 ASSUMPTION: a request of 1000 destinations is accepted (TWIN documents no per-request limit;
 1000 is its page size limit, twin-api.md §7.11), hence :data:`DEFAULT_BATCH_SIZE`.
+
+ASSUMPTION: a request body of at most :data:`MAX_REQUEST_BYTES` is accepted (TWIN documents no
+size limit; 1 MiB is the default body limit of nginx, the usual server in front of such APIs).
+A chunk whose body would be larger (long variables) is cut into smaller chunks, each under its
+own ``bulkId``; the cut depends only on the destinations, so it is the same on every try.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -22,6 +28,25 @@ from airflow_provider_twin.client.messages.models import Destination, MessageDat
 BULK_ID_NAMESPACE = uuid.UUID("7cd85aa5-62b6-5caa-a343-bc96e9632609")
 
 DEFAULT_BATCH_SIZE = 1000
+
+#: Largest request body a chunk may make, in bytes (see the module docstring).
+MAX_REQUEST_BYTES = 1024 * 1024
+
+
+def _body_bytes(message: MessageData) -> int:
+    """An upper bound of the request body's size: ASCII-escaped JSON is never shorter than the
+    UTF-8 the client sends; 200 bytes cover the request's other keys."""
+    return len(json.dumps(message, separators=(",", ":"))) + 200
+
+
+def _fitting(template: MessageData, batch: list[Destination]) -> Iterator[list[Destination]]:
+    """``batch`` in halves until each one's request fits :data:`MAX_REQUEST_BYTES`."""
+    if len(batch) == 1 or _body_bytes(batch_message(template, batch)) <= MAX_REQUEST_BYTES:
+        yield batch
+        return
+    middle = len(batch) // 2
+    yield from _fitting(template, batch[:middle])
+    yield from _fitting(template, batch[middle:])
 
 
 def bulk_id_for(*parts: object) -> str:
@@ -70,14 +95,14 @@ def chunk_destinations(
     """Chunks of one message each (``template`` plus up to ``batch_size`` destinations), cut
     from blocks of validated destinations as they come; a block of exactly ``batch_size`` is
     used as it is."""
-    index = 0
+    index = first = 0
     pending: list[Destination] = []
 
-    def chunk(batch: list[Destination]) -> Chunk:
-        nonlocal index
-        made = Chunk(index, bulk_id(index), [batch_message(template, batch)], index * batch_size, batch)
-        index += 1
-        return made
+    def chunks(batch: list[Destination]) -> Iterator[Chunk]:
+        nonlocal index, first
+        for part in _fitting(template, batch):
+            yield Chunk(index, bulk_id(index), [batch_message(template, part)], first, part)
+            index, first = index + 1, first + len(part)
 
     for block in blocks:
         start = 0
@@ -86,17 +111,17 @@ def chunk_destinations(
             pending.extend(block[:start])
             if len(pending) < batch_size:
                 continue
-            yield chunk(pending)
+            yield from chunks(pending)
             pending = []
         if start == 0 and len(block) == batch_size:
-            yield chunk(block)
+            yield from chunks(block)
             continue
         while len(block) - start >= batch_size:
-            yield chunk(block[start : start + batch_size])
+            yield from chunks(block[start : start + batch_size])
             start += batch_size
         pending = block[start:]
     if pending:
-        yield chunk(pending)
+        yield from chunks(pending)
 
 
 def chunk_messages(

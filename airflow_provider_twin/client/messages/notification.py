@@ -20,7 +20,7 @@ from typing import Any
 from airflow_provider_twin.client.core.flows import Procedure
 from airflow_provider_twin.client.core.problems import Problems
 from airflow_provider_twin.client.messages.campaign import MessageSpec, compile_spec, validate_spec
-from airflow_provider_twin.client.messages.channels import normalize_channels
+from airflow_provider_twin.client.messages.channels import MAX_TEXT_LENGTH, normalize_channels
 from airflow_provider_twin.client.messages.chunks import batch_message, bulk_id_for
 from airflow_provider_twin.client.messages.create_once import (
     DEFAULT_SETTLE_SECONDS,
@@ -235,7 +235,7 @@ def plan_notification(
 def _fit(channel: str, text: str, max_sms_parts: int, max_length: int) -> str:
     if channel == "sms":
         return fit_sms(text, max_sms_parts)
-    return truncate(text, max_length)
+    return truncate(text, min(max_length, MAX_TEXT_LENGTH[channel]))
 
 
 def _raise_if_any(problems: list[str], what: str) -> None:

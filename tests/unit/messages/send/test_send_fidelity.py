@@ -265,3 +265,39 @@ def test_a_file_is_deduplicated_across_blocks(twin: Twin, tmp_path: Path) -> Non
     summary = operator(recipients_file=str(path)).execute(context())
     assert (summary["total"], summary["duplicates_merged"]) == (2500, 2)
     assert twin.counter("destinations_created") == 2500
+
+
+# -- 7. text and request sizes ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("channels", "text", "named"),
+    [
+        ({"sms": {}}, "x" * 1522, "channels.sms.text"),  # over 10 GSM-7 parts
+        ({"sms": {}}, "я" * 662, "channels.sms.text"),  # over 10 UCS-2 parts
+        ({"viber": {}}, "x" * 1001, "channels.viber.text"),
+        ({"telegram": {}}, "x" * 4097, "channels.telegram.text"),
+        ({"email": {"subject": "Hi"}}, "x" * 3_000_000, "channels.email.text"),
+        ({"sms": {"text": "x" * 2000}, "viber": {}}, "short", "channels.sms.text"),
+    ],
+)
+def test_texts_over_a_channel_limit_are_refused(channels: dict[str, Any], text: str, named: str) -> None:
+    recipients = [{"email": "a@example.com"}] if "email" in channels else [PHONE]
+    assert named in refused(channels=channels, text=text, recipients=recipients)
+
+
+def test_texts_at_the_limit_are_sent() -> None:
+    compile_spec(MessageSpec(channels={"sms": {}}, text="x" * 1521))
+    compile_spec(MessageSpec(channels={"viber": {}}, text="x" * 1000))
+
+
+def test_chunks_are_cut_below_the_request_size_cap(twin: Twin) -> None:
+    from airflow_provider_twin.client.messages.chunks import MAX_REQUEST_BYTES
+
+    recipients = [{"phone": f"7999{i:07d}", "var_note": f"{i:04d}" + "n" * 2000} for i in range(1200)]
+    first = operator(recipients=recipients).execute(context())
+    sizes = [len(json.dumps(body, ensure_ascii=False).encode()) for body in twin.wire.bodies[POST]]
+    assert max(sizes) <= MAX_REQUEST_BYTES
+    assert len(sizes) > 2
+    assert twin.counter("destinations_created") == 1200
+    again = operator(recipients=recipients).execute(context(try_number=2))
+    assert again["bulk_ids"] == first["bulk_ids"]
+    assert again["skipped"] == 1200
