@@ -279,7 +279,8 @@ def _compile(spec: MessageSpec) -> Campaign:
             settings["text"] = text
         if name == "chat":
             continue
-        settings.setdefault("from", DEFAULT_SENDER)
+        if name != "email":  # an e-mail's sender is its fromEmail/fromName
+            settings.setdefault("from", DEFAULT_SENDER)
         if spec.validity_period is not None and "validityPeriod" not in settings:
             settings["validityPeriod"] = spec.validity_period
     template: MessageData = {"channels": channels}

@@ -27,8 +27,9 @@ MAX_VK_ATTACHMENTS = 10
 
 #: The sender TWIN uses by default (seed 000: "Зарегистрированное имя отправителя, которое
 #: используется в системе по умолчанию: TwinService"). The guide asks to fill ``from``, so a
-#: channel without one is sent with this sender written out (every channel but ``chat``, whose
-#: block in the guide has no sender).
+#: channel without one is sent with this sender written out: every channel but ``chat``, whose
+#: block in the guide has no sender, and ``email``, whose sender is ``fromEmail``/``fromName``
+#: (ASSUMPTION: the guide's ``from`` is a sender name of SMS and messengers).
 DEFAULT_SENDER = "TwinService"
 
 #: Fields seed 000 asks to fill in the ``chat`` channel that have no stated default

@@ -301,3 +301,9 @@ def test_chunks_are_cut_below_the_request_size_cap(twin: Twin) -> None:
     again = operator(recipients=recipients).execute(context(try_number=2))
     assert again["bulk_ids"] == first["bulk_ids"]
     assert again["skipped"] == 1200
+
+
+def test_an_email_channel_gets_no_sender_name() -> None:
+    campaign = compile_spec(MessageSpec(channels={"email": {"subject": "Hi"}, "sms": {}}, text="hi"))
+    assert "from" not in campaign.template["channels"]["email"]
+    assert campaign.template["channels"]["sms"]["from"] == "TwinService"
