@@ -239,6 +239,8 @@ with DAG(
                     "templateName": WHATSAPP_TEMPLATE,
                     "language": "en",
                     "templateData": [person["name"], person["visit"]],
+                    # TWIN's guide asks for a text whenever no stored template (templateId) is used.
+                    "text": text,
                 },
                 "sms": {"from": SENDER, "text": text, "validityPeriod": 180},
             }
