@@ -260,15 +260,22 @@ def test_poke_mode_logs_in_once_for_the_whole_wait(context: dict[str, Any], twin
     import threading
 
     twin.send(3)
-    timer = threading.Timer(0.3, twin.release)
-    timer.start()
+
+    def release_after_the_first_check() -> None:
+        deadline = time.monotonic() + 30
+        while twin.count_requests < 9 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        twin.release()
+
+    releaser = threading.Thread(target=release_after_the_first_check, daemon=True)
+    releaser.start()
     task = TwinMessageStatusSensor(
-        task_id="wait", bulk_ids="bulk-1", mode="poke", poke_interval=0.05, timeout=10, deferrable=False
+        task_id="wait", bulk_ids="bulk-1", mode="poke", poke_interval=0.05, timeout=60, deferrable=False
     )
     try:
         result = task.execute(context)
     finally:
-        timer.cancel()
+        releaser.join(timeout=30)
     assert result["succeeded"] == 3
     assert twin.count_requests > 9  # it really poked more than once
     assert twin.served(LOGIN_ROUTE) == 1
