@@ -39,9 +39,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The suite runs in one pytest-xdist worker per core (`make test PYTEST_WORKERS=1` for one), each
+# with its own Airflow home, database and emulator (tests/conftest.py); work stealing keeps every
+# worker busy to the end, although a single DAG-run test can take a minute.
 # pytest exits 5 when it collected no test: that must fail, not pass silently.
+PYTEST_WORKERS ?= auto
 pytest: $(STAMP)
-	$(BIN)/python -m pytest; rc=$$?; \
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 test: lint typecheck pytest

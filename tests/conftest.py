@@ -2,15 +2,23 @@
 
 Airflow reads its configuration from the environment when first imported, so the
 environment is prepared here, at import time, before any test module imports Airflow.
+
+``make test`` runs the suite in several processes (pytest-xdist). Each of them imports this
+file, so each has its own Airflow home, SQLite metadata database and emulator (on a free
+loopback port); the database is migrated once per run and copied to the other processes.
 """
 
 from __future__ import annotations
 
+import fcntl
+import functools
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -47,10 +55,7 @@ def _link_dag_files() -> None:
             (_DAGS / "data").symlink_to(data)
 
 
-@pytest.fixture(scope="session")
-def airflow_db() -> Path:
-    """A migrated SQLite metadata database and a DAGs folder holding the test and example DAGs."""
-    _link_dag_files()
+def _migrate() -> None:
     subprocess.run(
         [sys.executable, "-m", "airflow", "db", "migrate"],
         check=True,
@@ -58,6 +63,78 @@ def airflow_db() -> Path:
         env=os.environ.copy(),
         timeout=300,
     )
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    partial = target.with_name(f"{target.name}.partial")
+    shutil.copyfile(source, partial)
+    os.replace(partial, target)
+
+
+def _migrated_database(shared: Path | None) -> None:
+    """Migrate ``$AIRFLOW_HOME/airflow.db``, or copy the migrated one another process of this run made.
+
+    ``shared`` is a folder all processes of one pytest-xdist run share (None without xdist). The
+    first process to get there migrates and leaves a copy; the others copy it (a file copy instead
+    of a second ``airflow db migrate``, whose start-up and migrations take seconds of CPU each).
+    """
+    database = _HOME / "airflow.db"
+    if shared is None:
+        _migrate()
+        return
+    template = shared / "migrated-airflow.db"
+    with (shared / "migrated-airflow.db.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if template.exists():
+            _copy_database(template, database)
+        else:
+            _migrate()
+            _copy_database(database, template)
+    # Connections Airflow may have pooled before the file was put in place would see an old file.
+    from airflow import settings
+
+    if settings.engine is not None:
+        settings.engine.dispose()
+
+
+def _reuse_one_in_process_execution_api() -> None:
+    """Give ``dag.test()`` one in-process Execution API for all its tasks, as Airflow 3.3 does.
+
+    Airflow 3.2's ``dag.test()`` builds a new FastAPI app (the routes and models of every API
+    version) for each task it runs and each trigger it runs inline, about 3 s of CPU each, and
+    leaves the event loop thread of each running: that made the suite take more than twice as
+    long on Airflow 3.2 as on 3.3. Airflow 3.3 caches that app (apache/airflow#65235); this does
+    the same where Airflow does not, with that change's removal of the DAG-bag override for
+    the triggers' client. What the tasks and triggers do, and what the API answers, is unchanged.
+    """
+    from airflow.sdk.execution_time import supervisor
+
+    if hasattr(supervisor.in_process_api_server, "cache_clear"):
+        return  # Airflow 3.3 and later
+    supervisor.in_process_api_server = functools.lru_cache(maxsize=1)(supervisor.in_process_api_server)
+    build_client = supervisor.InProcessTestSupervisor._api_client
+
+    def api_client(dag: Any = None) -> Any:
+        if dag is None:
+            from airflow.api_fastapi.common.dagbag import dag_bag_from_app
+
+            supervisor.in_process_api_server().app.dependency_overrides.pop(dag_bag_from_app, None)
+        return build_client(dag)
+
+    supervisor.InProcessTestSupervisor._api_client = staticmethod(api_client)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_execution_api_per_dag_test() -> None:
+    _reuse_one_in_process_execution_api()
+
+
+@pytest.fixture(scope="session")
+def airflow_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite metadata database and a DAGs folder holding the test and example DAGs."""
+    _link_dag_files()
+    in_xdist_run = "PYTEST_XDIST_WORKER" in os.environ
+    _migrated_database(tmp_path_factory.getbasetemp().parent if in_xdist_run else None)
     return _HOME
 
 
