@@ -36,6 +36,10 @@ os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_HOME / 'airflo
 os.environ.pop("AIRFLOW_CONN_TWIN_DEFAULT", None)
 # The emulator is reached over loopback; never let a proxy setting send it elsewhere.
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+# The emulator holds the provider to what TWIN's documents make explicit (its strict mode), in
+# every emulator the suite starts, in process or as a child (docs/emulator.md, "Strict mode").
+# The emulator's own tests choose per test (tests/emulator/conftest.py).
+os.environ.setdefault("TWIN_EMULATOR_STRICT", "1")
 
 pytest_plugins = ["airflow_provider_twin.emulator.pytest_plugin"]
 
