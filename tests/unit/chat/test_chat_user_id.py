@@ -119,7 +119,7 @@ def test_poke_connects_with_the_user_id(
     monkeypatch.setattr(sync_socket, "connect_command", recording)
     session_id = start_session(fast_realtime)
     sensor = TwinChatSessionClosedSensor(
-        task_id="closed", session_id=session_id, listen_timeout=0.5, user_id=override
+        task_id="closed", session_id=session_id, listen_timeout=3, user_id=override
     )
     assert sensor.poke(make_context()) is False
     assert [command["connect"]["data"]["settings"]["userId"] for command in sent] == [
