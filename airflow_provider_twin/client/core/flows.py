@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from airflow_provider_twin.client.core.calls import ApiCall
 
@@ -41,3 +41,22 @@ class Gather:
 Step = ApiCall[Any] | Gather | Sleep
 #: A procedure: yields steps, receives their answers, returns its result.
 Procedure = Generator[Step, Any, T]
+
+
+@dataclass(frozen=True)
+class Finished(Generic[T]):
+    """What :func:`resume` gives once a flow has returned: its result."""
+
+    value: T
+
+
+def resume(flow: Generator[Any, Any, T], reply: Any, error: BaseException | None) -> Any:
+    """Hand ``flow`` the answer to its last step (or throw that step's error into it).
+
+    The flow's next step, or :class:`Finished` with its result once it returned: the one way
+    the drivers (and any wrapper of a procedure) step through a flow.
+    """
+    try:
+        return flow.throw(error) if error is not None else flow.send(reply)
+    except StopIteration as stop:
+        return Finished(stop.value)

@@ -14,7 +14,7 @@ from airflow_provider_twin.client.core.calls import ApiCall, next_page
 from airflow_provider_twin.client.core.config import TwinClientConfig
 from airflow_provider_twin.client.core.engine import Engine, Flow, Send
 from airflow_provider_twin.client.core.errors import TwinError
-from airflow_provider_twin.client.core.flows import Gather, Procedure, Sleep
+from airflow_provider_twin.client.core.flows import Finished, Gather, Procedure, Sleep, resume
 from airflow_provider_twin.client.core.http import http_options
 from airflow_provider_twin.client.core.tokens import Authenticate
 
@@ -59,16 +59,13 @@ class TwinClient:
     def _drive(self, flow: Flow[T] | Procedure[T]) -> T:
         reply: Any = None
         error: BaseException | None = None
-        while True:
-            try:
-                step = flow.throw(error) if error is not None else flow.send(reply)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
+        while not isinstance(step := resume(flow, reply, error), Finished):
             reply, error = None, None
             try:
                 reply = self._perform(step)
             except (httpx.TransportError, TwinError) as exc:
                 error = exc
+        return step.value  # type: ignore[no-any-return]
 
     def _perform(self, step: Any) -> Any:
         if isinstance(step, Send):

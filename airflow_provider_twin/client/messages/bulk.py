@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from airflow_provider_twin.client.core.async_client import AsyncTwinClient
 from airflow_provider_twin.client.core.calls import ApiCall
-from airflow_provider_twin.client.core.flows import Procedure, Sleep
+from airflow_provider_twin.client.core.flows import Finished, Procedure, Sleep, resume
 from airflow_provider_twin.client.core.retry import RetryPolicy
 from airflow_provider_twin.client.messages.chunks import Chunk
 from airflow_provider_twin.client.messages.create_once import (
@@ -69,11 +69,7 @@ class TokenBucket:
         """``procedure`` with each of its requests waiting for a slot first."""
         reply: Any = None
         error: BaseException | None = None
-        while True:
-            try:
-                step = procedure.throw(error) if error is not None else procedure.send(reply)
-            except StopIteration as stop:
-                return stop.value  # type: ignore[no-any-return]
+        while not isinstance(step := resume(procedure, reply, error), Finished):
             if isinstance(step, ApiCall):
                 wait = self.reserve()
                 if wait > 0:
@@ -83,6 +79,7 @@ class TokenBucket:
                 reply = yield step
             except Exception as exc:  # noqa: BLE001 - handed to the procedure, which decides
                 error = exc
+        return step.value  # type: ignore[no-any-return]
 
 
 class BulkSendError(Exception):
