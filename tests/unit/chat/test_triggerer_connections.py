@@ -9,14 +9,14 @@ from typing import Any
 import httpx
 import pytest
 
-from airflow_provider_twin.client import AsyncTwinClient, SharedResources, TwinClient, notify
+from airflow_provider_twin.client import SharedResources, TwinClient, notify
 from airflow_provider_twin.client.messages import Criteria, Targets
 from airflow_provider_twin.emulator import TwinEmulator
-from airflow_provider_twin.hooks.twin import TwinHook
 from airflow_provider_twin.triggers.chat import TwinChatSessionEventTrigger, shared_chat_socket
 from airflow_provider_twin.triggers.connections import clients_in_use, connections_in_use
 from airflow_provider_twin.triggers.messages import TwinMessageStatusTrigger
 from tests.unit.chat.chat_fixtures import emulator_config, settled, start_session, until
+from tests.unit.conftest import HookUsage
 
 
 # -- the registry ---------------------------------------------------------------------------------------
@@ -99,7 +99,7 @@ def send_one_message(emulator: TwinEmulator, bulk_id: str) -> None:
 
 @pytest.mark.integration
 async def test_a_status_and_a_chat_trigger_read_the_connection_once_and_log_in_once(
-    twin_emulator: TwinEmulator, twin_connection_env: str, monkeypatch: pytest.MonkeyPatch
+    twin_emulator: TwinEmulator, twin_connection_env: str, hook_usage: HookUsage
 ) -> None:
     twin_emulator.admin.update_settings(delivery_seconds=3600)
     twin_emulator.admin.update_realtime(ping_interval=1)
@@ -107,20 +107,6 @@ async def test_a_status_and_a_chat_trigger_read_the_connection_once_and_log_in_o
     send_one_message(twin_emulator, bulk_id)
     session_id = start_session(twin_emulator)
     logins_before = twin_emulator.admin.counters()["logins"]
-    read: list[str] = []
-    closed: list[str] = []
-    get_async_client, aclose = TwinHook.get_async_client, TwinHook.aclose
-
-    async def counting_get(self: TwinHook) -> AsyncTwinClient:
-        read.append(self.twin_conn_id)
-        return await get_async_client(self)
-
-    async def counting_close(self: TwinHook) -> None:
-        closed.append(self.twin_conn_id)
-        await aclose(self)
-
-    monkeypatch.setattr(TwinHook, "get_async_client", counting_get)
-    monkeypatch.setattr(TwinHook, "aclose", counting_close)
     status = asyncio.ensure_future(
         only_event(
             TwinMessageStatusTrigger(
@@ -140,13 +126,13 @@ async def test_a_status_and_a_chat_trigger_read_the_connection_once_and_log_in_o
 
     await asyncio.to_thread(twin_emulator.admin.close_session, session_id)
     assert (await chat)["status"] == "closed"
-    assert closed == [], "the status trigger still holds the connection"
+    assert hook_usage.closed == [], "the status trigger still holds the connection"
     assert shared_chat_socket("twin_default") is None, "the last chat wait closed the websocket"
     assert clients_in_use("twin_default") == 1
 
     await asyncio.to_thread(twin_emulator.admin.advance_clock, 3600)
     assert (await status)["status"] == "success"
-    assert read == ["twin_default"], "one connection read for both triggers"
+    assert hook_usage.built == ["twin_default"], "one connection read for both triggers"
     assert twin_emulator.admin.counters()["logins"] - logins_before == 1, "one login for both"
-    assert closed == ["twin_default"], "closed once, by the last trigger to leave"
+    assert hook_usage.closed == ["twin_default"], "closed once, by the last trigger to leave"
     assert connections_in_use() == []

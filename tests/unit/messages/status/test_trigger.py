@@ -15,6 +15,7 @@ from airflow_provider_twin.client import AsyncTwinClient, TwinConfigError, epoch
 from airflow_provider_twin.client.messages import Criteria, Targets
 from airflow_provider_twin.hooks.twin import TwinHook
 from airflow_provider_twin.triggers.messages import TwinMessageStatusTrigger
+from tests.unit.conftest import HookUsage
 from tests.unit.messages.status.campaigns import LIST_ROUTE, LOGIN_ROUTE, Campaigns
 
 
@@ -181,26 +182,11 @@ async def test_cost_of_a_check_does_not_depend_on_size(twin: Campaigns) -> None:
 
 
 async def test_triggers_of_one_connection_share_one_client_and_one_login(
-    twin: Campaigns, monkeypatch: pytest.MonkeyPatch
+    twin: Campaigns, hook_usage: HookUsage
 ) -> None:
     from airflow_provider_twin.triggers.connections import clients_in_use
 
     twin.send(6)
-    built: list[str] = []
-    closed: list[str] = []
-    get_async_client = TwinHook.get_async_client
-    aclose = TwinHook.aclose
-
-    async def counting_get(self: TwinHook) -> AsyncTwinClient:
-        built.append(self.twin_conn_id)
-        return await get_async_client(self)
-
-    async def counting_close(self: TwinHook) -> None:
-        closed.append(self.twin_conn_id)
-        await aclose(self)
-
-    monkeypatch.setattr(TwinHook, "get_async_client", counting_get)
-    monkeypatch.setattr(TwinHook, "aclose", counting_close)
     waits = [asyncio.create_task(first_event(make_trigger())) for _ in range(5)]
     await asyncio.sleep(0.1)
     assert clients_in_use("twin_default") == 5, "all five triggers hold the one client"
@@ -208,13 +194,13 @@ async def test_triggers_of_one_connection_share_one_client_and_one_login(
     events = await asyncio.gather(*waits)
 
     assert [event["status"] for event in events] == ["success"] * 5
-    assert built == ["twin_default"], "one connection read, one client built"
+    assert hook_usage.built == ["twin_default"], "one connection read, one client built"
     assert twin.served(LOGIN_ROUTE) == 1, "one login for five triggers"
-    assert closed == ["twin_default"], "the last trigger to leave closed the client"
+    assert hook_usage.closed == ["twin_default"], "the last trigger to leave closed the client"
     assert clients_in_use("twin_default") == 0
 
     await first_event(make_trigger())
-    assert built == ["twin_default", "twin_default"], "a later trigger reads the connection afresh"
+    assert hook_usage.built == ["twin_default", "twin_default"], "a later trigger reads the connection afresh"
 
 
 async def test_triggers_of_different_connections_do_not_share(twin: Campaigns) -> None:
