@@ -4,6 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.bootstrapped
 CONSTRAINTS ?= constraints.txt
+# The development environment has everything; the lowest-Airflow one only what the suite needs.
+EXTRAS ?= dev,realtime,docs,ui-tests
 
 .DEFAULT_GOAL := help
 .PHONY: help bootstrap demo airflow emulator test lint typecheck pytest test-airflow-lowest constraints clean
@@ -17,7 +19,7 @@ help:
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -c $(CONSTRAINTS) pip setuptools wheel
-	$(BIN)/python -m pip install -q --disable-pip-version-check -c $(CONSTRAINTS) -e ".[dev,realtime]"
+	$(BIN)/python -m pip install -q --disable-pip-version-check -c $(CONSTRAINTS) -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
 bootstrap: $(STAMP)
@@ -53,7 +55,7 @@ test: lint typecheck pytest
 # The lowest supported Airflow, in its own environment (CI runs it after `make test`).
 LOWEST_VENV := .venv-airflow-lowest
 test-airflow-lowest:
-	$(MAKE) VENV=$(LOWEST_VENV) CONSTRAINTS=constraints-airflow-lowest.txt pytest
+	$(MAKE) VENV=$(LOWEST_VENV) CONSTRAINTS=constraints-airflow-lowest.txt EXTRAS=dev,realtime pytest
 
 # Re-pin after changing dependencies: writes constraints.txt from the current .venv.
 constraints: $(STAMP)
