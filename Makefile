@@ -8,13 +8,15 @@ CONSTRAINTS ?= constraints.txt
 EXTRAS ?= dev,realtime,docs,ui-tests
 
 .DEFAULT_GOAL := help
-.PHONY: help bootstrap demo airflow emulator test lint typecheck pytest test-airflow-lowest constraints clean
+.PHONY: help bootstrap demo airflow emulator test lint typecheck pytest test-airflow-lowest test-ui docs constraints clean
 
 help:
 	@echo "make demo     - run the example reminder campaign against a local TWIN emulator, print its report"
 	@echo "make test     - lint, type-check and run the whole test suite"
 	@echo "make airflow  - airflow standalone (web UI, port 8080) with the example DAGs and the emulator"
 	@echo "make emulator - run the TWIN emulator in the foreground"
+	@echo "make docs     - build the docs site into docs/_build/html (warnings are errors)"
+	@echo "make test-ui  - the Airflow UI in headless Chromium (needs the chromium OS package)"
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +53,20 @@ pytest: $(STAMP)
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 test: lint typecheck pytest
+
+# The docs site: Sphinx renders docs/*.md (MyST), the API reference from the docstrings and the
+# example DAGs' code from the files themselves. Any warning fails the build.
+docs: $(STAMP)
+	rm -rf docs/_build
+	$(BIN)/sphinx-build -W --keep-going -b html docs docs/_build/html
+
+# The Airflow UI (api-server, scheduler, triggerer, dag processor) with the example DAGs and the
+# emulator, driven in headless Chromium. Not part of `make pytest`: it needs the browser.
+# Screenshots of each step are kept in $(UI_ARTIFACTS).
+UI_ARTIFACTS ?= .artifacts/ui
+test-ui: $(STAMP)
+	TWIN_UI_ARTIFACTS=$(UI_ARTIFACTS) $(BIN)/python -m pytest tests/ui -p no:cacheprovider; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no UI tests" >&2; exit 1; fi; exit $$rc
 
 # The lowest supported Airflow, in its own environment (CI runs it after `make test`).
 LOWEST_VENV := .venv-airflow-lowest
