@@ -22,9 +22,11 @@ CONN_FIELDS: dict[str, Any] = {
         "description": "TWIN company id sent at login (optional; for accounts in several companies).",
         "schema": {"type": ["integer", "null"], "minimum": 1},
     },
-    "token_ttl": {
+    # Not "token_ttl": Airflow masks the value of every field whose name contains "token".
+    "auth_ttl": {
         "label": "Token lifetime (s)",
-        "description": "Lifetime asked for each access token; renewed automatically before expiry.",
+        "description": "Lifetime asked for each access token; renewed automatically before expiry "
+        "(the extra auth_ttl; its old name token_ttl is still read).",
         "schema": {"type": ["integer", "null"], "default": 3600, "minimum": 60, "maximum": 604800},
     },
     "api_token": {

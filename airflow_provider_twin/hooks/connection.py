@@ -1,10 +1,11 @@
 """Reading a ``twin`` Airflow connection into a client configuration.
 
-Fields: login = account e-mail, password = password; extras: ``company_id``, ``token_ttl``,
-``api_token`` (the static-token alternative), ``iam_url``, ``notify_url``, ``chat_url``,
-``centrifugo_url``, ``timeout`` (read timeout, seconds), ``max_retries`` and ``user_id`` (the chat
-widget's user, sent on realtime connect: :func:`chat_user_id`). Extras may also
-carry the ``extra__twin__`` prefix older connection forms wrote.
+Fields: login = account e-mail, password = password; extras: ``company_id``, ``auth_ttl`` (the
+lifetime asked for each access token), ``api_token`` (the static-token alternative), ``iam_url``,
+``notify_url``, ``chat_url``, ``centrifugo_url``, ``timeout`` (read timeout, seconds),
+``max_retries`` and ``user_id`` (the chat widget's user, sent on realtime connect:
+:func:`chat_user_id`). Extras may also carry the ``extra__twin__`` prefix older connection forms
+wrote, and ``auth_ttl`` its old name ``token_ttl`` (see :data:`OLD_EXTRA_NAMES`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from airflow_provider_twin.client.core import (
 #: Every extra the ``twin`` connection understands.
 EXTRA_FIELDS = (
     "company_id",
-    "token_ttl",
+    "auth_ttl",
     "api_token",
     "iam_url",
     "notify_url",
@@ -38,6 +39,10 @@ EXTRA_FIELDS = (
     "max_retries",
     "user_id",
 )
+
+#: Extras read under an old name: ``token_ttl`` became ``auth_ttl`` because Airflow masks the
+#: value of every connection field whose name contains "token" (the form showed ``***``).
+OLD_EXTRA_NAMES = {"token_ttl": "auth_ttl"}
 
 
 class ConnectionLike(Protocol):
@@ -52,13 +57,26 @@ class ConnectionLike(Protocol):
 
 
 def _extras(conn: ConnectionLike) -> dict[str, Any]:
+    """The connection's extras under their current names, empty values left out.
+
+    A field given twice (with and without the ``extra__twin__`` prefix, or under its old and its
+    new name) must say the same both times: which one wins would otherwise be a guess.
+    """
     raw = conn.extra_dejson or {}
     extras: dict[str, Any] = {}
+    given_as: dict[str, str] = {}
     for key, value in raw.items():
-        name = key.removeprefix("extra__twin__")
         if value in (None, ""):
             continue
+        bare = key.removeprefix("extra__twin__")
+        name = OLD_EXTRA_NAMES.get(bare, bare)
+        if name in extras and str(extras[name]).strip() != str(value).strip():
+            raise TwinConfigError(
+                f"connection {conn.conn_id!r}: extra fields {given_as[name]} ({extras[name]!r}) and "
+                f"{key} ({value!r}) both set {name} and differ; keep only {name}"
+            )
         extras[name] = value
+        given_as[name] = key
     unknown = sorted(set(extras) - set(EXTRA_FIELDS))
     if unknown:
         raise TwinConfigError(
@@ -101,7 +119,7 @@ def client_config(conn: ConnectionLike) -> TwinClientConfig:
             password=conn.password or None,
             api_token=api_token,
             company_id=_number(conn_id, extras, "company_id", int, None),
-            token_ttl=_number(conn_id, extras, "token_ttl", int, DEFAULT_TOKEN_TTL),
+            token_ttl=_number(conn_id, extras, "auth_ttl", int, DEFAULT_TOKEN_TTL),
         )
         endpoints = TwinEndpoints(
             iam_url=str(extras.get("iam_url", DEFAULT_IAM_URL)),

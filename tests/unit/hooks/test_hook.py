@@ -30,7 +30,7 @@ def test_connection_fields_map_to_client_config() -> None:
             "pw",
             {
                 "company_id": "12",
-                "token_ttl": 86400,
+                "auth_ttl": 86400,
                 "iam_url": "http://127.0.0.1:9/iam/api/v1/",
                 "notify_url": "http://127.0.0.1:9/notify/api/v1",
                 "chat_url": "http://127.0.0.1:9/chat/api/v1",
@@ -68,6 +68,44 @@ def test_defaults_are_production_and_prefixed_extras_are_read() -> None:
 def test_bad_connections_name_the_field(login: str | None, extra: dict[str, Any], message: str) -> None:
     with pytest.raises(TwinConfigError, match=message):
         client_config(Conn(login, "pw" if login else None, extra))
+
+
+@pytest.mark.parametrize("key", ["token_ttl", "extra__twin__token_ttl", "extra__twin__auth_ttl"])
+def test_the_token_lifetime_is_read_under_its_old_names(key: str) -> None:
+    cfg = client_config(Conn("a@b.c", "pw", {key: "7200"}))
+    assert cfg.credentials.token_ttl == 7200
+
+
+def test_the_token_lifetime_given_twice_alike_is_accepted() -> None:
+    cfg = client_config(Conn("a@b.c", "pw", {"token_ttl": "7200", "auth_ttl": 7200}))
+    assert cfg.credentials.token_ttl == 7200
+
+
+def test_the_token_lifetime_given_twice_differently_names_both_fields() -> None:
+    with pytest.raises(TwinConfigError) as caught:
+        client_config(Conn("a@b.c", "pw", {"auth_ttl": 3600, "token_ttl": 86400}))
+    message = str(caught.value)
+    assert message.startswith("connection 'twin_test': ")
+    assert "auth_ttl (3600)" in message
+    assert "token_ttl (86400)" in message
+    assert "keep only auth_ttl" in message
+
+
+def test_only_the_secret_field_of_the_form_is_masked_by_airflow() -> None:
+    """Airflow shows ``***`` for every connection field whose name holds a sensitive word."""
+    from airflow._shared.secrets_masker import secrets_masker
+
+    sensitive = secrets_masker.DEFAULT_SENSITIVE_FIELDS
+    for name in CONN_FIELDS:
+        words = sorted(word for word in sensitive if word in name)
+        hidden = secrets_masker.should_hide_value_for_key(name)
+        if name == "api_token":
+            assert words
+            assert hidden
+        else:
+            assert not words, f"Airflow would mask the form field {name} (it contains {words})"
+            assert not hidden, f"Airflow would mask the form field {name}"
+    assert CONN_FIELDS["auth_ttl"]["label"] == "Token lifetime (s)"
 
 
 @pytest.mark.parametrize("argument", ["token", "api_token", "password"])
