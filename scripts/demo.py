@@ -45,8 +45,10 @@ def emulator_settings(port: int = 0) -> EmulatorSettings:
         port=port,
         delivery_seconds=1.0,
         outcome_rules=[
-            # Numbers ending in 13 have no WhatsApp: TWIN falls back to SMS, which delivers.
+            # Numbers ending in 13 have neither WhatsApp nor Viber; SMS reaches them: the
+            # campaign's SMS fallback and the quickstart's SMS resend.
             OutcomeRule(status="UNDELIVERED", channel="whatsapp", phone_suffix="13"),
+            OutcomeRule(status="UNDELIVERED", channel="viber", phone_suffix="13"),
             # Numbers ending in 99 are switched off: every channel fails, the resend too.
             OutcomeRule(status="UNDELIVERED", phone_suffix="99"),
         ],
