@@ -1,8 +1,7 @@
 """``TwinMessageStatusSensor``: wait until a campaign step's messages reach final statuses.
 
-A check is the client's :func:`~airflow_provider_twin.client.messages.check_delivery` procedure
-(a count per configured status plus one, whatever the number of messages), which the
-deferrable trigger runs too.
+A check is the client's :func:`~airflow_provider_twin.client.messages.check_delivery` procedure,
+which the deferrable trigger runs too (its cost: the class docstring).
 """
 
 from __future__ import annotations
@@ -32,6 +31,7 @@ from airflow_provider_twin.client.messages import (
     Targets,
     check_delivery,
     delivery_breakdown,
+    local_zone,
     scan_failed_destinations,
 )
 from airflow_provider_twin.hooks.twin import TwinHook
@@ -51,8 +51,9 @@ class TwinMessageStatusSensor(TwinSensor):
 
     The sensor is done when no message is pending, or earlier once ``min_success_ratio`` of
     the destinations succeeded; it fails at once (no retries) when more than
-    ``max_failure_ratio`` failed. Every check costs one count request per configured status plus one (nine by
-    default), whatever the size.
+    ``max_failure_ratio`` failed. A check costs a count per configured status plus one (nine by
+    default) whatever the size, one more while some are pending. Its line is logged once, then
+    when it changes; it tells messages held for their send time and the next (DAG zone and UTC).
 
     Returns the outcome as XCom (its keys: "Result" in docs/sensors-messages.md). A
     ``max_failure_ratio`` failure first pushes it under the XCom key ``"delivery"``, for a
@@ -115,18 +116,15 @@ class TwinMessageStatusSensor(TwinSensor):
         Targets.check_arguments(targets, **self._ids())
         if failed_destinations_limit < 0:
             raise ValueError("failed_destinations_limit must not be negative")
-        # Validated now, so a typo in a status list fails at DAG parse time.
         self.criteria = Criteria.of(success_statuses, failure_statuses, min_success_ratio, max_failure_ratio)
         self.success_statuses = self.criteria.success_statuses
         self.failure_statuses = self.criteria.failure_statuses
-        self.min_success_ratio = min_success_ratio
-        self.max_failure_ratio = max_failure_ratio
+        self.min_success_ratio, self.max_failure_ratio = min_success_ratio, max_failure_ratio
         self.return_failed_destinations = return_failed_destinations
         self.failed_destinations_limit = failed_destinations_limit
         self._failures = CheckFailures(auth_failure_limit)  # checked now: fails at parse time
         self.auth_failure_limit = self._failures.limit
-        self.twin_conn_id = twin_conn_id
-        self.deferrable = deferrable
+        self.twin_conn_id, self.deferrable = twin_conn_id, deferrable
 
     def _ids(self) -> dict[str, Any]:
         return {kind: getattr(self, kind) for kind in TARGET_KINDS}
@@ -159,6 +157,8 @@ class TwinMessageStatusSensor(TwinSensor):
                 twin_conn_id=self.twin_conn_id,
                 next_check_at=time.time() + self.poke_interval,
                 auth_failure_limit=self.auth_failure_limit,
+                timezone=self.timezone_name(),
+                reported=self._last_progress(),
             ),
             method_name="execute_complete",
             # A safety net only: the trigger fires its own timeout event at the deadline.
@@ -206,9 +206,9 @@ class TwinMessageStatusSensor(TwinSensor):
         failures = self._failures
         try:
             client = self._client()
-            progress = client.run(check_delivery(targets, self.criteria))
+            progress = client.run(check_delivery(targets, self.criteria, local_zone(self.timezone_name())))
             failures.succeeded(progress.message)
-            self.log.info("%s", progress.message)
+            self._log_progress(progress.message)
             if not progress.done:
                 return None
             result = client.run(delivery_breakdown(targets, self.criteria, progress))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from airflow.configuration import conf
 from airflow.sdk import BaseSensorOperator, Context
 from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
 
 from airflow_provider_twin.client import TwinClient
+from airflow_provider_twin.client.messages import ProgressNews
 from airflow_provider_twin.hooks.twin import TwinHook
 
 
@@ -23,6 +26,7 @@ class TwinSensor(BaseSensorOperator):
     twin_conn_id: str
     deferrable: bool
     _hook: TwinHook | None = None
+    _news: ProgressNews | None = None
 
     def execute(self, context: Context) -> Any:
         """Poke/reschedule through the base sensor; deferrable: check once, then defer."""
@@ -50,6 +54,28 @@ class TwinSensor(BaseSensorOperator):
     def _execute_deferrable(self, context: Context) -> Any:
         """The first check of a deferrable wait: its result, or a deferral to the trigger."""
         raise NotImplementedError
+
+    def _log_progress(self, line: str) -> None:
+        """Log a wait's progress line once, and again only when it changed (debug level between).
+
+        Poke mode keeps the last line across pokes; a reschedule starts afresh.
+        """
+        self._news = self._news or ProgressNews()
+        self.log.log(logging.INFO if self._news.news(line) else logging.DEBUG, "%s", line)
+
+    def _last_progress(self) -> str | None:
+        """The last progress line logged, handed to a trigger so it does not log it again."""
+        return None if self._news is None else self._news.last
+
+    def timezone_name(self) -> str | None:
+        """The zone a wait shows times in: its DAG's ``timezone``, else ``[core] default_timezone``.
+
+        Held messages' send times are logged in this zone and in UTC.
+        """
+        name = getattr(getattr(self.get_dag(), "timezone", None), "name", None)
+        if isinstance(name, str) and name:
+            return name
+        return conf.get("core", "default_timezone", fallback=None)
 
     def _client(self) -> TwinClient:
         """The task's sync client: one login for every poke of a poke-mode wait."""

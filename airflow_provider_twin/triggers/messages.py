@@ -11,6 +11,7 @@ campaigns wait.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime, timezone
@@ -24,9 +25,11 @@ from airflow_provider_twin.client.messages import (
     CheckFailures,
     Criteria,
     DeliveryProgress,
+    ProgressNews,
     Targets,
     check_delivery,
     delivery_breakdown,
+    local_zone,
 )
 from airflow_provider_twin.hooks.twin import TwinHook
 from airflow_provider_twin.triggers.connections import shared_async_client
@@ -69,6 +72,10 @@ class TwinMessageStatusTrigger(BaseTrigger):
     :param next_check_at: epoch seconds of the first check (the sensor has just checked);
         in the past, or None, means at once.
     :param auth_failure_limit: polls in a row that may fail on a refused renewed token.
+    :param timezone: the zone (IANA name or ``+03:00``) held messages' send times are logged in,
+        besides UTC; the sensor passes its DAG's.
+    :param reported: the progress line last logged (by the sensor): a poll logs its line only
+        when it differs from the last one logged, so a wait held until a send window logs it once.
     """
 
     def __init__(
@@ -81,6 +88,8 @@ class TwinMessageStatusTrigger(BaseTrigger):
         twin_conn_id: str = TwinHook.default_conn_name,
         next_check_at: float | None = None,
         auth_failure_limit: int = DEFAULT_AUTH_FAILURE_LIMIT,
+        timezone: str | None = None,
+        reported: str | None = None,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         self.targets = dict(targets)
@@ -90,6 +99,8 @@ class TwinMessageStatusTrigger(BaseTrigger):
         self.twin_conn_id = twin_conn_id
         self.next_check_at = None if next_check_at is None else float(next_check_at)
         self.auth_failure_limit = auth_failure_limit
+        self.timezone = timezone
+        self.reported = reported
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Class path and JSON keyword arguments that re-create this trigger."""
@@ -103,6 +114,8 @@ class TwinMessageStatusTrigger(BaseTrigger):
                 "twin_conn_id": self.twin_conn_id,
                 "next_check_at": self.next_check_at,
                 "auth_failure_limit": self.auth_failure_limit,
+                "timezone": self.timezone,
+                "reported": self.reported,
             },
         )
 
@@ -128,19 +141,20 @@ class TwinMessageStatusTrigger(BaseTrigger):
     ) -> TriggerEvent:
         next_at = self.next_check_at if self.next_check_at is not None else time.time()
         last: DeliveryProgress | None = None
+        news, zone = ProgressNews(self.reported), local_zone(self.timezone)
         while True:
             wait = min(next_at, self.deadline) - time.time()
             if wait > 0:
                 await asyncio.sleep(wait)
             try:
-                last = await client.run(check_delivery(targets, criteria))
+                last = await client.run(check_delivery(targets, criteria, zone))
             except Exception as exc:
                 if not failures.wait_out(exc):
                     raise
                 self.log.warning("TWIN status check failed, trying again later: %s", error_summary(exc))
             else:
                 failures.succeeded(last.message)
-                self.log.info("%s", last.message)
+                self.log.log(logging.INFO if news.news(last.message) else logging.DEBUG, "%s", last.message)
                 if last.done:
                     result = await client.run(delivery_breakdown(targets, criteria, last))
                     return _event({"status": last.state, "result": result, "message": last.message})

@@ -32,6 +32,7 @@ from airflow_provider_twin.client.messages.create_once import (
     create_once,
 )
 from airflow_provider_twin.client.messages.failed_destinations import scan_failed_destinations
+from airflow_provider_twin.client.messages.held import HELD_STATUS, HeldMessages, local_zone, moment_text
 from airflow_provider_twin.client.messages.notification import (
     NotificationPlan,
     limit_problems,
@@ -52,7 +53,7 @@ from airflow_provider_twin.client.messages.send_plan import (
 )
 from airflow_provider_twin.client.messages.send_report import SendProgress, SendReport, redact_destination
 from airflow_provider_twin.client.messages.send_windows import past_send_at
-from airflow_provider_twin.client.messages.status import check_delivery, delivery_breakdown
+from airflow_provider_twin.client.messages.status import ProgressNews, check_delivery, delivery_breakdown
 from airflow_provider_twin.client.messages.targets import TARGET_KINDS, Targets, read_ids
 from airflow_provider_twin.client.messages.text_fitting import DEFAULT_MAX_LENGTH, DEFAULT_SMS_PARTS, truncate
 from airflow_provider_twin.client.messages.verdict import (
@@ -71,6 +72,7 @@ __all__ = [
     "DEFAULT_SETTLE_SECONDS",
     "DEFAULT_SMS_PARTS",
     "FAILURE_STATUSES",
+    "HELD_STATUS",
     "SHARED_SETTINGS",
     "SUCCESS_STATUSES",
     "TARGET_KINDS",
@@ -84,9 +86,11 @@ __all__ = [
     "Creation",
     "Criteria",
     "DeliveryProgress",
+    "HeldMessages",
     "MessageSpec",
     "NotificationPlan",
     "Problems",
+    "ProgressNews",
     "SendPlan",
     "SendProgress",
     "SendReport",
@@ -101,6 +105,8 @@ __all__ = [
     "delivery_breakdown",
     "frozen_heap",
     "limit_problems",
+    "local_zone",
+    "moment_text",
     "notification_bulk_id",
     "past_send_at",
     "plan_notification",

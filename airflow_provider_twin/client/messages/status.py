@@ -18,17 +18,30 @@ The ids travel in the query string, so they go :data:`~.targets.IDS_PER_REQUEST`
 a send of more than 100 chunks (100,000 destinations at the default batch size) costs those
 9 requests per 100 of its bulk ids. The counts of one check are gathered, so the async client
 asks them at once.
+
+A check that is not over while records are still pending asks one more request (per id chunk):
+the held records (``DELAYED``), counted and listed with their ``sendAt``, so that its line says
+how many wait for their send time and when the next goes out (:mod:`.held`). A finished check,
+or one with nothing pending, asks nothing more.
+
+The line of a check
+-------------------
+:class:`ProgressNews` decides which lines a wait logs, the same way in a poke and in the
+triggerer: the first, then only a line that differs from the last one logged (a count or the
+next send time changed). A wait held until tomorrow's send window thus logs its line once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any
 
 from airflow_provider_twin.client.core.calls import ApiCall
 from airflow_provider_twin.client.core.flows import Gather, Procedure
 from airflow_provider_twin.client.messages import api as notify
+from airflow_provider_twin.client.messages.held import HELD_STATUS, held_from, held_requests
 from airflow_provider_twin.client.messages.targets import Targets
 from airflow_provider_twin.client.messages.verdict import (
     FAILURE,
@@ -95,11 +108,44 @@ def count(requests: Sequence[CountRequest]) -> Procedure[dict[str, int]]:
     return tally(requests, answers)
 
 
-def check_delivery(targets: Targets, criteria: Criteria) -> Procedure[DeliveryProgress]:
-    """One check: the counts of the targets (see Cost above), judged by ``criteria``."""
+def check_delivery(
+    targets: Targets, criteria: Criteria, zone: tzinfo | None = None
+) -> Procedure[DeliveryProgress]:
+    """One check: the counts of the targets (see Cost above), judged by ``criteria``.
+
+    While the wait is not over and records are pending, one more request per id chunk finds the
+    held records and their next ``sendAt`` (shown in ``zone`` and in UTC); it is not made
+    otherwise, nor when ``DELAYED`` is one of the configured statuses.
+    """
     counts = yield from count(check_requests(targets, criteria))
     by_status = {status: int(counts.get(status, 0)) for status in criteria.statuses}
-    return evaluate(targets, criteria, grouped(criteria, counts), by_status=by_status)
+    sums = grouped(criteria, counts)
+    progress = evaluate(targets, criteria, sums, by_status=by_status, zone=zone)
+    if progress.done or progress.records["pending"] <= 0 or HELD_STATUS in criteria.statuses:
+        return progress
+    pages = yield Gather(held_requests(targets))
+    held = held_from(pages)
+    if held.count <= 0:
+        return progress
+    return evaluate(targets, criteria, sums, by_status=by_status, held=held, zone=zone)
+
+
+class ProgressNews:
+    """Which progress lines a wait logs: the first, then each that differs from the last logged.
+
+    A sensor keeps one for its pokes, a trigger one for its polls; a deferring sensor hands the
+    last line it logged to its trigger (``last``), so the triggerer does not repeat it.
+    """
+
+    def __init__(self, last: str | None = None) -> None:
+        self.last = last
+
+    def news(self, line: str) -> bool:
+        """True when ``line`` (a :attr:`DeliveryProgress.message`) is new; it is then the last."""
+        if line == self.last:
+            return False
+        self.last = line
+        return True
 
 
 def delivery_breakdown(

@@ -30,11 +30,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timezone, tzinfo
 from typing import Any, Literal
 
 from airflow_provider_twin.client.core.calls import comma_list
 from airflow_provider_twin.client.core.errors import TwinInputError
+from airflow_provider_twin.client.messages.held import HeldMessages, held_text
 from airflow_provider_twin.client.messages.targets import Targets
 
 #: Statuses that mean the message reached the recipient (twin-api.md §3.9).
@@ -167,7 +168,9 @@ class DeliveryProgress:
     """The judged result of one delivery check.
 
     ``total``, ``succeeded``, ``failed`` and ``pending`` count destinations (or records, see
-    ``counted_by``); ``records`` holds TWIN's raw record counts.
+    ``counted_by``); ``records`` holds TWIN's raw record counts. ``message`` is the progress
+    line: it holds every count (and, while messages are held, how many and the next send time)
+    and nothing that changes by itself, so two equal lines mean nothing changed.
     """
 
     state: State
@@ -183,6 +186,10 @@ class DeliveryProgress:
     checked_at: str = field(default_factory=_utc_now_iso)
     #: Records per configured status, when the check counted them (it does, one by one).
     by_status: dict[str, int] = field(default_factory=dict)
+    #: Records TWIN holds until their send time (``DELAYED``), when the check asked (see held.py).
+    held: int = 0
+    #: The earliest ``sendAt`` of the held records listed, ISO-8601 UTC.
+    next_send_at: str | None = None
 
     @property
     def success_ratio(self) -> float:
@@ -224,10 +231,14 @@ def evaluate(
     counts: Mapping[str, int],
     *,
     by_status: Mapping[str, int] | None = None,
+    held: HeldMessages | None = None,
+    zone: tzinfo | None = None,
 ) -> DeliveryProgress:
     """Judge one check's counts (keys ``total``, ``success``, ``failure``).
 
     ``by_status`` (records per configured status) is kept with the progress for the final result.
+    ``held`` (the check's held records, if it asked) is told in the line, the next send time in
+    ``zone`` and in UTC.
 
     Order of the rules: more failures than ``max_failure_ratio`` allows fails at once (even if
     ``min_success_ratio`` is met at the same moment); then nothing pending means done; then
@@ -259,6 +270,9 @@ def evaluate(
     )
     if known is not None and records < known:
         summary += f" (TWIN lists {records} of {known} expected)"
+    held = held or HeldMessages()
+    if held.count > 0:
+        summary += f"; {held_text(held, pending_records, zone)}"
     state: State = "pending"
     reason = "waiting"
     failure_ratio = _ratio_of(failed, total)
@@ -291,4 +305,6 @@ def evaluate(
         records=raw,
         targets=targets.to_json(),
         by_status=dict(by_status or {}),
+        held=held.count,
+        next_send_at=held.next_send_at_iso,
     )

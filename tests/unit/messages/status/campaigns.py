@@ -13,6 +13,7 @@ import itertools
 import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -95,6 +96,18 @@ class Campaigns:
             }
             self._client.send(notify.create_messages([message], bulk_id=bulk_id))
         return self.records(bulk_id, tag)
+
+    def hold(self, n: int, send_at: datetime, *, bulk_id: str = "bulk-1") -> None:
+        """Send ``n`` destinations TWIN holds (``DELAYED``) until ``send_at``, then delivers."""
+        tag = f"{next(self._tags):03d}"
+        self._rules.append({"channel": "sms", "phone_suffix": tag, "status": "DELIVERED"})
+        self.admin.update_settings(outcome_rules=self._rules, delivery_seconds=0.0)
+        message = {
+            "destinations": [{"phone": f"7999{next(self._seq):07d}{tag}"} for _ in range(n)],
+            "channels": {"sms": {"text": "Hi"}},
+            "sendAt": send_at.isoformat(),
+        }
+        self._client.send(notify.create_messages([message], bulk_id=bulk_id))
 
     def records(self, bulk_id: str, tag: str = "") -> list[dict[str, Any]]:
         """First attempts in ``bulk_id`` (of the destinations whose phone ends in ``tag``)."""

@@ -1,0 +1,221 @@
+"""Messages TWIN holds until their send time: the wait says how many and when, once per change.
+
+Against the emulator, which keeps a message ``DELAYED`` until its ``sendAt`` (twin-api.md §7.1).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from unittest import mock
+from zoneinfo import ZoneInfo
+
+import pendulum
+import pytest
+from airflow.sdk import DAG
+from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
+
+from airflow_provider_twin.client.messages import (
+    Criteria,
+    HeldMessages,
+    ProgressNews,
+    Targets,
+    local_zone,
+    moment_text,
+)
+from airflow_provider_twin.client.messages.held import held_from, held_text
+from airflow_provider_twin.sensors.messages import TwinMessageStatusSensor
+from airflow_provider_twin.triggers.messages import TwinMessageStatusTrigger
+from tests.unit.messages.status.campaigns import Campaigns
+
+CONTEXT: dict[str, Any] = {"ti": mock.MagicMock()}
+
+
+def in_hours(hours: float) -> datetime:
+    """A whole minute ``hours`` from now, UTC (so the expected text has no seconds)."""
+    moment = datetime.now(timezone.utc) + timedelta(hours=hours)
+    return moment.replace(second=0, microsecond=0)
+
+
+def utc_text(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@pytest.fixture
+def logged() -> Iterator[mock.MagicMock]:
+    """The sensor's and the trigger's loggers, recorded."""
+    log = mock.MagicMock()
+    with (
+        mock.patch.object(TwinMessageStatusSensor, "log", new_callable=mock.PropertyMock, return_value=log),
+        mock.patch.object(TwinMessageStatusTrigger, "log", new_callable=mock.PropertyMock, return_value=log),
+    ):
+        yield log
+
+
+def info_lines(log: mock.MagicMock) -> list[str]:
+    """The progress lines logged at INFO level (``log.log(INFO, "%s", line)``)."""
+    return [c.args[2] for c in log.log.call_args_list if c.args[0] == logging.INFO]
+
+
+def sensor(**kwargs: Any) -> TwinMessageStatusSensor:
+    return TwinMessageStatusSensor(
+        task_id="wait", bulk_ids=["bulk-1"], poke_interval=1, timeout=60, deferrable=False, **kwargs
+    )
+
+
+# -- the line --------------------------------------------------------------------------------------
+def test_a_send_time_is_told_in_local_time_and_utc() -> None:
+    moment = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+    assert moment_text(moment, ZoneInfo("Europe/Berlin")) == "2026-12-01 10:00 CET (09:00 UTC)"
+    assert moment_text(moment, None) == "2026-12-01 09:00 UTC"
+    assert moment_text(moment, local_zone("UTC")) == "2026-12-01 09:00 UTC"
+    late = datetime(2026, 12, 1, 23, 30, 15, tzinfo=timezone.utc)
+    expected = "2026-12-02 02:30:15 UTC+03:00 (2026-12-01 23:30:15 UTC)"
+    assert moment_text(late, local_zone("+03:00")) == expected
+    assert local_zone("Nowhere/Atlantis") is None
+
+
+def test_the_held_part_names_counts_and_the_earliest_send_time() -> None:
+    pages = [
+        {"count": 3, "items": [{"sendAt": "2026-12-01T12:00:00+03:00"}, {"sendAt": "2026-12-01T08:30:00Z"}]},
+        {"count": 1, "items": [{"sendAt": None}]},
+    ]
+    held = held_from(pages)  # type: ignore[arg-type]
+    assert (held.count, held.listed, held.next_send_at_iso) == (4, 3, "2026-12-01T08:30:00+00:00")
+    assert held_text(held, pending_records=6) == (
+        "4 held until their send time, 2 in flight; next send at 2026-12-01 08:30 UTC"
+        " (earliest of the 3 held listed)"
+    )
+    assert held_text(HeldMessages(count=2, listed=2), pending_records=2) == (
+        "2 held until their send time, 0 in flight; TWIN gives no send time (held for a send window)"
+    )
+    assert held_text(HeldMessages(), pending_records=5) == ""
+
+
+def test_progress_news_is_the_first_line_and_each_change() -> None:
+    news = ProgressNews()
+    assert [news.news(line) for line in ("a", "a", "b", "b", "a")] == [True, False, True, False, True]
+    assert ProgressNews(last="a").news("a") is False
+
+
+# -- poke mode -------------------------------------------------------------------------------------
+def test_a_held_wait_logs_its_line_once_and_again_when_the_counts_change(
+    twin: Campaigns, logged: mock.MagicMock
+) -> None:
+    first, later = in_hours(2), in_hours(3)
+    twin.hold(3, first)
+    twin.hold(1, later)
+    twin.send(2)  # in flight: pending until released
+    task = sensor()
+    for _ in range(3):
+        assert task.poke(CONTEXT) is False
+    expected = (
+        "bulk bulk-1: 0 of 6 message(s) succeeded, 0 failed, 6 pending; "
+        f"4 held until their send time, 2 in flight; next send at {utc_text(first)}"
+    )
+    assert info_lines(logged) == [expected]
+    twin.release()  # the two in flight are delivered; the held ones still wait
+    for _ in range(3):
+        assert task.poke(CONTEXT) is False
+    assert info_lines(logged)[1:] == [
+        "bulk bulk-1: 2 of 6 message(s) succeeded, 0 failed, 4 pending; "
+        f"4 held until their send time, 0 in flight; next send at {utc_text(first)}"
+    ]
+    assert logged.log.call_count == 6, "the unchanged lines go to the debug level"
+
+
+def test_the_send_time_is_shown_in_the_dag_time_zone_too(twin: Campaigns, logged: mock.MagicMock) -> None:
+    first = in_hours(2)
+    twin.hold(2, first)
+    with DAG("held", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Tokyo")):
+        task = sensor()
+    assert task.timezone_name() == "Asia/Tokyo"
+    assert task.poke(CONTEXT) is False
+    local = first.astimezone(ZoneInfo("Asia/Tokyo"))
+    (line,) = info_lines(logged)
+    assert f"next send at {local.strftime('%Y-%m-%d %H:%M')} JST (" in line
+    assert f"{first.strftime('%H:%M')} UTC)" in line
+
+
+def test_nothing_more_is_asked_when_nothing_is_pending(twin: Campaigns) -> None:
+    twin.send(3, "DELIVERED")
+    twin.forget_requests()
+    assert sensor().poke(CONTEXT) is not False
+    assert (twin.count_requests, twin.list_requests) == (9, 0)
+
+
+def test_delayed_as_a_configured_status_is_not_asked_twice(twin: Campaigns) -> None:
+    twin.hold(2, in_hours(2))
+    twin.forget_requests()
+    task = sensor(failure_statuses=["UNDELIVERED", "DELAYED"], max_failure_ratio=0.9)
+    with pytest.raises(AirflowFailException, match="failure ratio"):
+        task.poke(CONTEXT)
+    assert twin.list_requests == 0
+
+
+# -- deferrable ------------------------------------------------------------------------------------
+async def test_the_trigger_logs_a_held_line_once_over_many_polls(
+    twin: Campaigns, logged: mock.MagicMock
+) -> None:
+    first = in_hours(2)
+    twin.hold(2, first)
+    trigger = TwinMessageStatusTrigger(
+        targets=Targets.of(bulk_ids=["bulk-1"]).to_json(),
+        criteria=Criteria().to_json(),
+        deadline=time.time() + 0.6,
+        poll_interval=0.05,
+        timezone="Europe/Berlin",
+    )
+    events = [event.payload async for event in trigger.run()]
+    assert [event["status"] for event in events] == ["timeout"]
+    local = moment_text(first, ZoneInfo("Europe/Berlin"))
+    expected = (
+        "bulk bulk-1: 0 of 2 message(s) succeeded, 0 failed, 2 pending; "
+        f"2 held until their send time, 0 in flight; next send at {local}"
+    )
+    assert info_lines(logged) == [expected]
+    assert twin.count_requests > 2 * 9, "it polled several times"
+    assert expected in events[0]["message"]
+
+
+async def test_a_deferring_sensor_hands_its_line_to_the_trigger(
+    twin: Campaigns, logged: mock.MagicMock
+) -> None:
+    twin.hold(2, in_hours(2))
+    task = sensor()
+    task.deferrable = True
+    with pytest.raises(TaskDeferred) as deferred:
+        task.execute(CONTEXT)
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, TwinMessageStatusTrigger)
+    _, kwargs = trigger.serialize()
+    assert kwargs["reported"] == info_lines(logged)[0]
+    again = TwinMessageStatusTrigger(**{**kwargs, "deadline": time.time() + 0.3, "next_check_at": None})
+    events = [event.payload async for event in again.run()]
+    assert events[0]["status"] == "timeout"
+    assert len(info_lines(logged)) == 1, "the triggerer does not repeat the sensor's line"
+
+
+async def test_the_trigger_logs_again_when_the_counts_change(twin: Campaigns, logged: mock.MagicMock) -> None:
+    twin.hold(1, in_hours(2))
+    twin.send(1)
+    trigger = TwinMessageStatusTrigger(
+        targets=Targets.of(bulk_ids=["bulk-1"]).to_json(),
+        criteria=Criteria().to_json(),
+        deadline=time.time() + 1.0,
+        poll_interval=0.05,
+    )
+    waiting = asyncio.ensure_future(trigger.run().__anext__())
+    await asyncio.sleep(0.3)
+    await asyncio.to_thread(twin.release)
+    event = (await waiting).payload
+    assert event["status"] == "timeout"
+    lines = info_lines(logged)
+    assert len(lines) == 2
+    assert "1 held until their send time, 1 in flight" in lines[0]
+    assert "1 of 2 message(s) succeeded" in lines[1]
+    assert "1 held until their send time, 0 in flight" in lines[1]
