@@ -9,6 +9,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .api_docs_page import install_docs_page
 from .middleware import TrafficMiddleware
 from .responses import error_response
 from .routes_admin import ADMIN_PREFIX
@@ -31,13 +32,16 @@ def create_app(settings: EmulatorSettings | None = None, *, state: EmulatorState
     add their routes to the same application and subscribe to session events.
     """
     twin_state = state if state is not None else EmulatorState(settings)
+    openapi_url = f"{ADMIN_PREFIX}/openapi.json"
     app = FastAPI(
         title="TWIN emulator",
         description="Local, offline emulation of the TWIN (twin24.ai) REST APIs.",
-        docs_url=f"{ADMIN_PREFIX}/docs",
+        # FastAPI's Swagger UI and ReDoc pages load from a CDN: a plain page lists the routes instead.
+        docs_url=None,
         redoc_url=None,
-        openapi_url=f"{ADMIN_PREFIX}/openapi.json",
+        openapi_url=openapi_url,
     )
+    install_docs_page(app, f"{ADMIN_PREFIX}/docs", openapi_url)
     app.state.twin = twin_state
     for router in (iam_router, notify_router, chat_router, admin_router):
         app.include_router(router)
