@@ -3,7 +3,7 @@
 A clinic's bot invites each new lead to book a visit: one chat session per lead (dynamic task
 mapping), the sensors wait in the triggerer until the operator closes each conversation, and the
 leads TWIN asks to rate the conversation get a follow-up. The parts between ``[START ...]`` and
-``[END ...]`` are the documentation example; a test keeps the page and this file identical.
+``[END ...]`` are the documentation example, which docs/chat.md includes from this file.
 Outside the markers, ``simulate_operator`` plays the human operator against the emulator when
 ``params.emulator_url`` is set (the tests do that).
 """

@@ -1,10 +1,10 @@
-"""Example DAG for the send and cancel operators (quoted in docs/operators-messages.md).
+"""Example DAG for the send and cancel operators (included in docs/operators-messages.md).
 
 A shop reminds customers that their order is ready: from a CRM query (recipients), from a
 nightly export file (recipients_file), and with raw TWIN message objects. The delayed
 reminder is then cancelled, as a DAG would do when the order was collected meanwhile.
-The parts between ``[START ...]`` and ``[END ...]`` markers are the documentation examples;
-a test keeps the page and this file identical.
+The parts between ``[START ...]`` and ``[END ...]`` markers are the documentation examples,
+which the page includes from this file.
 """
 
 from __future__ import annotations

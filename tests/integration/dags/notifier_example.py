@@ -1,7 +1,7 @@
 """The nightly CRM load, telling people over TWIN how it went: the examples of docs/notifications.md.
 
 The snippets between the ``[START ...]``/``[END ...]`` markers are the documentation's
-examples (a test keeps both identical); the integration tests run this DAG against the
+examples (the page includes them from this file); the integration tests run this DAG against the
 emulator, failing it with ``run_conf={"fail": True}``.
 """
 
