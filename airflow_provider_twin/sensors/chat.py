@@ -38,6 +38,7 @@ from airflow_provider_twin.client.chat import (
     check_session,
     closed_status_set,
     load_realtime,
+    realtime_extra_problem,
 )
 from airflow_provider_twin.hooks.twin import TwinHook
 from airflow_provider_twin.sensors.twin_sensor import TwinSensor
@@ -83,7 +84,7 @@ class TwinChatSessionClosedSensor(TwinSensor):
     :param closed_statuses: REST session statuses that mean closed: one or a list (default
         ``CLOSED``; TWIN does not document the enum).
     :param listen_timeout: poke/reschedule modes: seconds each poke listens on the websocket
-        after its REST check; default the poke interval, 0 = REST checks only.
+        after its REST check; default the poke interval, 0 = REST checks only (no ``realtime`` extra).
     :param recheck_interval: seconds between safety-net REST checks while the websocket is joined
         (in the triggerer, and during a poke's listen).
     :param fallback_interval: seconds between REST checks while the websocket is down.
@@ -116,19 +117,20 @@ class TwinChatSessionClosedSensor(TwinSensor):
             raise ValueError("listen_timeout must not be negative")
         if recheck_interval <= 0 or fallback_interval <= 0:
             raise ValueError("recheck_interval and fallback_interval must be positive")
-        self.session_id = session_id
-        self.events = events
+        self.session_id, self.events = session_id, events
         if not _is_template(events):
             EventFilter.from_specs(events)  # a typo in an event name fails at DAG parse time
         self.closed_statuses = closed_status_set(closed_statuses)
         self.listen_timeout = listen_timeout
-        self.recheck_interval = recheck_interval
-        self.fallback_interval = fallback_interval
+        self.recheck_interval, self.fallback_interval = recheck_interval, fallback_interval
         if user_id is not None and (not isinstance(user_id, str) or not user_id.strip()):
             raise ValueError(f"user_id must be a non-empty string, got {user_id!r}")
         self.user_id = user_id
-        self.twin_conn_id = twin_conn_id
-        self.deferrable = deferrable
+        self.twin_conn_id, self.deferrable = twin_conn_id, deferrable
+        transport = "async_hub" if deferrable else "sync_socket" if listen_timeout != 0 else None
+        problem = None if transport is None else realtime_extra_problem(transport, self.task_id)
+        if problem is not None:  # a missing extra fails the DAG's import, before any session starts
+            raise ImportError(problem)
 
     # -- inputs --------------------------------------------------------------------------------------
     def event_filter(self) -> EventFilter:
@@ -167,7 +169,7 @@ class TwinChatSessionClosedSensor(TwinSensor):
         if found is not None:
             return self._finish(context, found)
         self._close_client()
-        self.log.info("Chat session %s is open; waiting for %s in the triggerer", session_id, events.names)
+        self.log.info("Chat session %s open; waiting for %s in the triggerer", session_id, events.describe())
         self.defer(
             trigger=TwinChatSessionEventTrigger(
                 session_id=session_id,

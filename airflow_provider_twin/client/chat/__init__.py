@@ -35,6 +35,7 @@ from airflow_provider_twin.client.chat.realtime import (
     TwinRealtimeError,
     wait_for_session_event,
 )
+from airflow_provider_twin.client.chat.realtime import extra_problem as realtime_extra_problem
 from airflow_provider_twin.client.chat.realtime import load as load_realtime
 from airflow_provider_twin.client.chat.session_body import (
     BODY_FIELDS,
@@ -92,6 +93,7 @@ __all__ = [
     "get_session",
     "list_sessions",
     "load_realtime",
+    "realtime_extra_problem",
     "session_id_for",
     "session_messages",
     "start_once",

@@ -200,6 +200,10 @@ class EventFilter:
         """Event names that end the wait, ``sessionClosed`` first."""
         return (SESSION_CLOSED, *dict.fromkeys(rule.event for rule in self.rules))
 
+    def describe(self) -> str:
+        """The awaited events for a log line: ``sessionClosed or chatMessageCreated``."""
+        return " or ".join(self.names)
+
     @property
     def needs_own_connection(self) -> bool:
         """True when some awaited event does not name its session in the payload.

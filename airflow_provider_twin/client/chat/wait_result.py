@@ -83,7 +83,7 @@ class WaitResult:
 
 
 def timeout_result(session_id: str, deadline: float, names: Sequence[str]) -> WaitResult:
-    """The result for a wait whose deadline (UTC epoch seconds) passed."""
+    """The result for a wait whose deadline (UTC epoch seconds) passed (``names``: the awaited events)."""
     when = datetime.fromtimestamp(deadline, timezone.utc).isoformat(timespec="seconds")
     return WaitResult(
         status="timeout",

@@ -26,6 +26,7 @@ and are loaded on first use, so importing this package never requires it:
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_twin.client.chat.realtime.async_wait import wait_for_session_event
@@ -66,6 +67,38 @@ INSTALL_HINT = (
 )
 
 
+#: The libraries each transport needs: (import name, pip package).
+TRANSPORT_PACKAGES: dict[str, tuple[tuple[str, str], ...]] = {
+    "async_hub": (("centrifuge", "centrifuge-python"),),
+    "sync_socket": (("websocket", "websocket-client"),),
+}
+
+
+def missing_packages(module: str) -> list[str]:
+    """The pip packages the transport ``module`` (``async_hub`` or ``sync_socket``) lacks.
+
+    Checked with :func:`importlib.util.find_spec`, which imports nothing: a task that will need
+    a transport asks this when it is constructed, so a missing extra fails the DAG's import,
+    not the task hours later, and a DAG file's parse never loads the websocket libraries.
+    """
+    return [package for name, package in TRANSPORT_PACKAGES[module] if importlib.util.find_spec(name) is None]
+
+
+def extra_problem(module: str, who: str) -> str | None:
+    """Why ``who`` cannot wait with the transport ``module``: the packages it lacks and the fix.
+
+    None when they are installed. Imports nothing (see :func:`missing_packages`).
+    """
+    missing = missing_packages(module)
+    if not missing:
+        return None
+    where = "in the triggerer (deferrable)" if module == "async_hub" else "in the worker (poke or reschedule)"
+    return (
+        f"{who}: waiting for TWIN chat events over the websocket {where} needs "
+        f"{', '.join(missing)}, which is not installed. {INSTALL_HINT}"
+    )
+
+
 def load(module: str) -> Any:
     """Import a transport module, ``async_hub`` or ``sync_socket``, explaining a missing extra.
 
@@ -90,6 +123,7 @@ __all__ = [
     "DEFAULT_FALLBACK_INTERVAL",
     "DEFAULT_RECHECK_INTERVAL",
     "INSTALL_HINT",
+    "TRANSPORT_PACKAGES",
     "ChatEventHub",
     "ConnectionDropped",
     "ConnectionLost",
@@ -102,7 +136,9 @@ __all__ = [
     "SessionWait",
     "SessionWatch",
     "TwinRealtimeError",
+    "extra_problem",
     "load",
+    "missing_packages",
     "wait_for_session_event",
     "wait_for_session_event_sync",
 ]
