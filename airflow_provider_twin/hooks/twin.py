@@ -11,9 +11,9 @@ from airflow_provider_twin.client import AsyncTwinClient, TwinClient, TwinClient
 from airflow_provider_twin.hooks import secret_masking
 from airflow_provider_twin.hooks.connection import chat_user_id, client_config
 
-#: Hook arguments that would carry credentials outside the connection: refused.
 C = TypeVar("C", TwinClient, AsyncTwinClient)
 
+#: Hook arguments that would carry credentials outside the connection: refused.
 _CREDENTIAL_ARGUMENTS = frozenset({"token", "api_token", "password", "login", "email", "refresh_token"})
 
 
