@@ -108,7 +108,7 @@ class TwinCancelMessagesOperator(BaseOperator):
             matched,
             cancelled,
             matched - cancelled,
-            result["statuses"] or "-",
+            ", ".join(f"{status} {n}" for status, n in result["statuses"].items()) or "-",
         )
         if self.fail_if_nothing_cancelled and cancelled == 0:
             raise AirflowFailException(

@@ -229,13 +229,13 @@ class SendReport:
             f"TWIN accepted {self.accepted} and rejected {self.rejected} of {self.total} recipient(s); "
             f"{self.skipped_chunks} chunk(s) ({self.skipped} recipients) TWIN already held (an earlier "
             "try, or an answer lost on the way) were not sent again; "
-            f"per channel: {self._channels() or '-'}"
+            f"per channel: {', '.join(f'{name} {n}' for name, n in self._channels().items()) or '-'}"
         )
 
     def warning_lines(self, listed: int = 20) -> list[str]:
         """Log lines about what went wrong: the first ``listed`` rejected items, then a count."""
         lines = [
-            f"rejected: recipient {item['index']} {item['destination']}: {item['error']}"
+            f"rejected: recipient {item['index']} ({_address(item['destination'])}): {item['error']}"
             for item in self.rejected_items[:listed]
         ]
         if self.rejected > listed:
@@ -262,3 +262,10 @@ class SendReport:
             return None
         share = 100.0 * self.rejected / judged
         return f"TWIN rejected {self.rejected} of {judged} message(s) ({share:.1f}%)"
+
+
+def _address(destination: Any) -> str:
+    """A destination for a log line: ``phone 79*******01`` (its fields, not a dict's repr)."""
+    if isinstance(destination, Mapping):
+        return ", ".join(f"{key} {value}" for key, value in destination.items()) or "no address"
+    return str(destination)

@@ -235,7 +235,9 @@ class Targets:
         """Inverse of :meth:`to_json`."""
         kinds = [kind for kind in TARGET_KINDS if data.get(kind)]
         if len(kinds) != 1:
-            raise TwinInputError(f"serialized targets must name exactly one kind of id, got {dict(data)!r}")
+            raise TwinInputError(
+                f"serialized targets must name exactly one kind of id, got {', '.join(kinds) or 'none'}"
+            )
         return cls(kinds[0], tuple(data[kinds[0]]), _count("expected_total", data.get("expected_total")))
 
 

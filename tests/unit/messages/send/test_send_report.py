@@ -36,10 +36,10 @@ def test_result_and_warning_lines() -> None:
     report.add(ChunkResult(Chunk(1, "b1", [], 25, [{"phone": "79990000099"}]), "skipped"))
     assert report.result_line() == (
         "TWIN accepted 13 and rejected 12 of 26 recipient(s); 1 chunk(s) (1 recipients) TWIN already "
-        "held (an earlier try, or an answer lost on the way) were not sent again; per channel: {'SMS': 13}"
+        "held (an earlier try, or an answer lost on the way) were not sent again; per channel: SMS 13"
     )
     warnings = report.warning_lines(listed=10)
-    assert warnings[0] == "rejected: recipient 1 {'phone': '79*******01'}: no"
+    assert warnings[0] == "rejected: recipient 1 (phone 79*******01): no"
     assert warnings[-1] == "... and 2 more rejected item(s)"
     assert report.rejected_beyond(None) is None
     assert report.rejected_beyond(0.5) is None
