@@ -1,0 +1,109 @@
+"""The ``twin`` connection in Admin → Connections: its form, and testing it from the list."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from airflow_provider_twin.emulator import TwinEmulator
+
+from .airflow_ui import add_connection_form, connection_row, expand, field, label
+from .browser_session import OfflinePage
+
+#: The TWIN fields of the form: label → the default it shows (None: empty).
+TWIN_FIELDS: dict[str, str | None] = {
+    "Company ID": None,
+    "Token lifetime (s)": "3600",
+    "API token": None,
+    "IAM URL": "https://iam.twin24.ai/api/v1",
+    "Notify URL": "https://notify.twin24.ai/api/v1",
+    "Chat URL": "https://chat-api.twin24.ai/api/v1",
+    "Realtime websocket URL": "wss://twin24.ai/centrifugo/connection/websocket",
+    "Request timeout (s)": "60",
+    "Max retries": "4",
+}
+#: Airflow's generic fields a TWIN connection does not use.
+HIDDEN_FIELDS = ("Host", "Port", "Schema")
+#: The emulator's connection, field by field as the form labels them.
+EMULATOR_EXTRAS = {
+    "Company ID": "company_id",
+    "IAM URL": "iam_url",
+    "Notify URL": "notify_url",
+    "Chat URL": "chat_url",
+    "Realtime websocket URL": "centrifugo_url",
+}
+
+
+def test_twin_connection_form_shows_the_twin_fields_with_labels_and_defaults(ui: OfflinePage) -> None:
+    form = add_connection_form(ui.page, "twin_form_check", "TWIN")
+
+    expand(form, "Standard Fields")
+    expect(label(form, "Account e-mail")).to_be_visible()
+    expect(label(form, "Password")).to_be_visible()
+    expect(field(form, "Account e-mail")).to_have_attribute("placeholder", re.compile("user@example.com"))
+    for generic in HIDDEN_FIELDS:
+        expect(label(form, generic)).not_to_be_visible()
+    ui.screenshot(
+        "connection-form-standard-fields",
+        "Admin → Connections → Add, type TWIN: the standard fields relabelled (Account e-mail, "
+        "Password); host, port and schema hidden",
+        height=1200,
+    )
+
+    expand(form, "Extra Fields")
+    for text, default in TWIN_FIELDS.items():
+        expect(label(form, text)).to_be_visible()
+        expect(field(form, text)).to_have_value(default or "")
+    expect(field(form, "Token lifetime (s)")).not_to_have_value("***")
+    ui.screenshot(
+        "connection-form-twin-fields",
+        "The TWIN extra fields with their labels and defaults (token lifetime 3600 s, the "
+        "twin24.ai URLs, timeout 60 s, 4 retries)",
+        height=2200,
+    )
+    ui.assert_offline()
+
+
+def test_twin_connection_can_be_tested_from_the_ui(ui: OfflinePage, twin: TwinEmulator) -> None:
+    connection = twin.connection
+    form = add_connection_form(ui.page, "twin_emulator", "TWIN")
+    expand(form, "Standard Fields")
+    field(form, "Account e-mail").fill(connection["login"])
+    field(form, "Password").fill(connection["password"])
+    expand(form, "Extra Fields")
+    for text, key in EMULATOR_EXTRAS.items():
+        field(form, text).fill(str(connection["extra"][key]))
+    ui.screenshot(
+        "connection-form-filled-for-the-emulator",
+        "A twin connection filled in with the emulator's account and URLs, before Save",
+        height=2200,
+    )
+    form.get_by_role("button", name="Save").click()
+    row = connection_row(ui.page, "twin_emulator")
+    expect(row).to_be_visible()
+
+    row.get_by_role("button", name="Test Connection").click()
+    outcome = ui.page.get_by_text(re.compile(r"^Test Connection (Successful|Failed)$"))
+    expect(outcome).to_be_visible()
+    ui.screenshot(
+        "connection-test-outcome",
+        "Admin → Connections: the Test button's answer for the twin connection to the emulator",
+    )
+    toast = ui.page.locator("[data-scope='toast'][data-part='root']").filter(has=outcome)
+    assert outcome.inner_text() == "Test Connection Successful", toast.inner_text()
+    expect(toast).to_contain_text(
+        f"Connected to TWIN at {connection['extra']['notify_url']} as {connection['login']}"
+    )
+
+    row.get_by_role("button", name="Edit Connection").click()
+    form = ui.page.get_by_role("dialog")
+    expand(form, "Extra Fields")
+    expect(field(form, "Token lifetime (s)")).to_have_value("3600")
+    expect(field(form, "IAM URL")).to_have_value(connection["extra"]["iam_url"])
+    ui.screenshot(
+        "connection-saved-keeps-its-token-lifetime",
+        "Edit Connection on the saved twin connection: the token lifetime reads 3600, not ***",
+        height=2200,
+    )
+    ui.assert_offline()
