@@ -37,7 +37,6 @@ GITHUB = "https://github.com/airflow-provider-twin/airflow-provider-twin"
 extensions = [
     "myst_parser",
     "sphinx.ext.autodoc",
-    "sphinx.ext.napoleon",
     "sphinx.ext.linkcode",
 ]
 
@@ -47,7 +46,6 @@ exclude_patterns = ["_build"]
 
 # MyST: GitHub-style anchors for headings, so `page.md#a-heading` links work on GitHub and here.
 myst_heading_anchors = 4
-myst_enable_extensions = ["colon_fence"]
 
 # autodoc: public members only, in source order, type hints in the parameter descriptions.
 autodoc_default_options = {
@@ -64,12 +62,6 @@ autodoc_typehints_description_target = "all"
 autodoc_class_signature = "mixed"
 autodoc_preserve_defaults = True
 autoclass_content = "both"
-
-# The docstrings use reST fields (:param x:); napoleon reads the few Google-style "Attributes:"
-# sections (the emulator's settings) as instance-variable fields.
-napoleon_google_docstring = True
-napoleon_numpy_docstring = False
-napoleon_use_ivar = True
 
 html_theme = "furo"
 html_title = f"airflow-provider-twin {release}"

@@ -88,26 +88,25 @@ def _strict_default() -> bool:
 class EmulatorSettings:
     """Everything that shapes the emulator's behaviour.
 
-    Attributes:
-        host: interface to listen on; loopback by default.
-        port: TCP port; 0 picks a free one.
-        delivery_seconds: time from the scheduled start of a channel attempt to its final outcome.
-        outcomes: weighted share of final outcomes, e.g. ``{"DELIVERED": 0.9, "UNDELIVERED": 0.1}``;
-            ``None`` means every attempt is delivered (unless a rule says otherwise).
-        outcome_rules: deterministic outcomes; the first matching rule wins over ``outcomes``.
-        seed: seeds the outcome and fault random generators (``None`` = unpredictable).
-        token_ttl_cap: upper bound for the lifetime of issued tokens in seconds (``None`` = no cap).
-        expired_token_status: HTTP status for an expired token, 401 (default) or 403.
-        bot_greeting: first bot message of every new chat session; empty string = no greeting.
-        chats: chat ids that exist; ``None`` = any UUID is a valid chat id.
-        accounts: logins accepted by the IAM endpoint; the first one is offered as the connection.
-        time_ranges_utc_offset_minutes: offset used to interpret ``allowedTimeRanges`` (0 = UTC).
-        request_log_size: how many recent requests ``GET /_emulator/requests`` can show.
-        gc_freeze: periodically move long-lived objects out of the garbage collector's way
-            (:func:`gc.freeze`), which keeps large stores fast; turn off to leave the hosting
-            process's garbage collection untouched.
-        strict: hold clients to what TWIN's documents make explicit (see :mod:`.strict_mode`);
-            the default comes from the environment variable ``TWIN_EMULATOR_STRICT`` (unset = off).
+    :ivar host: interface to listen on; loopback by default.
+    :ivar port: TCP port; 0 picks a free one.
+    :ivar delivery_seconds: time from the scheduled start of a channel attempt to its final outcome.
+    :ivar outcomes: weighted share of final outcomes, e.g. ``{"DELIVERED": 0.9, "UNDELIVERED": 0.1}``;
+        ``None`` means every attempt is delivered (unless a rule says otherwise).
+    :ivar outcome_rules: deterministic outcomes; the first matching rule wins over ``outcomes``.
+    :ivar seed: seeds the outcome and fault random generators (``None`` = unpredictable).
+    :ivar token_ttl_cap: upper bound for the lifetime of issued tokens in seconds (``None`` = no cap).
+    :ivar expired_token_status: HTTP status for an expired token, 401 (default) or 403.
+    :ivar bot_greeting: first bot message of every new chat session; empty string = no greeting.
+    :ivar chats: chat ids that exist; ``None`` = any UUID is a valid chat id.
+    :ivar accounts: logins accepted by the IAM endpoint; the first one is offered as the connection.
+    :ivar time_ranges_utc_offset_minutes: offset used to interpret ``allowedTimeRanges`` (0 = UTC).
+    :ivar request_log_size: how many recent requests ``GET /_emulator/requests`` can show.
+    :ivar gc_freeze: periodically move long-lived objects out of the garbage collector's way
+        (:func:`gc.freeze`), which keeps large stores fast; turn off to leave the hosting
+        process's garbage collection untouched.
+    :ivar strict: hold clients to what TWIN's documents make explicit (see :mod:`.strict_mode`);
+        the default comes from the environment variable ``TWIN_EMULATOR_STRICT`` (unset = off).
     """
 
     host: str = "127.0.0.1"
