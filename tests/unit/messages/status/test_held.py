@@ -158,28 +158,46 @@ def test_delayed_as_a_configured_status_is_not_asked_twice(twin: Campaigns) -> N
 
 
 # -- deferrable ------------------------------------------------------------------------------------
+def polling(**kwargs: Any) -> TwinMessageStatusTrigger:
+    """A trigger on ``bulk-1`` polling every 20 ms, with time to spare on a busy machine."""
+    return TwinMessageStatusTrigger(
+        targets=Targets.of(bulk_ids=["bulk-1"]).to_json(),
+        criteria=Criteria().to_json(),
+        deadline=time.time() + 120,
+        poll_interval=0.02,
+        **kwargs,
+    )
+
+
+async def first_event(trigger: TwinMessageStatusTrigger) -> dict[str, Any]:
+    payload: dict[str, Any] = (await trigger.run().__anext__()).payload
+    return payload
+
+
+async def checks_made(twin: Campaigns, checks: int) -> None:
+    """Wait until the trigger has made ``checks`` checks (9 counts each) since the test began."""
+    limit = time.monotonic() + 60
+    while twin.count_requests < 9 * checks:
+        assert time.monotonic() < limit, f"only {twin.count_requests // 9} check(s) in 60 s"
+        await asyncio.sleep(0.02)
+
+
 async def test_the_trigger_logs_a_held_line_once_over_many_polls(
     twin: Campaigns, logged: mock.MagicMock
 ) -> None:
     first = in_hours(2)
     twin.hold(2, first)
-    trigger = TwinMessageStatusTrigger(
-        targets=Targets.of(bulk_ids=["bulk-1"]).to_json(),
-        criteria=Criteria().to_json(),
-        deadline=time.time() + 0.6,
-        poll_interval=0.05,
-        timezone="Europe/Berlin",
-    )
-    events = [event.payload async for event in trigger.run()]
-    assert [event["status"] for event in events] == ["timeout"]
+    waiting = asyncio.ensure_future(first_event(polling(timezone="Europe/Berlin")))
+    await checks_made(twin, 5)
+    await asyncio.to_thread(twin.admin.advance_clock, 3 * 3600)  # the held messages go out
+    event = await waiting
+    assert event["status"] == "success"
     local = moment_text(first, ZoneInfo("Europe/Berlin"))
-    expected = (
+    assert info_lines(logged) == [
         "bulk bulk-1: 0 of 2 message(s) succeeded, 0 failed, 2 pending; "
-        f"2 held until their send time, 0 in flight; next send at {local}"
-    )
-    assert info_lines(logged) == [expected]
-    assert twin.count_requests > 2 * 9, "it polled several times"
-    assert expected in events[0]["message"]
+        f"2 held until their send time, 0 in flight; next send at {local}",
+        event["message"],
+    ]
 
 
 async def test_a_deferring_sensor_hands_its_line_to_the_trigger(
@@ -203,19 +221,21 @@ async def test_a_deferring_sensor_hands_its_line_to_the_trigger(
 async def test_the_trigger_logs_again_when_the_counts_change(twin: Campaigns, logged: mock.MagicMock) -> None:
     twin.hold(1, in_hours(2))
     twin.send(1)
-    trigger = TwinMessageStatusTrigger(
-        targets=Targets.of(bulk_ids=["bulk-1"]).to_json(),
-        criteria=Criteria().to_json(),
-        deadline=time.time() + 1.0,
-        poll_interval=0.05,
-    )
-    waiting = asyncio.ensure_future(trigger.run().__anext__())
-    await asyncio.sleep(0.3)
-    await asyncio.to_thread(twin.release)
-    event = (await waiting).payload
-    assert event["status"] == "timeout"
+    waiting = asyncio.ensure_future(first_event(polling()))
+    await checks_made(twin, 3)
+    await asyncio.to_thread(twin.release)  # the one in flight is delivered, the held one waits
+    await checks_made(twin, 6)
+    await asyncio.to_thread(twin.admin.advance_clock, 3 * 3600)
+    event = await waiting
     lines = info_lines(logged)
-    assert len(lines) == 2
-    assert "1 held until their send time, 1 in flight" in lines[0]
-    assert "1 of 2 message(s) succeeded" in lines[1]
-    assert "1 held until their send time, 0 in flight" in lines[1]
+    assert len(lines) == 3, lines
+    assert (
+        "0 of 2 message(s) succeeded, 0 failed, 2 pending; 1 held until their send time, 1 in flight"
+        in lines[0]
+    )
+    assert (
+        "1 of 2 message(s) succeeded, 0 failed, 1 pending; 1 held until their send time, 0 in flight"
+        in lines[1]
+    )
+    assert lines[2] == event["message"]
+    assert "2 of 2 message(s) succeeded" in lines[2]
