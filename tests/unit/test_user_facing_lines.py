@@ -15,6 +15,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
+from airflow_provider_twin.client import TwinInputError
+from airflow_provider_twin.client.messages import Targets
+
 PACKAGE = Path(__file__).resolve().parents[2] / "airflow_provider_twin"
 CONTAINER_CALLS = {"list", "tuple", "set", "frozenset", "dict", "sorted"}
 MAPPING_VIEWS = {"items", "keys", "values"}
@@ -94,3 +99,10 @@ fine = f"waiting for {' or '.join(events.names)}; {len(ids)} id(s)"
         "self.closed_statuses",
         "tuple(window)",
     ]
+
+
+def test_serialized_targets_name_the_kinds_they_hold() -> None:
+    with pytest.raises(TwinInputError, match=r"exactly one kind of id, got bulk_ids, group_ids$"):
+        Targets.from_json({"bulk_ids": ["b-1"], "group_ids": ["g-1"]})
+    with pytest.raises(TwinInputError, match=r"exactly one kind of id, got none$"):
+        Targets.from_json({"expected_total": 3})
