@@ -13,14 +13,16 @@ Every morning the clinic's CRM exports who should be reminded today (here the sa
    collects the recipients neither channel reached;
 4. ``plan_sms_resend`` / ``resend_by_sms`` / ``wait_for_resend`` try those once more by SMS
    with a shorter text, again inside their local window;
-5. ``campaign_report`` counts the campaign's messages per channel and status and prints a
-   table (and writes it as JSON to ``params.report_file`` when given).
+5. ``campaign_report`` counts the campaign's messages per channel and status and logs a
+   table in its task log (and writes it as JSON to ``params.report_file`` when given).
 
 The plan travels in XCom (a few hundred bytes per recipient); for very large campaigns keep
 it in object storage and pass its path instead.
 
-Params: ``campaign_date`` (``YYYY-MM-DD``; default the run's date), ``send_window`` (local
-``HH:MM`` pair), ``recipients_file`` (default the sample file), ``report_file``.
+Params: ``campaign_date`` (``YYYY-MM-DD``; empty = the run's date), ``send_window`` (local
+``HH:MM`` pair), ``recipients_file`` (empty = the sample file), ``report_file`` (a JSON copy of
+the report). **The sample file has reminders for 2026-03-02** (and 2026-03-03) only: triggered
+with the defaults the run skips; set ``campaign_date`` to 2026-03-02 to see a campaign.
 ``make demo`` runs this DAG against the local TWIN emulator.
 """
 
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import os
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -56,6 +59,10 @@ WHATSAPP_TEMPLATE = "visit_reminder"  # an approved WhatsApp template: {{1}} nam
 POKE_SECONDS = float(os.environ.get("TWIN_EXAMPLE_POKE_SECONDS", "60"))
 # Statuses shown in the report, in this order; anything else is counted as OTHER.
 REPORT_STATUSES = ("DELIVERED", "UNDELIVERED", "ERROR", "EXPIRED", "CANCELLED", "PENDING", "DELAYED")
+# The task logger: its lines show in place in the task's log (print() output comes last).
+log = logging.getLogger("airflow.task")
+# The type of an optional text param: the UI's trigger form requires every field without null.
+OPTIONAL_TEXT = ["null", "string"]
 
 
 def _clock(value: str) -> tuple[int, int]:
@@ -142,7 +149,7 @@ def with_send_time(message: dict[str, Any], send_at: DateTime | None) -> dict[st
 
 
 def campaign_day(params: dict[str, Any], dag_run: Any) -> str:
-    """``params.campaign_date``, else the run's date (UTC, like the schedule)."""
+    """``params.campaign_date``, else (empty or None) the run's date (UTC, like the schedule)."""
     if params.get("campaign_date"):
         try:
             return date.fromisoformat(str(params["campaign_date"]).strip()).isoformat()
@@ -203,18 +210,26 @@ with DAG(
     max_active_runs=1,
     tags=["example", "twin"],
     params={
-        "campaign_date": Param("", type="string", description="YYYY-MM-DD; empty = the run's date (UTC)"),
+        "campaign_date": Param(
+            None,
+            type=OPTIONAL_TEXT,
+            format="date",
+            description="YYYY-MM-DD; empty = the run's date (UTC). The sample file has reminders "
+            "for 2026-03-02 (and 2026-03-03): pick that date to see a campaign",
+        ),
         "send_window": Param(
             ["09:00", "20:00"],
             type="array",
+            items={"type": "string"},
             description="Local HH:MM from-to in each recipient's own time zone; nothing is sent outside it",
         ),
-        "recipients_file": Param("", type="string", description="CSV path; empty = the sample file"),
-        "report_file": Param("", type="string", description="Also write the report as JSON there"),
+        "recipients_file": Param(None, type=OPTIONAL_TEXT, description="CSV path; empty = the sample file"),
+        "report_file": Param(None, type=OPTIONAL_TEXT, description="Also write the report as JSON there"),
     },
+    doc_md=__doc__,
 ) as dag:
 
-    @task(multiple_outputs=True)
+    @task(multiple_outputs=True, show_return_value_in_logs=False)  # a long plan: see it in XCom
     def plan_campaign(params: dict[str, Any], dag_run: Any = None) -> dict[str, Any]:
         """Today's recipients, each with a WhatsApp template message and an SMS fallback."""
         day = campaign_day(params, dag_run)
@@ -222,7 +237,12 @@ with DAG(
         path = Path(params["recipients_file"] or SAMPLE_RECIPIENTS)
         recipients = read_recipients(path, day)
         if not recipients:
-            raise AirflowSkipException(f"nobody to remind on {day} in {path}")
+            with path.open(newline="", encoding="utf-8") as handle:  # say which dates have reminders
+                found = {(row.get("remind_on") or "").strip() for row in csv.DictReader(handle)} - {""}
+            raise AirflowSkipException(
+                f"nobody to remind on {day} in {path.name}, which has reminders for "
+                f"{', '.join(sorted(found)) or 'no date'}: set campaign_date to one of them to see a campaign"
+            )
         now = pendulum.now("UTC")
         messages = []
         for person in recipients:
@@ -248,7 +268,8 @@ with DAG(
                 with_send_time({"destinations": [{"phone": person["phone"]}], "channels": channels}, send_at)
             )
         held = sum(1 for person in recipients if person["send_at"])
-        print(f"{day}: {len(recipients)} recipient(s); {held} held until their local window {window}")
+        hours = "-".join(window)  # local time, in each recipient's own zone
+        log.info("%s: %d recipient(s), %d held for their send window %s", day, len(recipients), held, hours)
         return {"day": day, "window": list(window), "recipients": recipients, "messages": messages}
 
     plan = plan_campaign()
@@ -306,7 +327,10 @@ with DAG(
 
     @task(trigger_rule="none_failed")
     def campaign_report(params: dict[str, Any], ti: Any = None) -> dict[str, Any]:
-        """Destinations reached and message records per channel and status, as a table and JSON."""
+        """Destinations reached and message records per channel and status, logged as a table.
+
+        Logged line by line (so it shows in place in the task log); the XCom leaves the table out.
+        """
         planned = ti.xcom_pull(task_ids="plan_campaign")
         if not planned:
             raise AirflowSkipException("no campaign today: nothing to report")
@@ -363,12 +387,13 @@ with DAG(
             "",
             f"Recipients reached: {reached} of {report['recipients']}; not reached: {report['not_reached']}",
         ]
-        report["table"] = "\n".join(lines)
-        print(report["table"])
+        for line in lines:
+            log.info("%s", line)
         if params.get("report_file"):
             target = Path(params["report_file"])
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+            document = {**report, "table": "\n".join(lines)}
+            target.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
         return report
 
     resend_delivery >> campaign_report()

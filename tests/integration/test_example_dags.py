@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import itertools
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -27,11 +28,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "example_dags"
 SAMPLE_DATE = "2026-03-02"
-# The demo's TWIN: numbers ending in 13 have no WhatsApp, numbers ending in 99 are unreachable.
-OUTCOME_RULES = [
-    {"channel": "whatsapp", "phone_suffix": "13", "status": "UNDELIVERED"},
-    {"phone_suffix": "99", "status": "UNDELIVERED"},
-]
+# Numbers ending in 13 have no WhatsApp (the demo's TWIN also fails 99, every channel).
+NO_WHATSAPP_FOR_13 = [{"channel": "whatsapp", "phone_suffix": "13", "status": "UNDELIVERED"}]
 _loads = itertools.count()
 
 
@@ -55,6 +53,14 @@ def example(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], ModuleType]:
 @pytest.fixture
 def demo_script() -> ModuleType:
     return load(REPO / "scripts" / "demo.py")
+
+
+@pytest.fixture
+def demo_twin(airflow_twin: Any, demo_script: ModuleType) -> Any:
+    """The emulator with the outcome rules of ``make demo`` and ``make airflow``, delivering fast."""
+    rules = [rule.to_dict() for rule in demo_script.emulator_settings().outcome_rules]
+    airflow_twin.admin.update_settings(delivery_seconds=0.2, outcome_rules=rules)
+    return airflow_twin
 
 
 class Run:
@@ -105,9 +111,8 @@ def test_the_dags_folder_parses_without_errors_or_duplicate_ids(airflow_db: Path
 
 # -- the reminder campaign ------------------------------------------------------------------------------
 @pytest.fixture
-def campaign_twin(airflow_twin: Any) -> Any:
-    airflow_twin.admin.update_settings(delivery_seconds=0.2, outcome_rules=OUTCOME_RULES)
-    return airflow_twin
+def campaign_twin(demo_twin: Any) -> Any:
+    return demo_twin
 
 
 def assert_campaign_outcome(report: dict[str, Any]) -> None:
@@ -123,26 +128,43 @@ def assert_campaign_outcome(report: dict[str, Any]) -> None:
     assert resend["destinations"] == {"total": 1, "succeeded": 0, "failed": 1, "pending": 0}
     assert resend["by_channel"] == {"SMS": {"UNDELIVERED": 1}}
     assert (report["recipients"], report["reached"], report["not_reached"]) == (12, 11, 1)
-    assert "Recipients reached: 11 of 12; not reached: 1" in report["table"]
 
 
 @pytest.mark.integration
 def test_campaign_with_the_window_open_everywhere(
-    campaign_twin: Any, example: Callable[[str], ModuleType], tmp_path: Path
+    campaign_twin: Any, example: Callable[[str], ModuleType], tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     module = example("example_twin_reminder_campaign")
     report_file = tmp_path / "report.json"
-    run = Run(
-        module.dag,
-        campaign_date=SAMPLE_DATE,
-        send_window=["00:00", "24:00"],
-        report_file=str(report_file),
-    )
+    with caplog.at_level(logging.INFO, logger="airflow.task"):
+        run = Run(
+            module.dag,
+            campaign_date=SAMPLE_DATE,
+            send_window=["00:00", "24:00"],
+            report_file=str(report_file),
+        )
     assert run.state == "success", run.states
     report = run.value("campaign_report")
     assert_campaign_outcome(report)
     assert report["held_for_window"] == []
-    assert json.loads(report_file.read_text()) == report
+    assert "table" not in report  # the XCom stays compact
+    written = json.loads(report_file.read_text())
+    assert written == {**report, "table": written["table"]}
+    table = written["table"].splitlines()
+    assert table[-1] == "Recipients reached: 11 of 12; not reached: 1"
+    # The report goes through the task logger, line by line, while the task runs: in place in
+    # the task log, before the task's "Done. Returned value was" (print() output came after it).
+    messages = [record.getMessage() for record in caplog.records]
+    assert "2026-03-02: 12 recipient(s), 0 held for their send window 00:00-24:00" in messages
+    start = messages.index(table[0])
+    assert messages[start : start + len(table)] == table
+    assert all(record.name == "airflow.task" for record in caplog.records[start : start + len(table)])
+    running = messages.index(
+        next(line for line in messages if "running task" in line and "campaign_report" in line)
+    )
+    ended = messages.index("[DAG TEST] end task task_id=campaign_report map_index=-1")
+    assert running < start < start + len(table) <= ended
+    assert "reminder   WHATSAPP" in "\n".join(table)
     # One WhatsApp template message per recipient, with the SMS fallback; nothing delayed.
     first = records(campaign_twin, bulkId=",".join(report["steps"][0]["bulk_ids"]), channel="WHATSAPP")
     assert len(first) == 12
@@ -164,7 +186,7 @@ def test_campaign_with_the_window_open_everywhere(
 def test_campaign_without_failures_skips_the_resend(
     airflow_twin: Any, example: Callable[[str], ModuleType]
 ) -> None:
-    airflow_twin.admin.update_settings(delivery_seconds=0.2, outcome_rules=OUTCOME_RULES[:1])
+    airflow_twin.admin.update_settings(delivery_seconds=0.2, outcome_rules=NO_WHATSAPP_FOR_13)
     run = Run(
         example("example_twin_reminder_campaign").dag,
         campaign_date=SAMPLE_DATE,
@@ -223,6 +245,20 @@ def test_campaign_without_recipients_today_is_skipped(
     assert campaign_twin.admin.counters()["requests"] == {}
 
 
+def test_a_date_without_reminders_says_which_dates_have_some() -> None:
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    module = load(EXAMPLES / "example_twin_reminder_campaign.py")
+    plan = module.dag.get_task("plan_campaign").python_callable
+    params = {"campaign_date": "2026-01-01", "send_window": ["09:00", "20:00"], "recipients_file": None}
+    with pytest.raises(AirflowSkipException) as skipped:
+        plan(params)
+    assert str(skipped.value) == (
+        "nobody to remind on 2026-01-01 in reminder_recipients.csv, which has reminders for "
+        "2026-03-02, 2026-03-03: set campaign_date to one of them to see a campaign"
+    )
+
+
 @pytest.mark.integration
 def test_campaign_refuses_a_bad_send_window(campaign_twin: Any, example: Callable[[str], ModuleType]) -> None:
     run = Run(
@@ -267,6 +303,7 @@ def test_campaign_day_is_the_param_or_the_run_date() -> None:
     scheduled = type("Run", (), {"logical_date": pendulum.datetime(2026, 3, 2, 5, tz="UTC")})()
     assert module.campaign_day({"campaign_date": " 2026-03-02 "}, manual) == "2026-03-02"
     assert module.campaign_day({"campaign_date": ""}, manual) == "2026-03-01"
+    assert module.campaign_day({"campaign_date": None}, manual) == "2026-03-01"  # the form's empty field
     assert module.campaign_day({"campaign_date": ""}, scheduled) == "2026-03-02"
 
 
@@ -374,19 +411,16 @@ def test_crm_chat_flow_skips_the_rating_path_when_nobody_needs_it(
 # -- the README's DAG ------------------------------------------------------------------------------------
 @pytest.mark.integration
 def test_quickstart_resends_by_sms_whom_viber_missed(
-    airflow_twin: Any, example: Callable[[str], ModuleType]
+    demo_twin: Any, example: Callable[[str], ModuleType]
 ) -> None:
-    airflow_twin.admin.update_settings(
-        delivery_seconds=0.2,
-        outcome_rules=[{"channel": "viber", "phone_suffix": "13", "status": "UNDELIVERED"}],
-    )
+    """With the emulator of ``make airflow`` as it is: the third phone has no Viber."""
     dag = example("example_twin_quickstart").dag
     dag.get_task("wait").poke_interval = 1
     run = Run(dag)
     assert run.state == "success", run.states
     assert run.value("missed_by_viber") == [{"phone": "79990000013"}]
     assert run.value("resend_by_sms")["accepted"] == 1
-    [sms] = records(airflow_twin, channel="SMS")
+    [sms] = records(demo_twin, channel="SMS")
     assert sms["destination"] == {"phone": "79990000013"}
 
 
