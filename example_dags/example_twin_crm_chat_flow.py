@@ -66,9 +66,16 @@ with DAG(
                 {"lead_id": "L-1003", "name": "Chen", "phone": "79990000403", "interest": "family plan"},
             ],
             type="array",
-            description="Simulated CRM: the new leads",
+            # Objects: the trigger form edits the leads as JSON (without it, as lines of text).
+            items={
+                "type": "object",
+                "properties": {key: {"type": "string"} for key in ("lead_id", "name", "phone", "interest")},
+                "required": ["lead_id", "name", "phone", "interest"],
+            },
+            description="Simulated CRM: the new leads (JSON)",
         ),
     },
+    doc_md=__doc__,
 ) as dag:
 
     @task

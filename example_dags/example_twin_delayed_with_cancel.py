@@ -6,7 +6,7 @@ booking system says whether the patient cancelled; if so the DAG cancels the rem
 reads its status back from TWIN to make sure it is ``CANCELLED`` and will never be sent.
 
 The booking system is simulated by params: ``cancelled_appointments`` lists the cancelled
-appointment ids (the example appointment is in it by default; trigger with ``[]`` to keep the
+appointment ids (the example appointment is in it by default; trigger with it empty to keep the
 reminder). A real deployment would check the booking system closer to the reminder time, for
 example in a second, scheduled DAG that cancels by the bulk ids this one stored.
 """
@@ -46,10 +46,13 @@ with DAG(
         "clinic_timezone": Param("Europe/Moscow", type="string", description="IANA time zone"),
         "cancelled_appointments": Param(
             ["APT-1042"],
-            type="array",
-            description="Simulated booking system: the appointments cancelled meanwhile",
+            type=["array", "null"],  # null: the trigger form lets it be emptied
+            items={"type": "string"},
+            description="Simulated booking system: the appointments cancelled meanwhile, one per line; "
+            "empty = none: the reminder stays scheduled",
         ),
     },
+    doc_md=__doc__,
 ) as dag:
 
     @task(multiple_outputs=True)
@@ -89,7 +92,7 @@ with DAG(
     @task.branch
     def check_booking(appointment_id: str, params: dict[str, Any]) -> str:
         """Simulated booking system: was the appointment cancelled meanwhile?"""
-        if appointment_id in params["cancelled_appointments"]:
+        if appointment_id in (params["cancelled_appointments"] or []):
             return "cancel_reminder"
         return "keep_reminder"
 
