@@ -10,8 +10,14 @@
 4. prints the campaign report, stops the emulator, and exits non-zero if anything failed.
 
 ``make airflow`` (``python scripts/demo.py airflow``): ``airflow standalone`` (web UI on port
-8080) with the example DAGs and the emulator's connection preset, in ``.demo/airflow-home``,
-which is kept between runs. Ctrl+C stops it.
+8080) with the example DAGs, in ``.demo/airflow-home``, which is kept between runs. The
+``twin_default`` connection to the emulator is stored in that home's database (replaced at each
+start), so it is listed under Admin -> Connections and its Test button works. Messages held for
+a send window are fast-forwarded once they have waited a minute. Ctrl+C stops everything and
+exits 0; a component that fails on its own makes the script exit non-zero.
+
+``TWIN_DEMO_AIRFLOW`` replaces the ``airflow`` command (default: ``python -m airflow`` of this
+interpreter); the tests use it to exercise the start and stop paths without a real Airflow.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -26,6 +33,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
@@ -37,6 +45,9 @@ REPO = Path(__file__).resolve().parent.parent
 DAG_ID = "example_twin_reminder_campaign"
 SAMPLE_DATE = "2026-03-02"  # the day the sample file example_dags/data/reminder_recipients.csv is for
 UI_EMULATOR_PORT = 8765  # `make airflow` uses it when it is free, so the admin URL stays the same
+#: Under `make airflow`, a message is fast-forwarded only after it has waited this long for its send
+#: time: example_twin_delayed_with_cancel schedules a reminder and cancels it a few tasks later.
+UI_FAST_FORWARD_AFTER_SECONDS = 60.0
 
 
 def emulator_settings(port: int = 0) -> EmulatorSettings:
@@ -55,8 +66,14 @@ def emulator_settings(port: int = 0) -> EmulatorSettings:
     )
 
 
-def airflow_env(home: Path, connection: str, poke_seconds: float) -> dict[str, str]:
-    """The environment of an Airflow that reads the example DAGs and talks to the emulator."""
+def airflow_env(home: Path, connection: str | None, poke_seconds: float) -> dict[str, str]:
+    """The environment of an Airflow that reads the example DAGs and talks to the emulator.
+
+    ``connection`` (JSON) becomes ``twin_default`` through ``AIRFLOW_CONN_TWIN_DEFAULT``; None
+    leaves it to the metadata database (``make airflow``: see :func:`store_connection`), where the
+    UI lists it. Connection testing is enabled, so the UI's Test button and
+    ``airflow connections test`` work.
+    """
     env = os.environ.copy()
     # `airflow standalone` starts its components as `airflow ...` from PATH: this environment's.
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
@@ -66,13 +83,45 @@ def airflow_env(home: Path, connection: str, poke_seconds: float) -> dict[str, s
             "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "example_dags"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
-            "AIRFLOW_CONN_TWIN_DEFAULT": connection,
+            "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
             "TWIN_EXAMPLE_POKE_SECONDS": str(poke_seconds),
             "NO_PROXY": "127.0.0.1,localhost",
             "no_proxy": "127.0.0.1,localhost",
         }
     )
+    if connection is None:
+        env.pop("AIRFLOW_CONN_TWIN_DEFAULT", None)  # it would hide the stored one
+    else:
+        env["AIRFLOW_CONN_TWIN_DEFAULT"] = connection
     return env
+
+
+def stored_connection(emulator: TwinEmulator) -> dict[str, Any]:
+    """``twin_default`` as ``make airflow`` stores it: the emulator's connection, and its address.
+
+    The hook does not read host and port (TWIN's URLs are in the extras). They are stored because
+    Airflow 3.3's Test button sends the stored port as a number (``0`` when there is none) and the
+    API refuses a test whose port differs from the stored one (400 "The host or port to test
+    differs from the stored connection"); with the port stored, Test works. The connection list
+    also shows where the emulator listens.
+    """
+    return {
+        **emulator.connection,
+        "host": emulator.host,
+        "port": emulator.port,
+        "description": "The local TWIN emulator started by make airflow (replaced at each start).",
+    }
+
+
+def store_connection(
+    airflow: list[str], env: dict[str, str], conn_id: str, connection: dict[str, Any], workdir: Path
+) -> bool:
+    """Store (or replace) ``conn_id`` in the metadata database with ``airflow connections import``."""
+    fields = {**connection, "extra": json.dumps(connection.get("extra", {}))}
+    source = workdir / f"{conn_id}.connection.json"
+    source.write_text(json.dumps({conn_id: fields}, indent=2), encoding="utf-8")
+    command = [*airflow, "connections", "import", str(source), "--overwrite"]
+    return run_step(f"storing the {conn_id} connection", command, env, workdir / "connections.log", 120)
 
 
 class FastForward:
@@ -80,14 +129,28 @@ class FastForward:
 
     The campaign holds reminders until each recipient's local send window opens, which may be
     hours away; the demo jumps the emulator's clock there instead of waiting.
+
+    ``after_seconds``: only messages that have waited at least this long (as seen by this
+    object) are fast-forwarded, so that a DAG that schedules a message and then cancels it gets
+    the time to. ``on_jump`` is called with (messages, seconds) after each jump.
     """
 
-    def __init__(self, emulator: TwinEmulator, poll_seconds: float = 0.2) -> None:
+    def __init__(
+        self,
+        emulator: TwinEmulator,
+        poll_seconds: float = 0.2,
+        *,
+        after_seconds: float = 0.0,
+        on_jump: Callable[[int, float], None] | None = None,
+    ) -> None:
         self.emulator = emulator
         self.poll_seconds = poll_seconds
+        self.after_seconds = after_seconds
+        self.on_jump = on_jump
         self.offset = 0.0
         #: (messages that were waiting, seconds skipped) per jump.
         self.jumps: list[tuple[int, float]] = []
+        self._first_seen: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="twin-fast-forward", daemon=True)
 
@@ -111,6 +174,11 @@ class FastForward:
     def step(self) -> None:
         """One look: jump to the latest send time of the waiting messages, if any."""
         waiting = self.emulator.admin.messages(status="DELAYED", limit=100_000)["items"]
+        if self.after_seconds > 0:
+            now = time.monotonic()
+            seen = {str(item["id"]): self._first_seen.get(str(item["id"]), now) for item in waiting}
+            self._first_seen = seen  # forget the ones that were sent or cancelled
+            waiting = [item for item in waiting if now - seen[str(item["id"])] >= self.after_seconds]
         if not waiting:
             return
         latest = max(datetime.fromisoformat(item["scheduledAt"]).timestamp() for item in waiting)
@@ -118,6 +186,8 @@ class FastForward:
         if ahead > 0:
             self.offset = self.emulator.admin.advance_clock(ahead)
             self.jumps.append((len(waiting), ahead))
+            if self.on_jump is not None:
+                self.on_jump(len(waiting), ahead)
 
 
 def run_step(step: str, command: list[str], env: dict[str, str], log: Path, timeout: float) -> bool:
@@ -198,27 +268,85 @@ def free_port(port: int) -> bool:
     return True
 
 
+def airflow_command() -> list[str]:
+    """The ``airflow`` command: ``$TWIN_DEMO_AIRFLOW`` if set, else this interpreter's Airflow."""
+    override = os.environ.get("TWIN_DEMO_AIRFLOW", "").strip()
+    return shlex.split(override) if override else [sys.executable, "-m", "airflow"]
+
+
+def print_jump(waiting: int, seconds: float) -> None:
+    """Tell the ``make airflow`` user that the emulator's clock jumped, and why."""
+    print(
+        f"[TWIN emulator] clock fast-forwarded {seconds / 3600:.1f} h: {waiting} message(s) waited "
+        "for their send time",
+        flush=True,
+    )
+
+
 def standalone(workdir: Path) -> int:
-    """``make airflow``: ``airflow standalone`` with the example DAGs and the emulator preset."""
+    """``make airflow``: ``airflow standalone`` with the example DAGs and the emulator's connection.
+
+    Returns 0 when stopped by Ctrl+C (or SIGTERM) once everything it started is gone, and the
+    exit status of ``airflow standalone`` (or 1) when something failed on its own.
+    """
     home = workdir / "airflow-home"
     home.mkdir(parents=True, exist_ok=True)
     port = UI_EMULATOR_PORT if free_port(UI_EMULATOR_PORT) else 0
-    with TwinEmulator(emulator_settings(port)) as emulator:
-        env = airflow_env(home, emulator.connection_json, poke_seconds=10)
-        print(f"TWIN emulator on {emulator.base_url}; admin API {emulator.base_url}/_emulator/docs")
-        print(f"Airflow home {show(home)}; DAGs from example_dags/; connection twin_default preset.")
-        print("airflow standalone: UI on http://localhost:8080 (port 8080 must be free); it prints the")
-        print("admin password (also in simple_auth_manager_passwords.json.generated). Ctrl+C stops.\n")
-        signal.signal(signal.SIGTERM, interrupt)  # stopped by a process manager: clean up as for Ctrl+C
-        # A session of its own, so that stopping it reaches every component it started.
-        process = subprocess.Popen(
-            [sys.executable, "-m", "airflow", "standalone"], env=env, start_new_session=True
-        )
-        try:
-            return process.wait()
-        except KeyboardInterrupt:
-            print("\nStopping Airflow ...", flush=True)
-            return stop_process_group(process)
+    signal.signal(signal.SIGTERM, interrupt)  # stopped by a process manager: clean up as for Ctrl+C
+    airflow = airflow_command()
+    try:
+        with TwinEmulator(emulator_settings(port)) as emulator:
+            env = airflow_env(home, None, poke_seconds=10)
+            print(f"TWIN emulator on {emulator.base_url}; admin API {emulator.base_url}/_emulator/docs")
+            migrated = run_step(
+                f"preparing Airflow in {show(home)} (SQLite)",
+                [*airflow, "db", "migrate"],
+                env,
+                workdir / "airflow-db-migrate.log",
+                300,
+            )
+            if not (
+                migrated
+                and store_connection(airflow, env, "twin_default", stored_connection(emulator), workdir)
+            ):
+                return 1
+            print("DAGs from example_dags/; twin_default (Admin -> Connections) points at the emulator.")
+            print(
+                "Messages held for a send window are fast-forwarded after "
+                f"{UI_FAST_FORWARD_AFTER_SECONDS:.0f} s: the emulator's clock jumps to their send time."
+            )
+            print("airflow standalone: UI on http://localhost:8080 (port 8080 must be free); it prints the")
+            print("admin password (also in simple_auth_manager_passwords.json.generated). Ctrl+C stops.\n")
+            with FastForward(
+                emulator, poll_seconds=1.0, after_seconds=UI_FAST_FORWARD_AFTER_SECONDS, on_jump=print_jump
+            ):
+                return run_until_stopped([*airflow, "standalone"], env)
+    except KeyboardInterrupt:  # before Airflow started (its steps are stopped with this script)
+        print("\nStopped.")
+        return 0
+
+
+def run_until_stopped(command: list[str], env: dict[str, str]) -> int:
+    """Run ``command`` in a session of its own until it exits, or until Ctrl+C stops all of it.
+
+    A stop asked for by the user is a success (0) once the whole process group is gone: the
+    command's own exit status then only says it was interrupted. A command that exits on its
+    own returns its status.
+    """
+    # A session of its own, so that stopping it reaches every component it started.
+    process = subprocess.Popen(command, env=env, start_new_session=True)
+    try:
+        code = process.wait()
+    except KeyboardInterrupt:
+        print("\nStopping Airflow ...", flush=True)
+        if stop_process_group(process):
+            print("Airflow stopped.")
+            return 0
+        print("Airflow did not stop: some of its processes are still running.")
+        return 1
+    if code != 0:
+        print(f"\nairflow standalone exited with status {code}.")
+    return code
 
 
 def interrupt(signum: int, frame: object) -> None:
@@ -226,8 +354,11 @@ def interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def stop_process_group(process: subprocess.Popen[bytes]) -> int:
-    """Stop ``process`` and everything it started: Ctrl+C first, as a terminal would, then harder."""
+def stop_process_group(process: subprocess.Popen[bytes]) -> bool:
+    """Stop ``process`` and everything it started: Ctrl+C first, as a terminal would, then harder.
+
+    True when the whole process group is gone.
+    """
     for sig, grace in ((signal.SIGINT, 20.0), (signal.SIGTERM, 15.0), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(process.pid, sig)
@@ -239,9 +370,15 @@ def stop_process_group(process: subprocess.Popen[bytes]) -> int:
             try:
                 os.killpg(process.pid, 0)
             except ProcessLookupError:
-                return process.wait()
-            time.sleep(0.5)
-    return process.wait()
+                process.wait()
+                return True
+            time.sleep(0.2)
+    process.wait()
+    try:
+        os.killpg(process.pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
 
 
 def main(argv: list[str] | None = None) -> int:
