@@ -73,7 +73,8 @@ def linkcode_resolve(domain: str, info: dict[str, str]) -> str | None:
     """The GitHub address of a documented object's source lines ("[source]" next to it).
 
     Linking to GitHub rather than copying every module into the site (viewcode) keeps the build
-    fast; objects defined outside the package (re-exported names, aliases) get no link.
+    fast; objects defined outside the package (type aliases of the standard library, say) get
+    no link.
     """
     if domain != "py" or not info.get("module"):
         return None
