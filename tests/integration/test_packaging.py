@@ -6,13 +6,23 @@ import subprocess
 import sys
 import sysconfig
 import textwrap
+import zipfile
 from pathlib import Path
 
 import pytest
 
+from tests.unit.test_readme_description import relative_links
+
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def archive_header(wheel: Path) -> str:
+    """The header fields of a wheel's METADATA (before the description)."""
+    with zipfile.ZipFile(wheel) as archive:
+        [metadata] = [name for name in archive.namelist() if name.endswith(".dist-info/METADATA")]
+        return archive.read(metadata).decode().split("\n\n", 1)[0]
 
 
 def test_wheel_installs_and_registers_in_a_clean_venv(tmp_path: Path) -> None:
@@ -34,6 +44,13 @@ def test_wheel_installs_and_registers_in_a_clean_venv(tmp_path: Path) -> None:
         timeout=300,
     )
     (wheel,) = wheels.glob("airflow_provider_twin-*.whl")
+    # The description PyPI will show: the README, whose links must work outside the repository.
+    with zipfile.ZipFile(wheel) as archive:
+        [metadata] = [name for name in archive.namelist() if name.endswith(".dist-info/METADATA")]
+        description = archive.read(metadata).decode().split("\n\n", 1)[1]
+    assert "Content-Type: text/markdown" in archive_header(wheel)
+    assert "make demo" in description
+    assert relative_links(description) == []
 
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
