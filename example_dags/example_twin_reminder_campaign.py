@@ -214,8 +214,8 @@ with DAG(
             None,
             type=OPTIONAL_TEXT,
             format="date",
-            description="YYYY-MM-DD; empty = the run's date (UTC). The sample file has reminders "
-            "for 2026-03-02 (and 2026-03-03): pick that date to see a campaign",
+            description="The campaign's day (YYYY-MM-DD); empty = the run's date (UTC). The sample "
+            "file has reminders for 2026-03-02 (and 2026-03-03): pick 2026-03-02 to see a campaign",
         ),
         "send_window": Param(
             ["09:00", "20:00"],
