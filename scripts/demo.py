@@ -338,7 +338,9 @@ def run_until_stopped(command: list[str], env: dict[str, str]) -> int:
     try:
         code = process.wait()
     except KeyboardInterrupt:
-        print("\nStopping Airflow ...", flush=True)
+        for sig in (signal.SIGINT, signal.SIGTERM):  # another Ctrl+C must not leave Airflow behind
+            signal.signal(sig, signal.SIG_IGN)
+        print("\nStopping Airflow (Ctrl+C first, then harder after 20 s) ...", flush=True)
         if stop_process_group(process):
             print("Airflow stopped.")
             return 0
@@ -355,10 +357,7 @@ def interrupt(signum: int, frame: object) -> None:
 
 
 def stop_process_group(process: subprocess.Popen[bytes]) -> bool:
-    """Stop ``process`` and everything it started: Ctrl+C first, as a terminal would, then harder.
-
-    True when the whole process group is gone.
-    """
+    """Stop ``process`` and everything it started: Ctrl+C first, then harder. True once all are gone."""
     for sig, grace in ((signal.SIGINT, 20.0), (signal.SIGTERM, 15.0), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(process.pid, sig)

@@ -132,7 +132,10 @@ if os.environ.get("STAND_IN_FAILS"):
     sys.exit(int(os.environ["STAND_IN_FAILS"]))
 child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
 open(os.environ["STAND_IN_PIDS"], "w").write(f"{os.getpgrp()}\\n")
-signal.signal(signal.SIGINT, lambda *_: sys.exit(241))  # as airflow standalone ends on Ctrl+C
+def stop(*_):
+    time.sleep(float(os.environ.get("STAND_IN_STOP_SECONDS", "0")))  # shutting components down
+    sys.exit(241)  # as airflow standalone ends on Ctrl+C
+signal.signal(signal.SIGINT, stop)
 time.sleep(120)
 """
 
@@ -159,8 +162,9 @@ def group_alive(group: int) -> bool:
 
 
 @pytest.mark.integration
-def test_ctrl_c_stops_airflow_and_its_children_and_exits_0(tmp_path: Path) -> None:
-    script = start_script(tmp_path)
+@pytest.mark.parametrize("presses", [1, 2], ids=["ctrl-c", "ctrl-c-twice-while-stopping"])
+def test_ctrl_c_stops_airflow_and_its_children_and_exits_0(tmp_path: Path, presses: int) -> None:
+    script = start_script(tmp_path, STAND_IN_STOP_SECONDS=str(presses - 1))
     group_file = tmp_path / "group"
     deadline = time.monotonic() + 60
     while not group_file.exists() or not group_file.read_text().strip():
@@ -169,7 +173,9 @@ def test_ctrl_c_stops_airflow_and_its_children_and_exits_0(tmp_path: Path) -> No
         time.sleep(0.1)
     group = int(group_file.read_text())
 
-    script.send_signal(signal.SIGINT)
+    for _ in range(presses):
+        script.send_signal(signal.SIGINT)
+        time.sleep(0.3)
     output, _ = script.communicate(timeout=60)
 
     assert script.returncode == 0, output
