@@ -189,15 +189,16 @@ async def test_the_trigger_logs_a_held_line_once_over_many_polls(
     twin.hold(2, first)
     waiting = asyncio.ensure_future(first_event(polling(timezone="Europe/Berlin")))
     await checks_made(twin, 5)
-    await asyncio.to_thread(twin.admin.advance_clock, 3 * 3600)  # the held messages go out
-    event = await waiting
-    assert event["status"] == "success"
     local = moment_text(first, ZoneInfo("Europe/Berlin"))
     assert info_lines(logged) == [
         "bulk bulk-1: 0 of 2 message(s) succeeded, 0 failed, 2 pending; "
-        f"2 held until their send time, 0 in flight; next send at {local}",
-        event["message"],
-    ]
+        f"2 held until their send time, 0 in flight; next send at {local}"
+    ], "five polls, one line"
+    await asyncio.to_thread(twin.admin.advance_clock, 3 * 3600)  # the held messages go out
+    event = await waiting
+    assert event["status"] == "success"
+    # A check the clock jump cut in two may log a line between; the last is the final one.
+    assert info_lines(logged)[-1] == event["message"]
 
 
 async def test_a_deferring_sensor_hands_its_line_to_the_trigger(
@@ -225,10 +226,8 @@ async def test_the_trigger_logs_again_when_the_counts_change(twin: Campaigns, lo
     await checks_made(twin, 3)
     await asyncio.to_thread(twin.release)  # the one in flight is delivered, the held one waits
     await checks_made(twin, 6)
-    await asyncio.to_thread(twin.admin.advance_clock, 3 * 3600)
-    event = await waiting
     lines = info_lines(logged)
-    assert len(lines) == 3, lines
+    assert len(lines) == 2, lines
     assert (
         "0 of 2 message(s) succeeded, 0 failed, 2 pending; 1 held until their send time, 1 in flight"
         in lines[0]
@@ -237,5 +236,7 @@ async def test_the_trigger_logs_again_when_the_counts_change(twin: Campaigns, lo
         "1 of 2 message(s) succeeded, 0 failed, 1 pending; 1 held until their send time, 0 in flight"
         in lines[1]
     )
-    assert lines[2] == event["message"]
-    assert "2 of 2 message(s) succeeded" in lines[2]
+    await asyncio.to_thread(twin.admin.advance_clock, 3 * 3600)
+    event = await waiting
+    assert info_lines(logged)[-1] == event["message"]
+    assert "2 of 2 message(s) succeeded" in event["message"]
