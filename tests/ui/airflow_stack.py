@@ -3,13 +3,14 @@
 What ``make airflow`` runs, split into its components so that each can be watched and stopped:
 a fresh Airflow home (SQLite, ``airflow db migrate``), then ``airflow api-server``,
 ``scheduler``, ``dag-processor`` and ``triggerer`` as child processes, each in a process group
-of its own with its output in a log file kept with the test artefacts. The environment is the
-one ``make airflow`` uses (``scripts/demo.py``'s ``airflow_env``), plus what a test run needs: a
-free port, every user an admin (no login page), DAGs unpaused at creation, connection testing on.
+of its own with its output in a log file kept with the test artefacts. The environment and
+the stored ``twin_default`` connection are those of ``make airflow`` (``scripts/demo.py``'s
+``airflow_env``, ``stored_connection`` and ``store_connection``), plus what a test run needs: a
+free port, every user an admin (no login page), DAGs unpaused at creation.
 
 The emulator runs in the test process with the demo's settings, and the demo's ``FastForward``
-advances its clock whenever reminders wait for their recipients' send window, so no run waits
-for a real morning.
+advances its clock when reminders have waited for their recipients' send window as long as
+under ``make airflow``, so no run waits for a real morning (see the ``twin`` fixture).
 """
 
 from __future__ import annotations
@@ -94,12 +95,14 @@ class AirflowStack:
         self.port = free_loopback_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
-        self.env = self._environment(load_demo_script(), poke_seconds)
+        self.demo = load_demo_script()
+        self.env = self._environment(self.demo, poke_seconds)
         self._http = httpx.Client(base_url=self.base_url, timeout=30, trust_env=False)
         self._token: str | None = None
 
     def _environment(self, demo: ModuleType, poke_seconds: float) -> dict[str, str]:
-        env: dict[str, str] = demo.airflow_env(self.home, self.emulator.connection_json, poke_seconds)
+        # As under `make airflow`: twin_default is stored in the database (see start()), not in the env.
+        env: dict[str, str] = demo.airflow_env(self.home, None, poke_seconds)
         env.update(
             {
                 "AIRFLOW__API__BASE_URL": self.base_url,
@@ -110,7 +113,6 @@ class AirflowStack:
                 "AIRFLOW__CORE__PARALLELISM": "8",
                 "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
-                "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
                 "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
@@ -150,6 +152,11 @@ class AirflowStack:
             ).returncode
         if code != 0:
             raise StackError(f"airflow db migrate failed ({code}):\n{log_tail(migrate_log)}")
+        connection = self.demo.stored_connection(self.emulator)
+        if not self.demo.store_connection(
+            self.demo.airflow_command(), self.env, "twin_default", connection, self.logs
+        ):
+            raise StackError(f"storing twin_default failed:\n{log_tail(self.logs / 'connections.log')}")
         for name in COMPONENTS:
             command = [sys.executable, "-m", "airflow", name]
             if name == "api-server":

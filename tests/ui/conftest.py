@@ -7,28 +7,26 @@ in ``$TWIN_UI_ARTIFACTS`` (default ``.artifacts/ui``), printed at the start and 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, Playwright, expect, sync_playwright
 
 from airflow_provider_twin.emulator import TwinEmulator
 
 from .airflow_stack import AirflowStack, load_demo_script
 from .browser_session import (
-    VIEWPORT,
+    ACTION_TIMEOUT_MS,
     OfflinePage,
     Screenshots,
     artifacts_dir,
     chromium_path,
     launch_chromium,
     missing_chromium_message,
+    offline_page,
 )
-
-#: Playwright's auto-waiting assertions wait this long (ms): the machine may be busy.
-EXPECT_TIMEOUT_MS = 60_000
-#: Page loads may take long while the scheduler and the DAG processor keep both cores busy.
-NAVIGATION_TIMEOUT_MS = 120_000
+from .example_runs import Triggered, close_sessions_as_the_bot, trigger_all
 
 
 def pytest_report_header(config: pytest.Config) -> str:
@@ -57,6 +55,7 @@ def playwright_driver() -> Iterator[Playwright]:
         pytest.fail(missing_chromium_message(path), pytrace=False)
     with sync_playwright() as driver:
         driver.selectors.set_test_id_attribute("data-testid")
+        expect.set_options(timeout=ACTION_TIMEOUT_MS)
         yield driver
 
 
@@ -69,9 +68,14 @@ def browser(playwright_driver: Playwright) -> Iterator[Browser]:
 
 @pytest.fixture(scope="session")
 def twin() -> Iterator[TwinEmulator]:
-    """The demo's TWIN emulator, its clock advanced whenever reminders wait for a send window."""
+    """The demo's TWIN emulator; messages held for a send window jump there as under ``make airflow``.
+
+    As there, a held message is fast-forwarded only after it has waited a while, which gives
+    ``example_twin_delayed_with_cancel`` the time to cancel its scheduled reminder.
+    """
     demo = load_demo_script()
-    with TwinEmulator(demo.emulator_settings()) as emulator, demo.FastForward(emulator):
+    after = demo.UI_FAST_FORWARD_AFTER_SECONDS
+    with TwinEmulator(demo.emulator_settings()) as emulator, demo.FastForward(emulator, after_seconds=after):
         yield emulator
 
 
@@ -85,16 +89,24 @@ def airflow(browser: Browser, twin: TwinEmulator, screenshots: Screenshots) -> I
 @pytest.fixture
 def ui(browser: Browser, airflow: AirflowStack, screenshots: Screenshots) -> Iterator[OfflinePage]:
     """A fresh browser page on the Airflow UI (English, UTC) that may only reach loopback."""
-    from playwright.sync_api import expect
-
-    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
-    context = browser.new_context(
-        base_url=airflow.base_url, viewport=VIEWPORT, locale="en-US", timezone_id="UTC"
-    )
-    context.set_default_timeout(EXPECT_TIMEOUT_MS)
-    context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
-    page = OfflinePage(context.new_page(), screenshots)
-    try:
+    with offline_page(browser, airflow.base_url, screenshots) as page:
         yield page
-    finally:
-        context.close()
+
+
+@pytest.fixture(scope="session")
+def chat_bot(twin: TwinEmulator) -> Iterator[None]:
+    """Close the CRM example's chat sessions as its sales bot would."""
+    stop = threading.Event()
+    thread = threading.Thread(target=close_sessions_as_the_bot, args=(twin, stop), daemon=True)
+    thread.start()
+    yield
+    stop.set()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def example_runs(
+    browser: Browser, airflow: AirflowStack, screenshots: Screenshots, chat_bot: None
+) -> dict[str, Triggered]:
+    """The example DAGs' runs, triggered from the UI the first time a test asks for them."""
+    return trigger_all(browser, airflow, screenshots)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
 
 from airflow_provider_twin.emulator import TwinEmulator
 
-from .airflow_ui import add_connection_form, connection_row, expand, field, label
+from .airflow_ui import add_connection_form, connection_row, expand, field, label, open_connections
 from .browser_session import OfflinePage
 
 #: The TWIN fields of the form: label → the default it shows (None: empty).
@@ -65,6 +66,28 @@ def test_twin_connection_form_shows_the_twin_fields_with_labels_and_defaults(ui:
     ui.assert_offline()
 
 
+def expect_test_success(ui: OfflinePage, row: Locator, connection: dict[str, Any], which: str) -> None:
+    """Click the row's Test button: Airflow's toast says the hook logged in to the emulator."""
+    row.get_by_role("button", name="Test Connection").click()
+    outcome = ui.page.get_by_text(re.compile(r"^Test Connection (Successful|Failed)$"))
+    expect(outcome).to_be_visible()
+    ui.screenshot(f"connection-test-{which}", f"Admin → Connections: the Test button's answer for {which}")
+    toast = ui.page.locator("[data-scope='toast'][data-part='root']").filter(has=outcome)
+    assert outcome.inner_text() == "Test Connection Successful", f"{which}: {toast.inner_text()}"
+    expect(toast).to_contain_text(
+        f"Connected to TWIN at {connection['extra']['notify_url']} as {connection['login']}"
+    )
+
+
+def test_make_airflow_twin_default_tests_successfully(ui: OfflinePage, twin: TwinEmulator) -> None:
+    """The twin_default connection ``make airflow`` stores is listed and its Test button works."""
+    open_connections(ui.page)
+    row = connection_row(ui.page, "twin_default")
+    expect(row).to_be_visible()
+    expect_test_success(ui, row, twin.connection, "twin_default as make airflow stores it")
+    ui.assert_offline()
+
+
 def test_twin_connection_can_be_tested_from_the_ui(ui: OfflinePage, twin: TwinEmulator) -> None:
     connection = twin.connection
     form = add_connection_form(ui.page, "twin_emulator", "TWIN")
@@ -83,18 +106,7 @@ def test_twin_connection_can_be_tested_from_the_ui(ui: OfflinePage, twin: TwinEm
     row = connection_row(ui.page, "twin_emulator")
     expect(row).to_be_visible()
 
-    row.get_by_role("button", name="Test Connection").click()
-    outcome = ui.page.get_by_text(re.compile(r"^Test Connection (Successful|Failed)$"))
-    expect(outcome).to_be_visible()
-    ui.screenshot(
-        "connection-test-outcome",
-        "Admin → Connections: the Test button's answer for the twin connection to the emulator",
-    )
-    toast = ui.page.locator("[data-scope='toast'][data-part='root']").filter(has=outcome)
-    assert outcome.inner_text() == "Test Connection Successful", toast.inner_text()
-    expect(toast).to_contain_text(
-        f"Connected to TWIN at {connection['extra']['notify_url']} as {connection['login']}"
-    )
+    expect_test_success(ui, row, connection, "a twin connection added in the UI")
 
     row.get_by_role("button", name="Edit Connection").click()
     form = ui.page.get_by_role("dialog")
