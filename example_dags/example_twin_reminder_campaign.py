@@ -54,15 +54,13 @@ from airflow_provider_twin.sensors.messages import TwinMessageStatusSensor
 SAMPLE_RECIPIENTS = Path(__file__).parent / "data" / "reminder_recipients.csv"
 SENDER = "Northwind"
 WHATSAPP_TEMPLATE = "visit_reminder"  # an approved WhatsApp template: {{1}} name, {{2}} visit time
-# Seconds between delivery checks (three count requests each, whatever the campaign size).
-# The demo and the tests shorten it through the environment.
+# Seconds between delivery checks (three count requests each); the demo and the tests shorten it.
 POKE_SECONDS = float(os.environ.get("TWIN_EXAMPLE_POKE_SECONDS", "60"))
 # Statuses shown in the report, in this order; anything else is counted as OTHER.
 REPORT_STATUSES = ("DELIVERED", "UNDELIVERED", "ERROR", "EXPIRED", "CANCELLED", "PENDING", "DELAYED")
 # The task logger: its lines show in place in the task's log (print() output comes last).
 log = logging.getLogger("airflow.task")
-# The type of an optional text param: the UI's trigger form requires every field without null.
-OPTIONAL_TEXT = ["null", "string"]
+OPTIONAL_TEXT = ["null", "string"]  # an optional text param: the UI form requires any type without null
 
 
 def _clock(value: str) -> tuple[int, int]:
@@ -239,10 +237,12 @@ with DAG(
         if not recipients:
             with path.open(newline="", encoding="utf-8") as handle:  # say which dates have reminders
                 found = {(row.get("remind_on") or "").strip() for row in csv.DictReader(handle)} - {""}
-            raise AirflowSkipException(
+            why = (
                 f"nobody to remind on {day} in {path.name}, which has reminders for "
                 f"{', '.join(sorted(found)) or 'no date'}: set campaign_date to one of them to see a campaign"
             )
+            log.warning("%s", why)  # the task log shows only "Skipping task." for the exception
+            raise AirflowSkipException(why)
         now = pendulum.now("UTC")
         messages = []
         for person in recipients:

@@ -245,18 +245,21 @@ def test_campaign_without_recipients_today_is_skipped(
     assert campaign_twin.admin.counters()["requests"] == {}
 
 
-def test_a_date_without_reminders_says_which_dates_have_some() -> None:
+def test_a_date_without_reminders_says_which_dates_have_some(caplog: pytest.LogCaptureFixture) -> None:
     from airflow.sdk.exceptions import AirflowSkipException
 
     module = load(EXAMPLES / "example_twin_reminder_campaign.py")
     plan = module.dag.get_task("plan_campaign").python_callable
     params = {"campaign_date": "2026-01-01", "send_window": ["09:00", "20:00"], "recipients_file": None}
-    with pytest.raises(AirflowSkipException) as skipped:
+    with caplog.at_level(logging.INFO, logger="airflow.task"), pytest.raises(AirflowSkipException) as skipped:
         plan(params)
-    assert str(skipped.value) == (
+    why = (
         "nobody to remind on 2026-01-01 in reminder_recipients.csv, which has reminders for "
         "2026-03-02, 2026-03-03: set campaign_date to one of them to see a campaign"
     )
+    assert str(skipped.value) == why
+    # Airflow's task log says only "Skipping task." for the exception: the task logs why.
+    assert [(record.name, record.getMessage()) for record in caplog.records] == [("airflow.task", why)]
 
 
 @pytest.mark.integration
