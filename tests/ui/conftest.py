@@ -71,7 +71,9 @@ def twin() -> Iterator[TwinEmulator]:
     """The demo's TWIN emulator; messages held for a send window jump there as under ``make airflow``.
 
     As there, a held message is fast-forwarded only after it has waited a while, which gives
-    ``example_twin_delayed_with_cancel`` the time to cancel its scheduled reminder.
+    ``example_twin_delayed_with_cancel`` the time to cancel its scheduled reminder. Like every
+    emulator the suite starts, it runs in strict mode unless ``TWIN_EMULATOR_STRICT`` says
+    otherwise (``tests/conftest.py``).
     """
     demo = load_demo_script()
     after = demo.UI_FAST_FORWARD_AFTER_SECONDS
