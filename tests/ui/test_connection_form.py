@@ -106,8 +106,6 @@ def test_twin_connection_can_be_tested_from_the_ui(ui: OfflinePage, twin: TwinEm
     row = connection_row(ui.page, "twin_emulator")
     expect(row).to_be_visible()
 
-    expect_test_success(ui, row, connection, "a twin connection added in the UI")
-
     row.get_by_role("button", name="Edit Connection").click()
     form = ui.page.get_by_role("dialog")
     expand(form, "Extra Fields")
@@ -118,4 +116,8 @@ def test_twin_connection_can_be_tested_from_the_ui(ui: OfflinePage, twin: TwinEm
         "Edit Connection on the saved twin connection: the token lifetime reads 3600, not ***",
         height=2200,
     )
+    form.get_by_role("button", name="Close").click()
+    expect(form).not_to_be_visible()
+
+    expect_test_success(ui, row, connection, "a twin connection added in the UI")
     ui.assert_offline()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from .airflow_stack import AirflowStack, example_dag_ids
 from .airflow_ui import open_run
@@ -26,4 +27,6 @@ def test_example_dag_triggers_with_its_defaults_and_succeeds(
     if dag_id == QUICKSTART:
         # The demo emulator's numbers ending in 13 have no Viber: the SMS resend must happen.
         assert tasks["resend_by_sms"] == "success", tasks
+        resend = ui.page.get_by_role("row").filter(has=ui.page.get_by_role("link", name="resend_by_sms"))
+        expect(resend).to_contain_text("Success")
     ui.assert_offline()
