@@ -230,12 +230,6 @@ class AirflowStack:
         response.raise_for_status()
         return response.json() if response.content else None
 
-    def dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
-        """The runs of ``dag_id``, newest first."""
-        path = f"/api/v2/dags/{dag_id}/dagRuns"
-        runs: list[dict[str, Any]] = self.api("GET", path, params={"order_by": "-run_after"})["dag_runs"]
-        return runs
-
     def task_instances(self, dag_id: str, run_id: str) -> dict[str, str | None]:
         """Each task's state in one run (mapped tasks: the state of their last instance read)."""
         path = f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances"

@@ -83,7 +83,10 @@ def twin() -> Iterator[TwinEmulator]:
 
 @pytest.fixture(scope="session")
 def airflow(browser: Browser, twin: TwinEmulator, screenshots: Screenshots) -> Iterator[AirflowStack]:
-    """Airflow's api-server, scheduler, dag-processor and triggerer with the example DAGs."""
+    """Airflow's api-server, scheduler, dag-processor and triggerer with the example DAGs.
+
+    It asks for the browser first, so that a missing Chromium fails the run before Airflow starts.
+    """
     with AirflowStack(screenshots.folder, twin) as stack:
         yield stack
 
