@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -29,6 +31,10 @@ CHROMIUM_ARGS = [
 ]
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 VIEWPORT: ViewportSize = {"width": 1400, "height": 1000}
+#: Playwright's auto-waiting actions and assertions wait this long (ms): the machine may be busy.
+ACTION_TIMEOUT_MS = 60_000
+#: Page loads may take long while the scheduler and the DAG processor keep both cores busy.
+NAVIGATION_TIMEOUT_MS = 120_000
 
 
 def artifacts_dir() -> Path:
@@ -126,3 +132,15 @@ class OfflinePage:
     def assert_offline(self) -> None:
         """Fail if any page of this test asked for something beyond loopback."""
         assert not self.blocked, f"the pages needed the network: {sorted(set(self.blocked))}"
+
+
+@contextmanager
+def offline_page(browser: Browser, base_url: str, screenshots: Screenshots) -> Iterator[OfflinePage]:
+    """A page in a fresh browser context (English, UTC, no cookies) on ``base_url``, loopback only."""
+    context = browser.new_context(base_url=base_url, viewport=VIEWPORT, locale="en-US", timezone_id="UTC")
+    context.set_default_timeout(ACTION_TIMEOUT_MS)
+    context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
+    try:
+        yield OfflinePage(context.new_page(), screenshots)
+    finally:
+        context.close()
