@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from typing import Any
 
+from airflow import __version__ as airflow_version
+from packaging.version import Version
 from playwright.sync_api import Locator, expect
 
 from airflow_provider_twin.emulator import TwinEmulator
 
+from .airflow_stack import AirflowStack
 from .airflow_ui import add_connection_form, connection_row, expand, field, label, open_connections
 from .browser_session import OfflinePage
+
+#: Airflow 3.3's connection list tests a connection with ``port: 0`` when none is stored, and its
+#: API refuses a port that differs from the stored one (NULL): every connection whose form hides
+#: the port answers Bad Request. An Airflow bug, in every 3.3 release so far (3.3.2 is the newest);
+#: docs/connection.md gives the workaround this module checks. When a fixed Airflow is pinned,
+#: the test of a form-made connection fails here, asking for this branch to go.
+UI_TEST_REFUSES_UNSTORED_PORT = Version("3.3.0") <= Version(airflow_version) <= Version("3.3.2")
 
 #: The TWIN fields of the form: label → the default it shows (None: empty).
 TWIN_FIELDS: dict[str, str | None] = {
@@ -88,7 +100,14 @@ def test_make_airflow_twin_default_tests_successfully(ui: OfflinePage, twin: Twi
     ui.assert_offline()
 
 
-def test_twin_connection_can_be_tested_from_the_ui(ui: OfflinePage, twin: TwinEmulator) -> None:
+def test_twin_connection_added_in_the_ui_can_be_tested(
+    ui: OfflinePage, twin: TwinEmulator, airflow: AirflowStack
+) -> None:
+    """A connection added in the form keeps its token lifetime and tests successfully.
+
+    On Airflow 3.3 (up to 3.3.2) the list's Test button cannot test it (Airflow's port refusal):
+    the test checks that refusal and the command-line test docs/connection.md gives instead.
+    """
     connection = twin.connection
     form = add_connection_form(ui.page, "twin_emulator", "TWIN")
     expand(form, "Standard Fields")
@@ -119,5 +138,41 @@ def test_twin_connection_can_be_tested_from_the_ui(ui: OfflinePage, twin: TwinEm
     form.get_by_role("button", name="Close").click()
     expect(form).not_to_be_visible()
 
-    expect_test_success(ui, row, connection, "a twin connection added in the UI")
+    if not UI_TEST_REFUSES_UNSTORED_PORT:
+        expect_test_success(ui, row, connection, "a twin connection added in the UI")
+        ui.assert_offline()
+        return
+    expect_airflow_port_refusal(ui, row, "a twin connection added in the UI (Airflow 3.3's refusal)")
     ui.assert_offline()
+    expect_cli_test_success(airflow, "twin_emulator")
+
+
+def expect_airflow_port_refusal(ui: OfflinePage, row: Locator, which: str) -> None:
+    """The Test button answers Airflow 3.3's port refusal: the bug, not the hook, is what fails."""
+    row.get_by_role("button", name="Test Connection").click()
+    outcome = ui.page.get_by_text(re.compile(r"^Test Connection (Successful|Failed)$"))
+    expect(outcome).to_be_visible()
+    ui.screenshot(f"connection-test-{which}", f"Admin → Connections: the Test button's answer for {which}")
+    toast = ui.page.locator("[data-scope='toast'][data-part='root']").filter(has=outcome)
+    assert outcome.inner_text() == "Test Connection Failed", (
+        f"Airflow {airflow_version} now tests a connection without a stored port: "
+        "drop UI_TEST_REFUSES_UNSTORED_PORT and the workaround in docs/connection.md"
+    )
+    # The toast shows the status text only; the API's reason ("The host or port to test differs
+    # from the stored connection") is pinned by tests/integration/test_make_airflow.py.
+    expect(toast).to_contain_text("Bad Request")
+
+
+def expect_cli_test_success(airflow: AirflowStack, conn_id: str) -> None:
+    """docs/connection.md's workaround: ``airflow connections test`` logs in to the emulator."""
+    result = subprocess.run(
+        [sys.executable, "-m", "airflow", "connections", "test", conn_id],
+        env={**airflow.env, "AIRFLOW__CORE__TEST_CONNECTION": "Enabled"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "Connection success!" in output, output
