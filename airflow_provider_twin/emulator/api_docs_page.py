@@ -9,6 +9,7 @@ rendered on the server, has no script and no external asset, and links to the sc
 from __future__ import annotations
 
 import html
+import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -31,7 +32,8 @@ table { border-collapse: collapse; width: 100%; margin-bottom: 2rem; }
 th, td { text-align: left; vertical-align: top; padding: .35rem .6rem; border-bottom: 1px solid #ddd; }
 td.method { font-family: monospace; font-weight: bold; width: 5rem; }
 td.path { font-family: monospace; white-space: nowrap; }
-td.about { white-space: pre-line; }
+td.about p { margin: 0 0 .4rem; }
+code { font-family: monospace; background: #f3f3f3; padding: 0 .2rem; }
 """
 
 
@@ -53,13 +55,26 @@ def websocket_paths(app: FastAPI) -> list[str]:
     return [route.path for route in app.router.routes if isinstance(route, WebSocketRoute)]
 
 
+#: reST inline literals in the route docstrings: ``text``.
+INLINE_LITERAL = re.compile(r"``(.+?)``")
+
+
+def prose(text: str) -> str:
+    """A route docstring as HTML: paragraphs at blank lines, wrapped lines joined, literals as code."""
+    paragraphs = (" ".join(block.split()) for block in re.split(r"\n\s*\n", text) if block.strip())
+    return "".join(
+        "<p>" + INLINE_LITERAL.sub(r"<code>\1</code>", html.escape(paragraph, quote=False)) + "</p>"
+        for paragraph in paragraphs
+    )
+
+
 def _rows(items: list[tuple[str, str, str, str]]) -> str:
     return "\n".join(
         "<tr>"
         f'<td class="method">{html.escape(method)}</td>'
         f'<td class="path">{html.escape(path)}</td>'
         f"<td><strong>{html.escape(summary)}</strong></td>"
-        f'<td class="about">{html.escape(description)}</td>'
+        f'<td class="about">{prose(description)}</td>'
         "</tr>"
         for method, path, summary, description in items
     )

@@ -64,3 +64,14 @@ def test_no_cdn_documentation_page_is_served(twin_emulator: TwinEmulator) -> Non
     for path in ("/docs", "/redoc", "/_emulator/redoc", "/docs/oauth2-redirect"):
         assert page(twin_emulator, path).status_code == 404, path
     assert "/_emulator/docs" not in page(twin_emulator, "/_emulator/openapi.json").json()["paths"]
+
+
+def test_route_descriptions_read_as_prose_with_code() -> None:
+    """Docstring wraps are joined, blank lines make paragraphs, ``literals`` become code, HTML is escaped."""
+    from airflow_provider_twin.emulator.api_docs_page import prose
+
+    text = 'Close connections: all, or\nthose of ``session_id``.\n\nBody: ``{"code": 3001}`` <b>'
+    assert prose(text) == (
+        "<p>Close connections: all, or those of <code>session_id</code>.</p>"
+        '<p>Body: <code>{"code": 3001}</code> &lt;b&gt;</p>'
+    )
