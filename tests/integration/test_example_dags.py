@@ -8,8 +8,6 @@ clock), so no test waits for a real morning.
 
 from __future__ import annotations
 
-import importlib.util
-import itertools
 import json
 import logging
 import os
@@ -25,34 +23,25 @@ from typing import Any
 import pendulum
 import pytest
 
+from tests.file_modules import load_demo_script, load_file
+
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "example_dags"
 SAMPLE_DATE = "2026-03-02"
 # Numbers ending in 13 have no WhatsApp (the demo's TWIN also fails 99, every channel).
 NO_WHATSAPP_FOR_13 = [{"channel": "whatsapp", "phone_suffix": "13", "status": "UNDELIVERED"}]
-_loads = itertools.count()
-
-
-def load(path: Path) -> ModuleType:
-    """Import a file under a fresh module name (reads the environment again)."""
-    spec = importlib.util.spec_from_file_location(f"twin_example_{path.stem}_{next(_loads)}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
 def example(monkeypatch: pytest.MonkeyPatch) -> Callable[[str], ModuleType]:
     """Load an example DAG module with one-second delivery checks."""
     monkeypatch.setenv("TWIN_EXAMPLE_POKE_SECONDS", "1")
-    return lambda name: load(EXAMPLES / f"{name}.py")
+    return lambda name: load_file(EXAMPLES / f"{name}.py")
 
 
 @pytest.fixture
 def demo_script() -> ModuleType:
-    return load(REPO / "scripts" / "demo.py")
+    return load_demo_script()
 
 
 @pytest.fixture
@@ -248,7 +237,7 @@ def test_campaign_without_recipients_today_is_skipped(
 def test_a_date_without_reminders_says_which_dates_have_some(caplog: pytest.LogCaptureFixture) -> None:
     from airflow.sdk.exceptions import AirflowSkipException
 
-    module = load(EXAMPLES / "example_twin_reminder_campaign.py")
+    module = load_file(EXAMPLES / "example_twin_reminder_campaign.py")
     plan = module.dag.get_task("plan_campaign").python_callable
     params = {"campaign_date": "2026-01-01", "send_window": ["09:00", "20:00"], "recipients_file": None}
     with caplog.at_level(logging.INFO, logger="airflow.task"), pytest.raises(AirflowSkipException) as skipped:
@@ -294,13 +283,13 @@ def test_campaign_refuses_a_bad_send_window(campaign_twin: Any, example: Callabl
     ],
 )
 def test_first_send_time(now: str, zone: str, window: tuple[str, str], expected: str | None) -> None:
-    module = load(EXAMPLES / "example_twin_reminder_campaign.py")
+    module = load_file(EXAMPLES / "example_twin_reminder_campaign.py")
     result = module.first_send_time(pendulum.parse(now), zone, window)
     assert (result.isoformat() if result else None) == expected
 
 
 def test_campaign_day_is_the_param_or_the_run_date() -> None:
-    module = load(EXAMPLES / "example_twin_reminder_campaign.py")
+    module = load_file(EXAMPLES / "example_twin_reminder_campaign.py")
     late_evening = pendulum.datetime(2026, 3, 1, 23, 30, tz="UTC")
     manual = type("Run", (), {"logical_date": None, "run_after": late_evening})()
     scheduled = type("Run", (), {"logical_date": pendulum.datetime(2026, 3, 2, 5, tz="UTC")})()

@@ -9,7 +9,6 @@ that starts a child and waits, as ``airflow standalone`` does, so no real Airflo
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import signal
@@ -24,22 +23,15 @@ from typing import Any
 
 import pytest
 
+from tests.file_modules import load_demo_script
+
 REPO = Path(__file__).resolve().parents[2]
 DEMO = REPO / "scripts" / "demo.py"
 
 
-def load_demo() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("twin_demo_script_for_make_airflow", DEMO)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def demo() -> ModuleType:
-    return load_demo()
+    return load_demo_script()
 
 
 @pytest.fixture

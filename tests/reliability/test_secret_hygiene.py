@@ -16,7 +16,6 @@ token the clients obtained (and their signatures alone) and the refresh tokens T
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -25,6 +24,8 @@ from typing import Any
 from unittest import mock
 
 import pytest
+
+from tests.file_modules import load_file
 
 pytestmark = pytest.mark.integration
 
@@ -92,12 +93,7 @@ def _example(name: str) -> Any | None:
     path = Path(__file__).resolve().parents[2] / "example_dags" / f"{name}.py"
     if not path.is_file():
         return None
-    spec = importlib.util.spec_from_file_location(f"twin_hygiene_{name}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.dag
+    return load_file(path).dag
 
 
 def _run_examples(tmp_path: Path) -> list[Any]:

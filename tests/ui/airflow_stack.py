@@ -16,7 +16,6 @@ under ``make airflow``, so no run waits for a real morning (see the ``twin`` fix
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import os
 import secrets
 import shutil
@@ -33,6 +32,7 @@ from typing import Any, TypeVar
 import httpx
 
 from airflow_provider_twin.emulator import TwinEmulator
+from tests.file_modules import load_demo_script
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE_DAGS = REPO / "example_dags"
@@ -46,17 +46,6 @@ T = TypeVar("T")
 
 class StackError(RuntimeError):
     """Airflow did not come up, or a component stopped; the message says which and shows its log."""
-
-
-def load_demo_script() -> ModuleType:
-    """``scripts/demo.py`` as a module: the environment and emulator settings ``make airflow`` uses."""
-    path = REPO / "scripts" / "demo.py"
-    spec = importlib.util.spec_from_file_location("twin_ui_demo_script", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def example_dag_ids() -> list[str]:

@@ -14,8 +14,9 @@ import pytest
 from playwright.sync_api import Browser, Playwright, expect, sync_playwright
 
 from airflow_provider_twin.emulator import TwinEmulator
+from tests.file_modules import load_demo_script
 
-from .airflow_stack import AirflowStack, load_demo_script
+from .airflow_stack import AirflowStack
 from .browser_session import (
     ACTION_TIMEOUT_MS,
     OfflinePage,

@@ -11,24 +11,15 @@ value, JSON schema, description). Its rules, as Airflow 3.2-3.3's trigger form a
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+from tests.file_modules import load_file
+
 EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
 DAG_FILES = sorted(EXAMPLES.glob("example_*.py"))
-
-
-def load(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"twin_form_{path.stem}", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def form_fields(dag: Any) -> dict[str, dict[str, Any]]:
@@ -53,7 +44,7 @@ def edited_as_lines(schema: dict[str, Any]) -> bool:
 
 @pytest.fixture(params=DAG_FILES, ids=[path.stem for path in DAG_FILES])
 def dag(request: pytest.FixtureRequest) -> Any:
-    return load(request.param).dag
+    return load_file(request.param).dag
 
 
 def test_the_examples_are_all_here() -> None:
@@ -84,7 +75,7 @@ def test_every_example_describes_itself(dag: Any) -> None:
 
 
 def test_the_campaign_fields_are_optional_and_say_which_date_has_reminders() -> None:
-    fields = form_fields(load(EXAMPLES / "example_twin_reminder_campaign.py").dag)
+    fields = form_fields(load_file(EXAMPLES / "example_twin_reminder_campaign.py").dag)
     for name in ("campaign_date", "recipients_file", "report_file"):
         assert not required_in_form(fields[name]["schema"]), name
         assert fields[name]["value"] is None, name
@@ -93,7 +84,7 @@ def test_the_campaign_fields_are_optional_and_say_which_date_has_reminders() -> 
 
 
 def test_an_emptied_cancellation_list_keeps_the_reminder() -> None:
-    module = load(EXAMPLES / "example_twin_delayed_with_cancel.py")
+    module = load_file(EXAMPLES / "example_twin_delayed_with_cancel.py")
     fields = form_fields(module.dag)
     assert not required_in_form(fields["cancelled_appointments"]["schema"])
     module.dag.params.validate()
