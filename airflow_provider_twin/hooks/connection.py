@@ -44,6 +44,11 @@ EXTRA_FIELDS = (
 #: value of every connection field whose name contains "token" (the form showed ``***``).
 OLD_EXTRA_NAMES = {"token_ttl": "auth_ttl"}
 
+#: Extras whose values an error message may quote: numbers that are no secret. Any other value
+#: (``api_token`` above all, but also a URL that may carry credentials) is never quoted, as an
+#: error reaches the connection form's Test button, the CLI and task logs.
+QUOTABLE_EXTRAS = frozenset({"company_id", "auth_ttl", "timeout", "max_retries"})
+
 
 class ConnectionLike(Protocol):
     """The parts of an Airflow ``Connection`` this module reads."""
@@ -60,7 +65,8 @@ def _extras(conn: ConnectionLike) -> dict[str, Any]:
     """The connection's extras under their current names, empty values left out.
 
     A field given twice (with and without the ``extra__twin__`` prefix, or under its old and its
-    new name) must say the same both times: which one wins would otherwise be a guess.
+    new name) must say the same both times: which one wins would otherwise be a guess. The error
+    names both keys, and quotes their values only for :data:`QUOTABLE_EXTRAS`.
     """
     raw = conn.extra_dejson or {}
     extras: dict[str, Any] = {}
@@ -71,9 +77,12 @@ def _extras(conn: ConnectionLike) -> dict[str, Any]:
         bare = key.removeprefix("extra__twin__")
         name = OLD_EXTRA_NAMES.get(bare, bare)
         if name in extras and str(extras[name]).strip() != str(value).strip():
+            first, second = given_as[name], key
+            if name in QUOTABLE_EXTRAS:
+                first, second = f"{first} ({extras[name]!r})", f"{second} ({value!r})"
             raise TwinConfigError(
-                f"connection {conn.conn_id!r}: extra fields {given_as[name]} ({extras[name]!r}) and "
-                f"{key} ({value!r}) both set {name} and differ; keep only {name}"
+                f"connection {conn.conn_id!r}: extra fields {first} and {second} both set {name} "
+                f"and differ; keep only {name}"
             )
         extras[name] = value
         given_as[name] = key

@@ -91,6 +91,21 @@ def test_the_token_lifetime_given_twice_differently_names_both_fields() -> None:
     assert "keep only auth_ttl" in message
 
 
+@pytest.mark.parametrize("field", ["api_token", "notify_url", "user_id"])
+def test_a_field_given_twice_differently_names_the_fields_but_quotes_no_value(field: str) -> None:
+    """The error reaches the Test button, the CLI and task logs: a token must not appear in it."""
+    extra = {field: "secret-one-4f2a", f"extra__twin__{field}": "secret-two-9c1b"}
+    with pytest.raises(TwinConfigError) as caught:
+        client_config(Conn(None, None, extra))
+    message = str(caught.value)
+    assert message == (
+        f"connection 'twin_test': extra fields {field} and extra__twin__{field} both set {field} "
+        f"and differ; keep only {field}"
+    )
+    assert "secret-one" not in message
+    assert "secret-two" not in message
+
+
 def test_only_the_secret_field_of_the_form_is_masked_by_airflow() -> None:
     """Airflow shows ``***`` for every connection field whose name holds a sensitive word."""
     from airflow._shared.secrets_masker import secrets_masker
