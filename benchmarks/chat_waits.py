@@ -40,7 +40,7 @@ from datetime import datetime
 from types import SimpleNamespace
 from typing import Any
 
-from bench_common import Emulator, rss_kib
+from bench_harness import Emulator, rss_kib
 
 CHAT_ID = "5f0c7a1e-3b2d-4c8e-9a61-0d2e4b6f8a10"
 SESSION_ROUTES = ("GET /chat/api/v1/sessions/{sessionId}", "GET /chat/api/v1/sessions")

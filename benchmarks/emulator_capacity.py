@@ -40,7 +40,7 @@ import time
 from typing import Any
 
 import httpx
-from bench_common import Emulator, machine, spread, table, write_results
+from bench_harness import Emulator, machine, spread, table, write_results
 
 BATCH = 1000
 SHAPES = {

@@ -35,7 +35,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from bench_common import Emulator, fake_context, machine, reset_peak_rss, rss_kib, table, write_results
+from bench_harness import Emulator, fake_context, machine, reset_peak_rss, rss_kib, table, write_results
 
 
 def write_csv(path: Path, count: int) -> None:

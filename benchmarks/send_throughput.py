@@ -22,7 +22,7 @@ For each size (default 10,000 and 100,000 recipients) and each round (default 5)
 Raw and operator runs alternate (their order flips every round) and the emulator is reset
 before each run, so both meet the same server under the same machine load. Each operator run
 starts like a task process: its login token is the only one it registers with Airflow's
-secrets masker (see ``bench_common.task_process_masker``). Each round gives
+secrets masker (see ``bench_harness.task_process_masker``). Each round gives
 a ratio ``raw seconds / operator seconds`` (= operator throughput / raw throughput); the
 table shows min / median / max over the rounds, end to end and for the operator's sending
 phase alone. The emulator's CPU use during each run (from ``/proc``) shows whether it was
@@ -53,7 +53,7 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from bench_common import Emulator, fake_context, machine, spread, table, task_process_masker, write_results
+from bench_harness import Emulator, fake_context, machine, spread, table, task_process_masker, write_results
 
 TEXT = "Hello {{name}}, your order is ready"
 

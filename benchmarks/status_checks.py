@@ -9,8 +9,8 @@ whole step), then one check is made and the emulator's request counters read:
   every bulk id given as ``bulk_ids=`` (100 per request) and the group id alone;
 * **trigger**: one poll of ``TwinMessageStatusTrigger`` (the deferrable mode), with a deadline
   already due, so it checks exactly once and reports a timeout;
-* both while every message is still pending, and once more after the emulator's clock moved
-  past the delivery time (the final check adds one count per configured status, once).
+* both while every message is still pending (the check also lists the messages held until
+  their send time), and once more after the emulator's clock moved past the delivery time.
 
 Requests per check must not grow with the number of messages. The table also shows the time
 of one check and the longest request line (query string) of a check, which must stay well
@@ -37,7 +37,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import httpx
-from bench_common import Emulator, machine, table, write_results
+from bench_harness import Emulator, machine, table, write_results
 
 COUNT_ROUTE = "GET /notify/api/v1/messages"
 BATCH = 1000
