@@ -30,7 +30,8 @@ demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
 # The web UI: Airflow (in .demo/airflow-home) with the example DAGs and twin_default (stored in its
-# database) pointing at the emulator; held messages are fast-forwarded. Ctrl+C stops it with status 0.
+# database) pointing at the emulator; held messages are fast-forwarded. Ctrl+C stops it cleanly
+# (no make error; make itself then ends with the interrupt's status).
 airflow: $(STAMP)
 	$(BIN)/python scripts/demo.py airflow
 
