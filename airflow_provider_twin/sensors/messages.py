@@ -11,8 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
-from airflow.configuration import conf
-from airflow.sdk import Context, PokeReturnValue
+from airflow.sdk import Context, PokeReturnValue, conf
 from airflow.sdk.exceptions import (
     AirflowException,
     AirflowFailException,

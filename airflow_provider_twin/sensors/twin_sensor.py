@@ -5,8 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from airflow.configuration import conf
-from airflow.sdk import BaseSensorOperator, Context
+from airflow.sdk import BaseSensorOperator, Context, conf
 from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
 
 from airflow_provider_twin.client import TwinClient

@@ -65,7 +65,7 @@ def test_target_arguments_are_templated() -> None:
 def test_default_deferrable_comes_from_the_config() -> None:
     import inspect
 
-    from airflow.configuration import conf
+    from airflow.sdk import conf
 
     expected = conf.getboolean("operators", "default_deferrable", fallback=False)
     default = inspect.signature(TwinMessageStatusSensor.__init__).parameters["deferrable"].default
