@@ -14,7 +14,7 @@ Every morning the clinic's CRM exports who should be reminded today (here the sa
 4. ``plan_sms_resend`` / ``resend_by_sms`` / ``wait_for_resend`` try those once more by SMS
    with a shorter text, again inside their local window;
 5. ``campaign_report`` counts the campaign's messages per channel and status and logs a
-   table in its task log (and writes it as JSON to ``params.report_file`` when given).
+   table in its task log (as JSON to ``params.report_file`` too); it returns only counts.
 
 The plan travels in XCom (a few hundred bytes per recipient); for very large campaigns keep
 it in object storage and pass its path instead.
@@ -329,8 +329,8 @@ with DAG(
     def campaign_report(params: dict[str, Any], ti: Any = None) -> dict[str, Any]:
         """Destinations reached and message records per channel and status, logged as a table.
 
-        Logged line by line (so it shows in place in the task log); the XCom leaves the table out.
-        """
+        Logged line by line (in place in the task log), written whole to ``params.report_file``;
+        the return value (logged by Airflow, kept in XCom) holds counts only."""
         planned = ti.xcom_pull(task_ids="plan_campaign")
         if not planned:
             raise AirflowSkipException("no campaign today: nothing to report")
@@ -370,8 +370,7 @@ with DAG(
         finally:
             hook.close()
         reached = sum(step["destinations"]["succeeded"] for step in report["steps"])
-        report["reached"] = reached
-        report["not_reached"] = report["recipients"] - reached
+        report.update(reached=reached, not_reached=report["recipients"] - reached)
         held = report["held_for_window"]
         lines = [
             f"Reminder campaign {report['campaign_date']}: {report['recipients']} recipient(s), "
@@ -389,11 +388,13 @@ with DAG(
         ]
         for line in lines:
             log.info("%s", line)
-        if params.get("report_file"):
-            target = Path(params["report_file"])
+        target = Path(params["report_file"]) if params.get("report_file") else None
+        if target is not None:
             target.parent.mkdir(parents=True, exist_ok=True)
             document = {**report, "table": "\n".join(lines)}
             target.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        return report
+        # Compact: the held recipients and bulk ids grow with the campaign; they are in the file.
+        counts = {key: report[key] for key in ("campaign_date", "recipients", "reached", "not_reached")}
+        return {**counts, "held_for_window": len(held), "report_file": str(target) if target else None}
 
     resend_delivery >> campaign_report()
