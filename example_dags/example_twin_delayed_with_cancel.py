@@ -112,7 +112,8 @@ with DAG(
         finally:
             hook.close()
         if not statuses or not set(statuses) <= CANCELLED_STATUSES:
-            raise AirflowFailException(f"the reminder is not cancelled: {dict(statuses)}")
+            found = ", ".join(f"{n} {status}" for status, n in sorted(statuses.items())) or "no message"
+            raise AirflowFailException(f"the reminder is not cancelled: TWIN lists {found}")
         return dict(statuses)
 
     @task

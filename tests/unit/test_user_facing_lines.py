@@ -1,13 +1,14 @@
-"""A guard: no log line, exception message or repr of the package formats a collection's repr.
+"""A guard: no log line or exception message of the package, the example DAGs or the scripts
+formats a collection's repr.
 
 Users read "09:00-20:00", "sessionClosed" and "SMS 13", not "('09:00', '20:00')",
 "('sessionClosed',)" or "{'SMS': 13}". This scans the package (not the emulator, which speaks for
-TWIN) for f-strings and %-formatted log calls that interpolate an expression that is, by its
-shape, a tuple, list, set or dict: a display (``[a, b]``), a call of ``list``/``tuple``/``set``/
-``frozenset``/``dict``/``sorted``, a mapping view (``.items()``), or an attribute named as a
-collection the package keeps (``names``, ``statuses``, ``*_statuses``, ``ids``, ``*_ids``,
-``channels``). Join them (``", ".join(...)``) instead. It is a cheap net, not a proof: the tests
-next to each line assert its text.
+TWIN), the example DAGs and the scripts for f-strings and %-formatted log calls that interpolate
+an expression that is, by its shape, a tuple, list, set or dict: a display (``[a, b]``), a call
+of ``list``/``tuple``/``set``/``frozenset``/``dict``/``sorted``, a mapping view (``.items()``),
+or an attribute named as a collection the package keeps (``names``, ``statuses``,
+``*_statuses``, ``ids``, ``*_ids``, ``channels``). Join them (``", ".join(...)``) instead. It is
+a cheap net, not a proof: the tests next to each line assert its text.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ import pytest
 from airflow_provider_twin.client import TwinInputError
 from airflow_provider_twin.client.messages import Targets
 
-PACKAGE = Path(__file__).resolve().parents[2] / "airflow_provider_twin"
+REPO = Path(__file__).resolve().parents[2]
+PACKAGE = REPO / "airflow_provider_twin"
+# What users read besides the package: the example DAGs' task logs and the demo's output.
+USER_FACING_FILES = (REPO / "example_dags", REPO / "scripts")
 CONTAINER_CALLS = {"list", "tuple", "set", "frozenset", "dict", "sorted"}
 MAPPING_VIEWS = {"items", "keys", "values"}
 LOG_METHODS = {"debug", "info", "warning", "error", "exception", "critical", "log"}
@@ -74,13 +78,23 @@ def offenders(source: str, where: str) -> list[str]:
     ]
 
 
+def scanned_files() -> list[Path]:
+    """The package without the emulator, the example DAGs and the scripts."""
+    package = [path for path in PACKAGE.rglob("*.py") if "emulator" not in path.relative_to(PACKAGE).parts]
+    return sorted([*package, *(path for folder in USER_FACING_FILES for path in folder.rglob("*.py"))])
+
+
 def test_no_collection_repr_is_formatted_into_a_line() -> None:
     found: list[str] = []
-    for path in sorted(PACKAGE.rglob("*.py")):
-        if "emulator" in path.relative_to(PACKAGE).parts:
-            continue
-        found.extend(offenders(path.read_text(encoding="utf-8"), str(path.relative_to(PACKAGE.parent))))
+    for path in scanned_files():
+        found.extend(offenders(path.read_text(encoding="utf-8"), str(path.relative_to(REPO))))
     assert not found, "format these as words (', '.join(...)), not as a repr:\n" + "\n".join(found)
+
+
+def test_the_example_dags_and_scripts_are_scanned() -> None:
+    scanned = {path.relative_to(REPO).as_posix() for path in scanned_files()}
+    assert {"example_dags/example_twin_delayed_with_cancel.py", "scripts/demo.py"} <= scanned
+    assert not any(name.startswith("airflow_provider_twin/emulator/") for name in scanned)
 
 
 def test_the_guard_catches_the_shapes_it_names() -> None:
