@@ -1,27 +1,18 @@
 """``TwinChatSessionClosedSensor``: wait until a TWIN chat session closes.
 
 TWIN announces a session's close over its realtime websocket (``sessionClosed``, twin-api.md
-§5.6), with ``sessionRatingRequired`` telling whether the client should rate the conversation.
-The sensor waits for it, optionally also for other events (e.g. the bot's TERMINAL message), and
-returns the event's payload.
-
-It never misses a close: every wait starts with a REST check (a session closed before the sensor
-subscribed is found there), and every (re)connect of the websocket is followed by another REST
-check before listening again.
-
-* Deferrable (default from ``[operators] default_deferrable``): one REST check in the worker,
-  then :class:`~airflow_provider_twin.triggers.chat.TwinChatSessionEventTrigger` waits in the
-  triggerer, sharing one websocket per TWIN connection among all such waits.
-* Poke / reschedule: each poke checks REST, then listens on a websocket (``websocket-client``)
-  for up to ``listen_timeout`` seconds (default: the poke interval).
+§5.6). The sensor waits for it, or for other awaited events, and never misses a close: every wait
+starts with a REST check, and so does every (re)connect of the websocket. Deferrable, it waits in
+the triggerer on one websocket per TWIN connection; poking, each poke checks REST, then listens for
+``listen_timeout`` seconds. The whole story: docs/chat.md.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow.sdk import PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSensorTimeout
@@ -35,9 +26,12 @@ from airflow_provider_twin.client.chat import (
     EventFilter,
     WaitResult,
     check_session,
+    check_wait_arguments,
     closed_status_set,
     load_realtime,
-    realtime_extra_problem,
+    require_realtime,
+    session_id_of,
+    user_id_of,
 )
 from airflow_provider_twin.hooks.twin import TwinHook
 from airflow_provider_twin.sensors.twin_sensor import TwinSensor
@@ -45,6 +39,8 @@ from airflow_provider_twin.triggers.chat import TwinChatSessionEventTrigger
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+_Value = TypeVar("_Value")
 
 #: XCom key of the name of the event that ended the wait (the payload is the return value).
 EVENT_XCOM_KEY = "event"
@@ -112,52 +108,55 @@ class TwinChatSessionClosedSensor(TwinSensor):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        if listen_timeout is not None and listen_timeout < 0:
-            raise ValueError("listen_timeout must not be negative")
-        if recheck_interval <= 0 or fallback_interval <= 0:
-            raise ValueError("recheck_interval and fallback_interval must be positive")
-        self.session_id, self.events = session_id, events
-        if not _is_template(events):
-            EventFilter.from_specs(events)  # a typo in an event name fails at DAG parse time
+        # Checked now, so a typo in an event name or a bad interval fails at DAG parse time.
+        check_wait_arguments(
+            events=events,
+            listen_timeout=listen_timeout,
+            recheck_interval=recheck_interval,
+            fallback_interval=fallback_interval,
+            user_id=user_id,
+        )
+        self.session_id = session_id
+        self.events = events
         self.closed_statuses = closed_status_set(closed_statuses)
         self.listen_timeout = listen_timeout
-        self.recheck_interval, self.fallback_interval = recheck_interval, fallback_interval
-        if user_id is not None and (not isinstance(user_id, str) or not user_id.strip()):
-            raise ValueError(f"user_id must be a non-empty string, got {user_id!r}")
+        self.recheck_interval = recheck_interval
+        self.fallback_interval = fallback_interval
         self.user_id = user_id
-        self.twin_conn_id, self.deferrable = twin_conn_id, deferrable
-        transport = "async_hub" if deferrable else "sync_socket" if listen_timeout != 0 else None
-        problem = None if transport is None else realtime_extra_problem(transport, self.task_id)
-        if problem is not None:  # a missing extra fails the DAG's import, before any session starts
-            raise ImportError(problem)
+        self.twin_conn_id = twin_conn_id
+        self.deferrable = deferrable
+        # A missing websocket library fails the DAG's import, before any session starts.
+        require_realtime(self.task_id, deferrable=deferrable, listen_timeout=listen_timeout)
+
+    @classmethod
+    def _check_mapped(cls, task_id: str, argument: Callable[[str], Any]) -> None:
+        """A mapped wait's ``realtime`` extra, checked at parse time as for one task."""
+        deferrable = bool(argument("deferrable"))
+        require_realtime(task_id, deferrable=deferrable, listen_timeout=argument("listen_timeout"))
 
     # -- inputs --------------------------------------------------------------------------------------
     def event_filter(self) -> EventFilter:
         """The rendered ``events``, checked."""
-        try:
-            return EventFilter.from_specs(self.events)
-        except TwinInputError as exc:
-            raise AirflowFailException(f"{self.task_id}: {exc}") from None
+        return self._or_fail(EventFilter.from_specs, self.events)
 
     def rendered_session_id(self) -> str:
         """The rendered session id, checked (the start operator's whole result is accepted too)."""
-        value: Any = self.session_id
-        if isinstance(value, Mapping):
-            value = value.get("session_id")
-        if not isinstance(value, str) or not value.strip():
-            raise AirflowFailException(
-                f"{self.task_id}: session_id must be a non-empty string, got {value!r}"
-            )
-        return value.strip()
+        return self._or_fail(session_id_of, self.session_id)
 
     def rendered_user_id(self) -> str | None:
         """The rendered ``user_id`` override, checked (None: the connection's extra applies)."""
-        value: Any = self.user_id
-        if value is None or value == "":
-            return None
-        if not isinstance(value, str) or not value.strip():
-            raise AirflowFailException(f"{self.task_id}: user_id must be a non-empty string, got {value!r}")
-        return value.strip()
+        return self._or_fail(user_id_of, self.user_id)
+
+    def _or_fail(self, call: Callable[[Any], _Value], value: Any) -> _Value:
+        """``call(value)``; what it refuses fails the task without retries.
+
+        It refuses a rendered input (templates, a start operator's result) or, in a poke, a
+        realtime library missing on this worker.
+        """
+        try:
+            return call(value)
+        except (TwinInputError, ImportError) as exc:
+            raise AirflowFailException(f"{self.task_id}: {exc}") from None
 
     # -- modes ---------------------------------------------------------------------------------------
     def _execute_deferrable(self, context: Context) -> Any:
@@ -194,7 +193,7 @@ class TwinChatSessionClosedSensor(TwinSensor):
         client = self._client()
         if user_id is None and self._hook is not None:
             user_id = self._hook.chat_user_id
-        sync = self._sync_module()
+        sync = self._or_fail(load_realtime, "sync_socket")
         result: WaitResult | None = sync.wait_for_session_event_sync(
             client,
             client.engine.config.endpoints.centrifugo_url,
@@ -231,19 +230,6 @@ class TwinChatSessionClosedSensor(TwinSensor):
         if result.error == ERROR_NOT_FOUND:
             raise AirflowFailException(message)
         raise AirflowException(message)
-
-    def _sync_module(self) -> Any:
-        try:
-            return load_realtime("sync_socket")
-        except ImportError as exc:
-            raise AirflowFailException(f"{self.task_id}: {exc}") from None
-
-
-def _is_template(value: Any) -> bool:
-    """True when ``value`` will only be known after rendering (Jinja or an XComArg)."""
-    if isinstance(value, str):
-        return "{{" in value or "{%" in value
-    return value is not None and not isinstance(value, (list, tuple, Mapping))
 
 
 __all__ = ["EVENT_XCOM_KEY", "TwinChatSessionClosedSensor"]

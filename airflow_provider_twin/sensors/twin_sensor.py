@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, Context, conf
 from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
@@ -11,6 +13,33 @@ from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
 from airflow_provider_twin.client import TwinClient
 from airflow_provider_twin.client.messages import ProgressNews
 from airflow_provider_twin.hooks.twin import TwinHook
+
+if TYPE_CHECKING:
+    from airflow.sdk.definitions.mappedoperator import OperatorPartial
+
+
+class _CheckedPartial:
+    """``partial`` of the TWIN sensors: Airflow's, and the sensor's declaration checked at once.
+
+    A mapped task (``.partial(...).expand(...)``) is constructed only when it runs, so what
+    ``__init__`` checks at parse time would otherwise fail the task instead of the DAG's import:
+    the sensor's ``_check_mapped`` checks it here, from the arguments as
+    :func:`declared_argument` reads them. On a task (not its class) ``partial`` stays Airflow's
+    refusal.
+    """
+
+    def __get__(self, task: TwinSensor | None, owner: type[TwinSensor]) -> Callable[..., OperatorPartial]:
+        if task is not None:
+            refusal: Callable[..., OperatorPartial] = super(TwinSensor, task).partial
+            return refusal
+        airflow_partial: Callable[..., OperatorPartial] = super(TwinSensor, owner).partial
+
+        def partial(**kwargs: Any) -> OperatorPartial:
+            mapped = airflow_partial(**kwargs)
+            owner._check_mapped(str(mapped.kwargs["task_id"]), lambda name: declared_argument(mapped, name))
+            return mapped
+
+        return partial
 
 
 class TwinSensor(BaseSensorOperator):
@@ -24,8 +53,13 @@ class TwinSensor(BaseSensorOperator):
 
     twin_conn_id: str
     deferrable: bool
+    partial = _CheckedPartial()
     _hook: TwinHook | None = None
     _news: ProgressNews | None = None
+
+    @classmethod
+    def _check_mapped(cls, task_id: str, argument: Callable[[str], Any]) -> None:
+        """Check a mapped task's declaration (``argument(name)``); raise as ``__init__`` would."""
 
     def execute(self, context: Context) -> Any:
         """Poke/reschedule through the base sensor; deferrable: check once, then defer."""
@@ -87,3 +121,21 @@ class TwinSensor(BaseSensorOperator):
         if self._hook is not None:
             self._hook.close()
             self._hook = None
+
+
+def declared_argument(mapped: OperatorPartial, name: str) -> Any:
+    """A mapped task's argument ``name`` as its DAG file declares it (``.partial(...)``).
+
+    Given to ``partial``, else from the ``default_args`` of its task group or DAG (which the task
+    gets when it runs), else the default of the operator's ``__init__``. What ``expand`` maps is
+    only known when the task runs, so an argument mapped there reads as its default here.
+    """
+    given = mapped.kwargs
+    if name in given:
+        return given[name]
+    for owner in (given.get("task_group"), given.get("dag")):
+        defaults = getattr(owner, "default_args", None)
+        if isinstance(defaults, Mapping) and name in defaults:
+            return defaults[name]
+    parameter = inspect.signature(mapped.operator_class.__init__).parameters.get(name)
+    return None if parameter is None or parameter.default is inspect.Parameter.empty else parameter.default

@@ -6,6 +6,8 @@
   and the procedure that starts a session exactly once;
 * :mod:`.events`, :mod:`.wait_result` and :mod:`.session_check`: which events end a wait, how
   a wait ends, and whether REST says a session is closed;
+* :mod:`.wait_arguments`: a wait's arguments checked where it is declared and when it runs,
+  and the realtime transport (and so the extra) it needs;
 * :mod:`.realtime`: following sessions over TWIN's websocket (its transports need the
   ``realtime`` extra and load on first use, see :func:`load_realtime`).
 """
@@ -52,6 +54,14 @@ from airflow_provider_twin.client.chat.session_check import (
     closed_status_set,
 )
 from airflow_provider_twin.client.chat.session_start import REUSED_MESSAGES_LIMIT, start_once
+from airflow_provider_twin.client.chat.wait_arguments import (
+    check_wait_arguments,
+    known_after_rendering,
+    require_realtime,
+    session_id_of,
+    user_id_of,
+    wait_transport,
+)
 from airflow_provider_twin.client.chat.wait_result import (
     ERROR_NOT_FOUND,
     ERROR_REALTIME,
@@ -85,20 +95,26 @@ __all__ = [
     "WaitResult",
     "build_body",
     "check_session",
+    "check_wait_arguments",
     "closed_result",
     "closed_status_set",
     "continue_or_start_session",
     "error_result",
     "failed_result",
     "get_session",
+    "known_after_rendering",
     "list_sessions",
     "load_realtime",
     "realtime_extra_problem",
+    "require_realtime",
     "session_id_for",
+    "session_id_of",
     "session_messages",
     "start_once",
     "start_request",
     "start_session",
     "timeout_result",
+    "user_id_of",
     "wait_for_session_event",
+    "wait_transport",
 ]

@@ -1,7 +1,9 @@
-"""A chat wait that will need the websocket checks the ``realtime`` extra when it is constructed.
+"""A chat wait that will need the websocket checks the ``realtime`` extra when it is declared.
 
 A missing extra then fails the DAG's import (shown in the UI), instead of failing the task after
-the chat session was started. The check asks ``importlib.util.find_spec`` and imports nothing.
+the chat session was started; a mapped wait (``.partial(...).expand(...)``), constructed only
+when it runs, is checked by ``partial``. The check asks ``importlib.util.find_spec`` and imports
+nothing.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_twin.client.chat import INSTALL_HINT
+from airflow_provider_twin.client.chat import INSTALL_HINT, realtime
 from airflow_provider_twin.sensors.chat import TwinChatSessionClosedSensor
+from tests.file_modules import REPO, load_file
 
 PIP = "pip install 'airflow-provider-twin[realtime]'"
+CRM_EXAMPLE = REPO / "example_dags" / "example_twin_crm_chat_flow.py"
 
 
 @pytest.fixture
@@ -62,30 +66,102 @@ def test_a_rest_only_wait_needs_no_extra(without: Any) -> None:
     assert task.listen_timeout == 0
 
 
-def test_the_dag_fails_to_import_with_the_hint(without: Any, tmp_path: Path) -> None:
+def import_errors(folder: Path) -> tuple[dict[str, str], set[str]]:
+    """What Airflow's DAG processor makes of the DAG files in ``folder``: errors and DAG ids."""
     try:
         from airflow.dag_processing.dagbag import DagBag
     except ImportError:  # Airflow < 3.1
         from airflow.models.dagbag import DagBag  # type: ignore[no-redef,attr-defined]
 
-    (tmp_path / "chat_wait.py").write_text(
-        textwrap.dedent(
-            """
-            import pendulum
-            from airflow.sdk import DAG
-            from airflow_provider_twin.sensors.chat import TwinChatSessionClosedSensor
+    bag = DagBag(dag_folder=str(folder))
+    return dict(bag.import_errors), set(bag.dags)
 
-            with DAG("chat_wait", schedule=None, start_date=pendulum.datetime(2026, 1, 1)):
-                TwinChatSessionClosedSensor(task_id="closed", session_id="s-1", deferrable=True)
-            """
-        )
-    )
+
+def write_dag(folder: Path, *lines: str) -> None:
+    """A DAG file ``chat_wait.py`` whose DAG holds ``lines`` (in a task group ``leads``)."""
+    header = """
+        import pendulum
+        from airflow.sdk import DAG, TaskGroup
+        from airflow_provider_twin.sensors.chat import TwinChatSessionClosedSensor
+
+        with DAG("chat_wait", schedule=None, start_date=pendulum.datetime(2026, 1, 1)):
+            with TaskGroup("leads"):
+    """
+    body = "".join(f"        {line}\n" for line in lines)
+    (folder / "chat_wait.py").write_text(textwrap.dedent(header) + body)
+
+
+def test_the_dag_fails_to_import_with_the_hint(without: Any, tmp_path: Path) -> None:
+    write_dag(tmp_path, 'TwinChatSessionClosedSensor(task_id="closed", session_id="s-1", deferrable=True)')
     without("centrifuge")
-    bag = DagBag(dag_folder=str(tmp_path))
-    (error,) = bag.import_errors.values()
-    assert "closed: waiting for TWIN chat events" in error
+    errors, dags = import_errors(tmp_path)
+    (error,) = errors.values()
+    assert "leads.closed: waiting for TWIN chat events" in error
     assert PIP in error
-    assert "chat_wait" not in bag.dags
+    assert "chat_wait" not in dags
+
+
+@pytest.fixture
+def hidden_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Neither ``centrifuge`` nor ``websocket`` installed, as the one ``find_spec`` check sees it."""
+    packages = {
+        name: [package for _, package in needs] for name, needs in realtime.TRANSPORT_PACKAGES.items()
+    }
+    monkeypatch.setattr(realtime, "missing_packages", packages.__getitem__)
+
+
+@pytest.mark.usefixtures("hidden_extra")
+def test_parsing_the_crm_example_without_the_extra_fails_before_any_session() -> None:
+    """The example maps its waits (``.partial(...).expand(...)``): ``partial`` checks the extra."""
+    with pytest.raises(ImportError) as raised:
+        load_file(CRM_EXAMPLE)
+    message = str(raised.value)
+    assert message.startswith(
+        "wait_for_close: waiting for TWIN chat events over the websocket in the triggerer"
+    )
+    assert "needs centrifuge-python, which is not installed" in message
+    assert PIP in message
+
+
+@pytest.mark.usefixtures("hidden_extra")
+def test_a_mapped_poking_wait_without_the_extra_fails_the_dag_import(tmp_path: Path) -> None:
+    write_dag(
+        tmp_path, 'TwinChatSessionClosedSensor.partial(task_id="closed").expand(session_id=["s-1", "s-2"])'
+    )
+    errors, dags = import_errors(tmp_path)
+    (error,) = errors.values()
+    assert "leads.closed: waiting for TWIN chat events over the websocket in the worker" in error
+    assert "needs websocket-client, which is not installed" in error
+    assert PIP in error
+    assert "chat_wait" not in dags
+
+
+def test_a_mapped_wait_reads_its_mode_from_the_default_args(without: Any) -> None:
+    from airflow.sdk import DAG
+
+    without("centrifuge")
+    with DAG("chat_wait", schedule=None, default_args={"deferrable": True}):
+        with pytest.raises(ImportError, match="closed: .* in the triggerer .* needs centrifuge-python"):
+            TwinChatSessionClosedSensor.partial(task_id="closed").expand(session_id=["s-1"])
+        # poking with REST checks only needs no extra; without centrifuge a poking wait is fine too
+        TwinChatSessionClosedSensor.partial(task_id="rest", deferrable=False).expand(session_id=["s-1"])
+
+
+def test_a_mapped_rest_only_wait_needs_no_extra(hidden_extra: None) -> None:
+    from airflow.sdk import DAG
+
+    with DAG("chat_wait", schedule=None):
+        mapped = TwinChatSessionClosedSensor.partial(task_id="rest", listen_timeout=0).expand(
+            session_id=["s-1"]
+        )
+    assert mapped.partial_kwargs["listen_timeout"] == 0
+
+
+def test_a_mapped_wait_is_still_a_partial_on_the_class_only() -> None:
+    """Overriding ``partial`` keeps Airflow's guard: a task object cannot be mapped again."""
+    task = TwinChatSessionClosedSensor(task_id="one", session_id="s-1", deferrable=True)
+    with pytest.raises(TypeError):
+        task.partial(task_id="again")
 
 
 def test_with_the_extra_constructing_imports_no_websocket_library() -> None:
