@@ -6,7 +6,9 @@ a fresh Airflow home (SQLite, ``airflow db migrate``), then ``airflow api-server
 of its own with its output in a log file kept with the test artefacts. The environment and
 the stored ``twin_default`` connection are those of ``make airflow`` (``scripts/demo.py``'s
 ``airflow_env``, ``stored_connection`` and ``store_connection``), plus what a test run needs: a
-free port, every user an admin (no login page), DAGs unpaused at creation.
+free port, every user an admin (no login page). DAGs are paused at creation, as under
+``make airflow``, so the UI tests trigger them as a newcomer does: paused, with the Trigger
+form's "Unpause <dag> on trigger" box (checked by default) unpausing them.
 
 The emulator runs in the test process with the demo's settings, and the demo's ``FastForward``
 advances its clock when reminders have waited for their recipients' send window as long as
@@ -100,7 +102,9 @@ class AirflowStack:
                 "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
                 "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
                 "AIRFLOW__CORE__PARALLELISM": "8",
-                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+                # Paused at creation, as under `make airflow` (Airflow's default): a user triggers a
+                # paused DAG, and the Trigger form's "Unpause ... on trigger" box unpauses it.
+                "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
                 "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
                 "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
                 "AIRFLOW__CORE__UNIT_TEST_MODE": "False",

@@ -77,6 +77,11 @@ class TriggerForm:
     def submit(self) -> Locator:
         return self.dialog.get_by_role("button", name="Trigger", exact=True)
 
+    @property
+    def unpause(self) -> Locator:
+        """The "Unpause <dag> on trigger" box: shown (and checked) while the DAG is paused."""
+        return self.dialog.get_by_role("checkbox", name=f"Unpause {self.dag_id} on trigger", exact=True)
+
     def submit_and_get_run_id(self) -> str:
         """Click Trigger; the id of the run the UI created (from its REST request's answer)."""
         created = f"/api/v2/dags/{self.dag_id}/dagRuns"
@@ -104,3 +109,11 @@ def open_run(page: Page, dag_id: str, run_id: str) -> None:
     """A DAG run's page (grid and task list), once it shows the run's final state."""
     page.goto(f"/dags/{dag_id}/runs/{run_id}")
     expect(page.get_by_text(run_id).first).to_be_visible()
+
+
+def open_task_log(page: Page, dag_id: str, run_id: str, task_id: str) -> None:
+    """A run's page → one task: its Logs tab, which opens first."""
+    open_run(page, dag_id, run_id)
+    task_link = page.locator(f"a[href*='/runs/'][href$='/tasks/{task_id}']")
+    task_link.filter(has_text=task_id).first.click()
+    expect(page).to_have_url(re.compile(rf"/tasks/{task_id}"))
