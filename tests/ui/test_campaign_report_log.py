@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from .airflow_stack import AirflowStack
-from .airflow_ui import open_run
+from .airflow_ui import open_task_log
 from .browser_session import OfflinePage
 from .example_runs import CAMPAIGN, CAMPAIGN_ON_SAMPLE_DAY, SAMPLE_DAY, Triggered
 
@@ -30,10 +30,7 @@ def test_campaign_report_shows_in_place_in_the_task_log(
     run = airflow.wait_for_run(CAMPAIGN, run_id, timeout=420)
     assert run["state"] == "success", airflow.task_instances(CAMPAIGN, run_id)
 
-    open_run(ui.page, CAMPAIGN, run_id)
-    task_link = ui.page.locator("a[href*='/runs/'][href$='/tasks/campaign_report']")
-    task_link.filter(has_text="campaign_report").first.click()
-    expect(ui.page).to_have_url(re.compile(r"/tasks/campaign_report"))  # its Logs tab opens first
+    open_task_log(ui.page, CAMPAIGN, run_id, "campaign_report")
 
     lines = [ui.page.get_by_text(line).first for line in REPORT_LINES]
     for line in lines:

@@ -1,14 +1,27 @@
-"""Every example DAG triggers from its Trigger form with the defaults, and its run succeeds."""
+"""Every example DAG triggers from its Trigger form with the defaults, unpaused by that form.
+
+The DAGs start paused, as under ``make airflow``; the form's "Unpause <dag> on trigger" box
+(checked by default) unpauses each. The campaign's default run has nobody to remind (the sample
+file is for another day): it succeeds with every task skipped, and its log says why.
+"""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 from playwright.sync_api import expect
 
 from .airflow_stack import AirflowStack, example_dag_ids
-from .airflow_ui import open_run
+from .airflow_ui import open_run, open_task_log
 from .browser_session import OfflinePage
-from .example_runs import QUICKSTART, Triggered
+from .example_runs import CAMPAIGN, QUICKSTART, SAMPLE_DAY, Triggered
+
+#: The warning plan_campaign logs when the sample file has no reminders on the run's date.
+NOBODY_TO_REMIND = re.compile(
+    r"nobody to remind on \d{4}-\d{2}-\d{2} in reminder_recipients\.csv, which has reminders for "
+    rf"{SAMPLE_DAY}.*set campaign_date"
+)
 
 
 @pytest.mark.timeout(600)  # the first test to ask for the runs starts Airflow and triggers them all
@@ -21,12 +34,28 @@ def test_example_dag_triggers_with_its_defaults_and_succeeds(
     run = airflow.wait_for_run(dag_id, run_id, timeout=240)
     tasks = airflow.task_instances(dag_id, run_id)
     open_run(ui.page, dag_id, run_id)
-    ui.screenshot(f"run-{dag_id}", f"The run of {dag_id} triggered with its defaults: {run['state']}")
+    if dag_id == CAMPAIGN:
+        shows = f"skipped: no reminders today (the sample file is for {SAMPLE_DAY}), every task skipped"
+    else:
+        shows = run["state"]
+    ui.screenshot(f"run-{dag_id}", f"The run of {dag_id} triggered with its defaults: {shows}")
 
     assert run["state"] == "success", f"{dag_id} ended {run['state']}: {tasks}"
+    assert airflow.api("GET", f"/api/v2/dags/{dag_id}")["is_paused"] is False, "the form did not unpause it"
     if dag_id == QUICKSTART:
         # The demo emulator's numbers ending in 13 have no Viber: the SMS resend must happen.
         assert tasks["resend_by_sms"] == "success", tasks
         resend = ui.page.get_by_role("row").filter(has=ui.page.get_by_role("link", name="resend_by_sms"))
         expect(resend).to_contain_text("Success")
+    if dag_id == CAMPAIGN:
+        # Nobody to remind on the run's date: the run skips, and plan_campaign's log says why.
+        assert set(tasks.values()) == {"skipped"}, tasks
+        open_task_log(ui.page, dag_id, run_id, "plan_campaign")
+        expect(ui.page.get_by_text(NOBODY_TO_REMIND).first).to_be_visible()
+        ui.screenshot(
+            "campaign-defaults-plan-campaign-log",
+            f"plan_campaign's log in the campaign run with the defaults: skipped, no reminders today; "
+            f"the warning names the sample file's day ({SAMPLE_DAY}) and says to set campaign_date",
+            height=1600,
+        )
     ui.assert_offline()
