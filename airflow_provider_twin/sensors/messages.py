@@ -52,7 +52,8 @@ class TwinMessageStatusSensor(TwinSensor):
     the destinations succeeded; it fails at once (no retries) when more than
     ``max_failure_ratio`` failed. A check costs a count per configured status plus one (nine by
     default) whatever the size, one more while some are pending. Its line is logged once, then
-    when it changes; it tells messages held for their send time and the next (DAG zone and UTC).
+    when it changes; it tells messages held for their send time and the next (as TWIN gives it,
+    with its offset, and in UTC).
 
     Returns the outcome as XCom (its keys: "Result" in docs/sensors-messages.md). A
     ``max_failure_ratio`` failure first pushes it under the XCom key ``"delivery"``, for a

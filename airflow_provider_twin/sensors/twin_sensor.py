@@ -103,7 +103,8 @@ class TwinSensor(BaseSensorOperator):
     def timezone_name(self) -> str | None:
         """The zone a wait shows times in: its DAG's ``timezone``, else ``[core] default_timezone``.
 
-        Held messages' send times are logged in this zone and in UTC.
+        A held message's send time is logged as TWIN gives it (with its offset) and in UTC, and
+        in this zone too when it differs from both.
         """
         name = getattr(getattr(self.get_dag(), "timezone", None), "name", None)
         if isinstance(name, str) and name:

@@ -4,7 +4,8 @@ TWIN keeps a message ``DELAYED`` until its ``sendAt`` or until one of its send w
 (``allowedTimeRanges``) opens (twin-api.md §3.2.2, §3.9, §7.1); a listed message carries its
 ``sendAt`` (twin-api.md §3.3), or none when only a send window holds it. A wait on such
 messages would otherwise only say "n pending" for hours: this module says how many are held,
-how many are in flight, and when the next held one is due, in the wait's local time and in UTC.
+how many are in flight, and when the next held one is due: as TWIN gives it, with its own UTC
+offset (the time the sender set, typically the recipient's local time), and in UTC.
 
 Cost
 ----
@@ -45,7 +46,8 @@ class HeldMessages:
 
     :param count: held records, all of them.
     :param listed: held records listed, whose ``sendAt`` was read.
-    :param next_send_at: the earliest ``sendAt`` of those listed (aware, UTC), if any had one.
+    :param next_send_at: the earliest ``sendAt`` of those listed, if any had one: aware, with the
+        UTC offset TWIN gave it (UTC when it gave none).
     """
 
     count: int = 0
@@ -54,7 +56,7 @@ class HeldMessages:
 
     @property
     def next_send_at_iso(self) -> str | None:
-        """:attr:`next_send_at` as ISO-8601 UTC (``...+00:00``), for results and events."""
+        """:attr:`next_send_at` as ISO-8601 with its own offset (``2026-12-02T09:00:00+08:00``)."""
         return None if self.next_send_at is None else self.next_send_at.isoformat(timespec="seconds")
 
 
@@ -82,7 +84,11 @@ def held_from(pages: Iterable[MessagePage]) -> HeldMessages:
 
 
 def _aware(value: Any) -> datetime | None:
-    """A ``sendAt`` value as an aware UTC datetime; None when absent or unreadable."""
+    """A ``sendAt`` value as an aware datetime keeping TWIN's offset; None when absent or unreadable.
+
+    twin-api.md §3.3 types it as a date-time; §7.3 (ASSUMPTION): ISO-8601 with an offset. A value
+    without one is read as UTC.
+    """
     if not isinstance(value, str) or not value.strip():
         return None
     text = value.strip()
@@ -90,9 +96,7 @@ def _aware(value: Any) -> datetime | None:
         moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
     except ValueError:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)  # ASSUMPTION twin-api.md §7.3: TWIN sends offsets
-    return moment.astimezone(timezone.utc)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def local_zone(name: str | None) -> tzinfo | None:
@@ -114,27 +118,46 @@ def local_zone(name: str | None) -> tzinfo | None:
         return None
 
 
-def moment_text(moment: datetime, zone: tzinfo | None = None) -> str:
-    """``2026-12-01 10:00 CET (09:00 UTC)``: local time first when ``zone`` is not UTC, then UTC.
+def _offset_label(offset: timedelta) -> str:
+    """``+08:00``, ``-03:30``, ``+05:45``: an offset east (``+``) or west (``-``) of UTC."""
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes = abs(offset) // timedelta(minutes=1)
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
-    Seconds are shown only when they are not zero.
+
+def moment_text(moment: datetime, zone: tzinfo | None = None) -> str:
+    """A moment as given, then in UTC, then in ``zone`` when that says something new.
+
+    ``2026-12-02 09:00 +08:00 (01:00 UTC)`` for ``2026-12-02T09:00:00+08:00``: the clock time
+    with its own offset (for a ``sendAt``, the time the sender set, typically the recipient's
+    local time), then UTC. ``zone`` (e.g. the DAG's) is added only when its offset at that
+    moment differs from both: ``... (01:00 UTC, 02:00 CET)``. A moment in UTC reads
+    ``2026-12-02 01:00 UTC``. A date is repeated only where it differs from the first; seconds
+    are shown only when they are not zero.
     """
-    utc = moment.astimezone(timezone.utc)
-    pattern = "%H:%M:%S" if utc.second else "%H:%M"
-    utc_text = f"{utc.strftime('%Y-%m-%d ' + pattern)} UTC"
-    local = None if zone is None else moment.astimezone(zone)
-    if local is None or local.utcoffset() == timedelta(0):
-        return utc_text
-    label = local.tzname() or local.strftime("UTC%z")
-    day = "" if local.date() == utc.date() else f"{utc.strftime('%Y-%m-%d')} "
-    return f"{local.strftime('%Y-%m-%d ' + pattern)} {label} ({day}{utc.strftime(pattern)} UTC)"
+    given = moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    pattern = "%H:%M:%S" if given.second else "%H:%M"
+    offset = given.utcoffset() or timedelta(0)
+
+    def clock(local: datetime, label: str) -> str:
+        day = "" if local.date() == given.date() else f"{local.strftime('%Y-%m-%d')} "
+        return f"{day}{local.strftime(pattern)} {label}"
+
+    first = f"{given.strftime('%Y-%m-%d ' + pattern)} {_offset_label(offset) if offset else 'UTC'}"
+    others = [] if not offset else [clock(given.astimezone(timezone.utc), "UTC")]
+    in_zone = None if zone is None else given.astimezone(zone)
+    zone_offset = None if in_zone is None else in_zone.utcoffset()
+    if in_zone is not None and zone_offset not in (None, timedelta(0), offset):
+        others.append(clock(in_zone, in_zone.tzname() or _offset_label(zone_offset or timedelta(0))))
+    return first if not others else f"{first} ({', '.join(others)})"
 
 
 def held_text(held: HeldMessages, pending_records: int, zone: tzinfo | None = None) -> str:
     """What a progress line says of held messages; empty when none is held.
 
-    ``3 held until their send time, 2 in flight; next send at 2026-12-01 10:00 CET (09:00 UTC)``.
-    Nothing in it changes by itself as time passes, so an equal line means nothing changed.
+    ``3 held until their send time, 2 in flight; next send at 2026-12-02 09:00 +08:00 (01:00 UTC)``
+    (see :func:`moment_text`; ``zone`` is the wait's, shown only when it adds something). Nothing
+    in it changes by itself as time passes, so an equal line means nothing changed.
     """
     if held.count <= 0:
         return ""

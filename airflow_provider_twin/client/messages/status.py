@@ -114,7 +114,8 @@ def check_delivery(
     """One check: the counts of the targets (see Cost above), judged by ``criteria``.
 
     While the wait is not over and records are pending, one more request per id chunk finds the
-    held records and their next ``sendAt`` (shown in ``zone`` and in UTC); it is not made
+    held records and their next ``sendAt`` (shown as TWIN gives it and in UTC, and in ``zone``
+    when that differs from both: :func:`~.held.moment_text`); it is not made
     otherwise, nor when ``DELAYED`` is one of the configured statuses.
     """
     counts = yield from count(check_requests(targets, criteria))

@@ -188,7 +188,7 @@ class DeliveryProgress:
     by_status: dict[str, int] = field(default_factory=dict)
     #: Records TWIN holds until their send time (``DELAYED``), when the check asked (see held.py).
     held: int = 0
-    #: The earliest ``sendAt`` of the held records listed, ISO-8601 UTC.
+    #: The earliest ``sendAt`` of the held records listed, ISO-8601 with the offset TWIN gave.
     next_send_at: str | None = None
 
     @property
@@ -237,8 +237,8 @@ def evaluate(
     """Judge one check's counts (keys ``total``, ``success``, ``failure``).
 
     ``by_status`` (records per configured status) is kept with the progress for the final result.
-    ``held`` (the check's held records, if it asked) is told in the line, the next send time in
-    ``zone`` and in UTC.
+    ``held`` (the check's held records, if it asked) is told in the line, the next send time with
+    its own offset and in UTC (and in ``zone`` when that differs from both).
 
     Order of the rules: more failures than ``max_failure_ratio`` allows fails at once (even if
     ``min_success_ratio`` is met at the same moment); then nothing pending means done; then

@@ -68,14 +68,27 @@ def sensor(**kwargs: Any) -> TwinMessageStatusSensor:
 
 
 # -- the line --------------------------------------------------------------------------------------
-def test_a_send_time_is_told_in_local_time_and_utc() -> None:
-    moment = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
-    assert moment_text(moment, ZoneInfo("Europe/Berlin")) == "2026-12-01 10:00 CET (09:00 UTC)"
-    assert moment_text(moment, None) == "2026-12-01 09:00 UTC"
-    assert moment_text(moment, local_zone("UTC")) == "2026-12-01 09:00 UTC"
-    late = datetime(2026, 12, 1, 23, 30, 15, tzinfo=timezone.utc)
-    expected = "2026-12-02 02:30:15 UTC+03:00 (2026-12-01 23:30:15 UTC)"
-    assert moment_text(late, local_zone("+03:00")) == expected
+def test_a_send_time_is_told_with_its_own_offset_and_in_utc() -> None:
+    """TWIN's ``sendAt`` carries the sender's offset (the recipient's local time): kept, then UTC."""
+    given = datetime.fromisoformat("2026-12-02T09:00:00+08:00")
+    assert moment_text(given) == "2026-12-02 09:00 +08:00 (01:00 UTC)"
+    west = datetime.fromisoformat("2026-12-01T20:00:15-03:30")
+    assert moment_text(west) == "2026-12-01 20:00:15 -03:30 (23:30:15 UTC)"
+    assert moment_text(datetime.fromisoformat("2026-12-01T21:00:00-03:00")) == (
+        "2026-12-01 21:00 -03:00 (2026-12-02 00:00 UTC)"
+    )
+    utc = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
+    assert moment_text(utc) == "2026-12-01 09:00 UTC"
+
+
+def test_the_wait_zone_is_added_only_when_it_tells_something_new() -> None:
+    given = datetime.fromisoformat("2026-12-02T09:00:00+08:00")
+    assert moment_text(given, ZoneInfo("Europe/Berlin")) == "2026-12-02 09:00 +08:00 (01:00 UTC, 02:00 CET)"
+    assert moment_text(given, ZoneInfo("Asia/Shanghai")) == "2026-12-02 09:00 +08:00 (01:00 UTC)"
+    assert moment_text(given, local_zone("UTC")) == "2026-12-02 09:00 +08:00 (01:00 UTC)"
+    utc = datetime(2026, 12, 1, 23, 30, tzinfo=timezone.utc)
+    assert moment_text(utc, ZoneInfo("Europe/Berlin")) == "2026-12-01 23:30 UTC (2026-12-02 00:30 CET)"
+    assert moment_text(utc, local_zone("+03:00")) == "2026-12-01 23:30 UTC (2026-12-02 02:30 UTC+03:00)"
     assert local_zone("Nowhere/Atlantis") is None
 
 
@@ -94,6 +107,22 @@ def test_the_held_part_names_counts_and_the_earliest_send_time() -> None:
         "2 held until their send time, 0 in flight; TWIN gives no send time (held for a send window)"
     )
     assert held_text(HeldMessages(), pending_records=5) == ""
+
+
+def test_the_earliest_send_time_keeps_the_offset_twin_gave() -> None:
+    """Recipients in several zones: the earliest moment wins, told in its own local time."""
+    items = [
+        {"sendAt": "2026-12-02T09:00:00+03:00"},  # 06:00 UTC
+        {"sendAt": "2026-12-02T09:00:00+08:00"},  # 01:00 UTC: the earliest
+        {"sendAt": "2026-12-01T22:00:00-05:00"},  # 03:00 UTC
+    ]
+    held = held_from([{"count": 3, "items": items}])  # type: ignore[list-item]
+    assert held.next_send_at_iso == "2026-12-02T09:00:00+08:00"
+    assert held_text(held, pending_records=3) == (
+        "3 held until their send time, 0 in flight; next send at 2026-12-02 09:00 +08:00 (01:00 UTC)"
+    )
+    no_offset = held_from([{"count": 1, "items": [{"sendAt": "2026-12-02T01:00:00"}]}])  # type: ignore[list-item]
+    assert no_offset.next_send_at_iso == "2026-12-02T01:00:00+00:00"
 
 
 def test_progress_news_is_the_first_line_and_each_change() -> None:
@@ -128,17 +157,19 @@ def test_a_held_wait_logs_its_line_once_and_again_when_the_counts_change(
     assert logged.log.call_count == 6, "the unchanged lines go to the debug level"
 
 
-def test_the_send_time_is_shown_in_the_dag_time_zone_too(twin: Campaigns, logged: mock.MagicMock) -> None:
+def test_the_dag_time_zone_is_added_when_it_differs(twin: Campaigns, logged: mock.MagicMock) -> None:
+    """The emulator answers ``sendAt`` in UTC (twin-api.md §7.3 asks only for an offset)."""
     first = in_hours(2)
     twin.hold(2, first)
     with DAG("held", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Tokyo")):
         task = sensor()
     assert task.timezone_name() == "Asia/Tokyo"
     assert task.poke(CONTEXT) is False
-    local = first.astimezone(ZoneInfo("Asia/Tokyo"))
     (line,) = info_lines(logged)
-    assert f"next send at {local.strftime('%Y-%m-%d %H:%M')} JST (" in line
-    assert f"{first.strftime('%H:%M')} UTC)" in line
+    assert line.endswith(f"next send at {moment_text(first, ZoneInfo('Asia/Tokyo'))}")
+    local = first.astimezone(ZoneInfo("Asia/Tokyo"))
+    assert f"next send at {utc_text(first)} (" in line
+    assert f"{local.strftime('%H:%M')} JST)" in line
 
 
 def test_nothing_more_is_asked_when_nothing_is_pending(twin: Campaigns) -> None:
