@@ -31,7 +31,10 @@ from airflow_provider_twin.client.messages.create_once import (
     Creation,
     create_once,
 )
-from airflow_provider_twin.client.messages.failed_destinations import scan_failed_destinations
+from airflow_provider_twin.client.messages.failed_destinations import (
+    scan_failed_destinations,
+    with_failed_destinations,
+)
 from airflow_provider_twin.client.messages.held import HELD_STATUS, HeldMessages, local_zone, moment_text
 from airflow_provider_twin.client.messages.notification import (
     NotificationPlan,
@@ -121,4 +124,5 @@ __all__ = [
     "settings_fingerprint",
     "settings_problems",
     "truncate",
+    "with_failed_destinations",
 ]

@@ -92,6 +92,19 @@ class CheckFailures:
         self.last_error = error_summary(exc)
         return keep
 
+    def end_of_wait(self, exc: BaseException, *, restarts: bool = False) -> str | None:
+        """Record a failed check: None to try again at the next check, else why the wait ends.
+
+        ``restarts``: every check is a new start of the task (reschedule mode), so checks in a
+        row cannot be counted and a refused renewed token ends the wait at once.
+        """
+        rejected = isinstance(exc, TwinTokenRejected)
+        if self.wait_out(exc) and not (rejected and restarts):
+            return None
+        if rejected and restarts:
+            return f"{self.ending(exc)} (reschedule mode: not tried at the next check)"
+        return self.ending(exc)
+
     def ending(self, exc: BaseException) -> str:
         """Why ``exc`` ended the wait: the limit, when refused renewed tokens reached it."""
         if isinstance(exc, TwinTokenRejected) and self.auth_failures >= self.limit:

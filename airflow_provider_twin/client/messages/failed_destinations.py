@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow_provider_twin.client.core.calls import ApiCall, next_page
+from airflow_provider_twin.client.core.errors import TwinError, error_summary
 from airflow_provider_twin.client.core.flows import Procedure
 from airflow_provider_twin.client.messages import api as notify
 from airflow_provider_twin.client.messages.models import MessageItem, MessagePage
@@ -163,3 +164,25 @@ def scan_failed_destinations(
             break
     entries = list(found.values())
     return {"failed_destinations": entries[:limit], "failed_destinations_truncated": len(entries) > limit}
+
+
+def with_failed_destinations(
+    result: Mapping[str, Any], criteria: Criteria, limit: int, *, best_effort: bool = False
+) -> Procedure[tuple[dict[str, Any], str | None]]:
+    """``result`` with its failed destinations added (:func:`scan_failed_destinations`), and
+    the warning a wait logs about them, if any.
+
+    The warning says when more than ``limit`` failed (only the first are returned). With
+    ``best_effort`` (a wait that fails anyway, whose outcome must still be handed on), a TWIN
+    error while listing them does not raise: ``result`` comes back unchanged, the warning says why.
+    """
+    try:
+        found = yield from scan_failed_destinations(result, criteria, limit)
+    except TwinError as exc:
+        if not best_effort:
+            raise
+        return dict(result), f"could not list the failed destinations: {error_summary(exc)}"
+    warning = None
+    if found["failed_destinations_truncated"]:
+        warning = f"more than {limit} failed destinations; only the first {limit} are returned"
+    return {**result, **found}, warning

@@ -59,3 +59,23 @@ def test_other_errors_end_the_wait() -> None:
     for bad in (0, -1, 1.5, True, "3"):
         with pytest.raises(TwinInputError, match="auth_failure_limit"):
             CheckFailures(limit=bad)  # type: ignore[arg-type]
+
+
+def test_the_end_of_a_wait_after_a_failed_check() -> None:
+    failures = CheckFailures(limit=2)
+    assert failures.end_of_wait(TwinTransportError("connection refused", ambiguous=False)) is None
+    assert failures.end_of_wait(_rejected()) is None
+    assert failures.end_of_wait(_rejected()) == failures.ending(_rejected())
+    refused_login = TwinAuthError("HTTP 401: Invalid credentials.", status=401, error="Invalid credentials.")
+    assert failures.end_of_wait(refused_login) == "TwinAuthError: HTTP 401: Invalid credentials."
+
+
+def test_a_rescheduled_wait_ends_at_the_first_refused_renewed_token() -> None:
+    """Every check of a reschedule-mode wait is a new task start: no checks in a row to count."""
+    failures = CheckFailures(limit=3)
+    ending = failures.end_of_wait(_rejected(), restarts=True)
+    assert (
+        ending
+        == "TwinTokenRejected: HTTP 401: Token is expired. (reschedule mode: not tried at the next check)"
+    )
+    assert failures.end_of_wait(TwinServerError("HTTP 503", status=503, error="x"), restarts=True) is None

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from airflow_provider_twin.client import TwinError
 from airflow_provider_twin.client.messages import (
     FAILURE_STATUSES,
     Criteria,
     Targets,
     scan_failed_destinations,
+    with_failed_destinations,
 )
 from airflow_provider_twin.client.messages.failed_destinations import (
     failed_destinations,
@@ -144,3 +146,39 @@ def test_the_scan_lists_each_failure_status_on_its_own(twin: Campaigns) -> None:
         hook.close()
     found = sorted(d["flow_id"] for d in scan["failed_destinations"])
     assert found == sorted(r["flowId"] for r in undelivered + expired)
+
+
+def test_a_result_gets_its_failed_destinations_and_the_warning_to_log(twin: Campaigns) -> None:
+    twin.send(3, "ERROR")
+    targets, criteria = Targets.of(bulk_ids="bulk-1", expected_total=3), Criteria()
+    done = evaluate(targets, criteria, counts(3, 0, 3)).to_result()
+    hook = TwinHook()
+    try:
+        client = hook.get_client()
+        complete, warning = client.run(with_failed_destinations(done, criteria, 10))
+        assert (len(complete["failed_destinations"]), warning) == (3, None)
+        assert "failed_destinations" not in done, "the given result is left as it was"
+        cut, warning = client.run(with_failed_destinations(done, criteria, 2))
+        assert (len(cut["failed_destinations"]), cut["failed_destinations_truncated"]) == (2, True)
+        assert warning == "more than 2 failed destinations; only the first 2 are returned"
+    finally:
+        hook.close()
+
+
+def test_best_effort_keeps_the_result_when_twin_fails_the_listing(twin: Campaigns) -> None:
+    twin.send(2, "ERROR")
+    targets, criteria = Targets.of(bulk_ids="bulk-1", expected_total=2), Criteria()
+    done = evaluate(targets, criteria, counts(2, 0, 2)).to_result()
+    hook = TwinHook()
+    try:
+        client = hook.get_client()
+        twin.fail_next(20, status=400)
+        with pytest.raises(TwinError):
+            client.run(with_failed_destinations(done, criteria, 10))
+        twin.fail_next(20, status=400)
+        kept, warning = client.run(with_failed_destinations(done, criteria, 10, best_effort=True))
+    finally:
+        hook.close()
+    assert kept == done
+    assert warning is not None
+    assert warning.startswith("could not list the failed destinations: ")
