@@ -210,8 +210,8 @@ class TwinChatSessionClosedSensor(TwinSensor):
             return False
         return PokeReturnValue(is_done=True, xcom_value=self._finish(context, result))
 
-    def execute_complete(self, context: Context, event: Mapping[str, Any] | None = None) -> Any:
-        """Turn the trigger's event into the result, or into a clear failure."""
+    def _resume(self, context: Context, event: Mapping[str, Any] | None) -> Any:
+        """The trigger's event turned into the result, or into a clear failure."""
         if not isinstance(event, Mapping):
             raise AirflowException(f"{self.task_id}: the chat session trigger sent no event")
         return self._finish(context, WaitResult.from_json(event))

@@ -16,7 +16,6 @@ from airflow.sdk.exceptions import (
     AirflowException,
     AirflowFailException,
     AirflowSensorTimeout,
-    AirflowSkipException,
 )
 
 from airflow_provider_twin.client import TwinError, TwinTokenRejected, error_summary
@@ -31,7 +30,7 @@ from airflow_provider_twin.client.messages import (
     check_delivery,
     delivery_breakdown,
     local_zone,
-    scan_failed_destinations,
+    with_failed_destinations,
 )
 from airflow_provider_twin.hooks.twin import TwinHook
 from airflow_provider_twin.sensors.twin_sensor import TwinSensor
@@ -110,21 +109,27 @@ class TwinMessageStatusSensor(TwinSensor):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.targets, self.expected_total = targets, expected_total
-        self.bulk_ids, self.group_ids = bulk_ids, group_ids
-        self.message_ids, self.flow_ids = message_ids, flow_ids
+        self.targets = targets
+        self.expected_total = expected_total
+        self.bulk_ids = bulk_ids
+        self.group_ids = group_ids
+        self.message_ids = message_ids
+        self.flow_ids = flow_ids
         Targets.check_arguments(targets, **self._ids())
         if failed_destinations_limit < 0:
             raise ValueError("failed_destinations_limit must not be negative")
+        # Validated now, so a typo in a status list fails at DAG parse time.
         self.criteria = Criteria.of(success_statuses, failure_statuses, min_success_ratio, max_failure_ratio)
         self.success_statuses = self.criteria.success_statuses
         self.failure_statuses = self.criteria.failure_statuses
-        self.min_success_ratio, self.max_failure_ratio = min_success_ratio, max_failure_ratio
+        self.min_success_ratio = min_success_ratio
+        self.max_failure_ratio = max_failure_ratio
         self.return_failed_destinations = return_failed_destinations
         self.failed_destinations_limit = failed_destinations_limit
         self._failures = CheckFailures(auth_failure_limit)  # checked now: fails at parse time
         self.auth_failure_limit = self._failures.limit
-        self.twin_conn_id, self.deferrable = twin_conn_id, deferrable
+        self.twin_conn_id = twin_conn_id
+        self.deferrable = deferrable
 
     def _ids(self) -> dict[str, Any]:
         return {kind: getattr(self, kind) for kind in TARGET_KINDS}
@@ -139,12 +144,7 @@ class TwinMessageStatusSensor(TwinSensor):
     def _execute_deferrable(self, context: Context) -> Any:
         targets = self.resolved_targets()
         deadline = time.time() + self.timeout
-        try:
-            result = self._check(context, targets)
-        except AirflowFailException as exc:
-            if self.soft_fail or self.never_fail:
-                raise AirflowSkipException(str(exc)) from exc
-            raise
+        result = self._check(context, targets)
         if result is not None:
             return result
         self._close_client()
@@ -172,21 +172,16 @@ class TwinMessageStatusSensor(TwinSensor):
             return False
         return PokeReturnValue(is_done=True, xcom_value=result)
 
-    def execute_complete(self, context: Context, event: Mapping[str, Any] | None = None) -> Any:
-        """Turn the trigger's event into the result, or into a clear failure."""
-        try:
-            return self._resume(context, event)
-        finally:
-            self._close_client()
-
     def _resume(self, context: Context, event: Mapping[str, Any] | None) -> Any:
+        """The trigger's event turned into the result, or into a clear failure."""
         if not isinstance(event, Mapping):
             raise AirflowException(f"{self.task_id}: the TWIN status trigger sent no event")
-        status, result = event.get("status"), event.get("result")
+        status = event.get("status")
+        result = event.get("result")
         message = str(event.get("message") or "")
         if status == "success" and isinstance(result, Mapping):
             self.log.info("%s", message)
-            return self._complete(dict(result))
+            return self._add_failed_destinations(dict(result))
         if status == "failure" and isinstance(result, Mapping):
             self._push_failure(context, dict(result))
             raise AirflowFailException(f"{self.task_id}: {message}")
@@ -199,9 +194,8 @@ class TwinMessageStatusSensor(TwinSensor):
     def _check(self, context: Context, targets: Targets) -> dict[str, Any] | None:
         """One check: the final result, None while pending, AirflowFailException on failure.
 
-        Transient TWIN trouble (rate limit, 5xx, network) that outlasted the client's retries
-        means "not known yet": the next check tries again, bounded by ``timeout``; so does a
-        token refused right after its renewal, ``auth_failure_limit`` checks in a row at most.
+        A failed check that may pass (transient TWIN trouble, a token refused right after its
+        renewal) is tried again at the next, as :meth:`CheckFailures.end_of_wait` says.
         """
         failures = self._failures
         try:
@@ -213,38 +207,33 @@ class TwinMessageStatusSensor(TwinSensor):
                 return None
             result = client.run(delivery_breakdown(targets, self.criteria, progress))
             if progress.state == "success":
-                return self._complete(result)
+                return self._add_failed_destinations(result)
         except TwinError as exc:
-            rejected = isinstance(exc, TwinTokenRejected)
-            if not failures.wait_out(exc) or (rejected and self.reschedule):
-                if rejected:  # a reschedule is a new task start: no checks in a row to count
-                    after = " (reschedule mode: not tried at the next check)" if self.reschedule else ""
-                    raise AirflowException(f"{self.task_id}: {failures.ending(exc)}{after}") from exc
-                raise
-            self.log.warning("TWIN status check failed, trying again later: %s", error_summary(exc))
-            return None
+            ending = failures.end_of_wait(exc, restarts=self.reschedule)
+            if ending is None:
+                self.log.warning("TWIN status check failed, trying again later: %s", error_summary(exc))
+                return None
+            if isinstance(exc, TwinTokenRejected):
+                raise AirflowException(f"{self.task_id}: {ending}") from exc
+            raise
         self._push_failure(context, result)
         raise AirflowFailException(f"{self.task_id}: {progress.message}")
 
     def _timeout_detail(self) -> str | None:
         return self._failures.describe()
 
-    def _complete(self, result: dict[str, Any]) -> dict[str, Any]:
-        if self.return_failed_destinations:
-            self._add_failed_destinations(result)
-        return result
-
-    def _add_failed_destinations(self, result: dict[str, Any]) -> None:
+    def _add_failed_destinations(self, result: dict[str, Any], best_effort: bool = False) -> dict[str, Any]:
+        """``result``, with its failed destinations when ``return_failed_destinations`` asks."""
+        if not self.return_failed_destinations:
+            return result
         limit = self.failed_destinations_limit
-        result.update(self._client().run(scan_failed_destinations(result, self.criteria, limit)))
-        if result["failed_destinations_truncated"]:
-            self.log.warning("more than %d failed destinations; only the first %d are returned", limit, limit)
+        procedure = with_failed_destinations(result, self.criteria, limit, best_effort=best_effort)
+        completed, warning = self._client().run(procedure)
+        if warning is not None:
+            self.log.warning("%s", warning)
+        return completed
 
     def _push_failure(self, context: Context, result: dict[str, Any]) -> None:
         """Push the outcome of a failed wait under ``delivery``; failed destinations best-effort."""
-        if self.return_failed_destinations:
-            try:
-                self._add_failed_destinations(result)
-            except TwinError as exc:
-                self.log.warning("could not list the failed destinations: %s", error_summary(exc))
-        context["ti"].xcom_push(key=FAILURE_XCOM_KEY, value=result)
+        outcome = self._add_failed_destinations(result, best_effort=True)
+        context["ti"].xcom_push(key=FAILURE_XCOM_KEY, value=outcome)

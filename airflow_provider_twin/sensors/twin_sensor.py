@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, Context, conf
-from airflow.sdk.exceptions import AirflowSensorTimeout, AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout, AirflowSkipException
 
 from airflow_provider_twin.client import TwinClient
 from airflow_provider_twin.client.messages import ProgressNews
@@ -66,9 +66,19 @@ class TwinSensor(BaseSensorOperator):
         try:
             if not self.deferrable:
                 return self._poke_until_done(context)
-            return self._execute_deferrable(context)
+            return self._check_then_defer(context)
         finally:
             self._close_client()
+
+    def _check_then_defer(self, context: Context) -> Any:
+        """:meth:`_execute_deferrable`; a failure of its check skips the task under ``soft_fail`` or
+        ``never_fail``, as a failed poke does in the base sensor's loop."""
+        try:
+            return self._execute_deferrable(context)
+        except AirflowFailException as exc:
+            if self.soft_fail or self.never_fail:
+                raise AirflowSkipException(str(exc)) from exc
+            raise
 
     def _poke_until_done(self, context: Context) -> Any:
         """The base sensor's loop; its timeout also says what :meth:`_timeout_detail` knows."""
@@ -79,6 +89,17 @@ class TwinSensor(BaseSensorOperator):
             if detail is None or not str(exc).startswith("Sensor has timed out"):
                 raise
             raise type(exc)(f"{exc} {detail}") from exc
+
+    def execute_complete(self, context: Context, event: Mapping[str, Any] | None = None) -> Any:
+        """Turn the trigger's event into the result, or into a clear failure (:meth:`_resume`)."""
+        try:
+            return self._resume(context, event)
+        finally:
+            self._close_client()
+
+    def _resume(self, context: Context, event: Mapping[str, Any] | None) -> Any:
+        """The deferred wait's outcome from its trigger's ``event``."""
+        raise NotImplementedError
 
     def _timeout_detail(self) -> str | None:
         """What to add to a poke-mode timeout (e.g. TWIN failing since when), if anything."""

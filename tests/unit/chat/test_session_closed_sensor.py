@@ -12,6 +12,7 @@ from airflow.sdk.exceptions import (
     AirflowException,
     AirflowFailException,
     AirflowSensorTimeout,
+    AirflowSkipException,
     TaskDeferred,
 )
 
@@ -48,6 +49,14 @@ def test_rendered_inputs_are_checked_at_run_time() -> None:
     bad.events = ["nope"]
     with pytest.raises(AirflowFailException, match="nope"):
         bad.event_filter()
+
+
+def test_a_deferrable_wait_failing_its_first_check_respects_soft_fail() -> None:
+    """As a failed poke does in the base sensor's loop (and as the status sensor does)."""
+    with pytest.raises(AirflowSkipException, match="session_id must be a non-empty string"):
+        sensor(session_id="", deferrable=True, soft_fail=True).execute(make_context())
+    with pytest.raises(AirflowFailException, match="session_id must be a non-empty string"):
+        sensor(session_id="", deferrable=True).execute(make_context())
 
 
 # -- finishing from a trigger event ------------------------------------------------------------------
