@@ -58,6 +58,10 @@ def test_a_deferrable_wait_outlasts_tokens_expiring_every_half_second(
             deadline=time.time() + 60,
             poll_interval=0.05,
             twin_conn_id="twin_default",
+            # A pending check asks in two rounds (the counts, then the held messages), each 300 ms
+            # late here, so on a loaded machine one check often spans two expiries; a wait may
+            # meet more refused renewals in a row than the default allows before it is over.
+            auth_failure_limit=6,
         )
 
         async def first_event() -> dict[str, Any]:
