@@ -26,7 +26,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType, TracebackType
 from typing import Any, TypeVar
@@ -76,9 +76,22 @@ class AirflowStack:
     ``workdir`` receives the Airflow home (``airflow-home/``, with the task logs) and each
     component's output (``airflow-logs/<component>.log``). Use as a context manager: leaving it
     stops every component's process group, whatever happened inside.
+
+    Other suites reuse it with their own ``dags_folder`` (``dag_ids``: the DAGs :meth:`start`
+    waits for, by default one per ``example_*.py`` file there) and ``extra_env`` (Airflow
+    settings of their own, applied last); :meth:`restart` and :meth:`kill` act on one component.
     """
 
-    def __init__(self, workdir: Path, emulator: TwinEmulator, poke_seconds: float = 2.0) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        emulator: TwinEmulator,
+        poke_seconds: float = 2.0,
+        *,
+        dags_folder: Path = EXAMPLE_DAGS,
+        dag_ids: list[str] | None = None,
+        extra_env: Mapping[str, str] | None = None,
+    ) -> None:
         self.workdir = workdir
         self.home = workdir / "airflow-home"
         self.logs = workdir / "airflow-logs"
@@ -87,7 +100,13 @@ class AirflowStack:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.demo = load_demo_script()
+        self.dags_folder = dags_folder
+        self.dag_ids = (
+            dag_ids if dag_ids is not None else sorted(p.stem for p in dags_folder.glob("example_*.py"))
+        )
         self.env = self._environment(self.demo, poke_seconds)
+        self.env["AIRFLOW__CORE__DAGS_FOLDER"] = str(dags_folder)
+        self.env.update(extra_env or {})
         self._http = httpx.Client(base_url=self.base_url, timeout=30, trust_env=False)
         self._token: str | None = None
 
@@ -151,17 +170,44 @@ class AirflowStack:
         ):
             raise StackError(f"storing twin_default failed:\n{log_tail(self.logs / 'connections.log')}")
         for name in COMPONENTS:
-            command = [sys.executable, "-m", "airflow", name]
-            if name == "api-server":
-                command += ["--port", str(self.port), "--host", "127.0.0.1"]
-            with (self.logs / f"{name}.log").open("wb") as out:
-                self.processes[name] = subprocess.Popen(
-                    command, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-                )
+            self.start_component(name)
         deadline = time.monotonic() + timeout
         self.wait_for("Airflow's components to report healthy", self._healthy, deadline)
-        expected = example_dag_ids()
-        self.wait_for(f"the example DAGs {expected} to be parsed", lambda: self._parsed(expected), deadline)
+        expected = self.dag_ids
+        self.wait_for(f"the DAGs {expected} to be parsed", lambda: self._parsed(expected), deadline)
+
+    def start_component(self, name: str) -> None:
+        """Start one component in a process group of its own, its output appended to its log."""
+        command = [sys.executable, "-m", "airflow", name]
+        if name == "api-server":
+            command += ["--port", str(self.port), "--host", "127.0.0.1"]
+        with (self.logs / f"{name}.log").open("ab") as out:
+            self.processes[name] = subprocess.Popen(
+                command, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+
+    def kill(self, name: str, sig: signal.Signals = signal.SIGTERM, grace: float = 30) -> int:
+        """Send ``sig`` to one component's process group and wait until it has exited; its exit code.
+
+        SIGTERM is a graceful stop (what a service manager sends); SIGKILL of the group is a crash
+        of the component and of its children alike. A component still there after ``grace`` s is
+        killed.
+        """
+        process = self.processes.pop(name)
+        _signal_group(process, sig)
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            _signal_group(process, signal.SIGKILL)
+            process.wait(10)
+        _signal_group(process, signal.SIGKILL)  # children the component left behind
+        return process.returncode
+
+    def restart(self, name: str, sig: signal.Signals = signal.SIGTERM) -> int:
+        """:meth:`kill` one component with ``sig`` and start it again; the old process's exit code."""
+        code = self.kill(name, sig)
+        self.start_component(name)
+        return code
 
     def stop(self, grace: float = 20) -> None:
         """Stop every component's process group: SIGTERM to all at once, SIGKILL after ``grace`` s."""
@@ -210,7 +256,7 @@ class AirflowStack:
             return True
         errors = self.api("GET", "/api/v2/importErrors")["import_errors"]
         if errors:
-            raise StackError(f"example DAGs failed to import: {errors}")
+            raise StackError(f"DAGs failed to import: {errors}")
         return False
 
     # -- the REST API ----------------------------------------------------------------------------
