@@ -1,7 +1,8 @@
 """TWIN notify: send campaigns, follow their delivery, cancel delayed messages.
 
 ``api`` holds the endpoint calls (``POST/GET/DELETE /messages``); the other modules hold the
-procedures built on them, each written once.
+procedures built on them, each written once; ``status_events`` reports message statuses as
+events (:class:`MessageEventFilter`, :func:`poll_message_events`).
 """
 
 from __future__ import annotations
@@ -57,6 +58,13 @@ from airflow_provider_twin.client.messages.send_plan import (
 from airflow_provider_twin.client.messages.send_report import SendProgress, SendReport, redact_destination
 from airflow_provider_twin.client.messages.send_windows import past_send_at
 from airflow_provider_twin.client.messages.status import ProgressNews, check_delivery, delivery_breakdown
+from airflow_provider_twin.client.messages.status_events import (
+    MessageEventFilter,
+    message_events,
+    message_status_event,
+    poll_message_events,
+)
+from airflow_provider_twin.client.messages.status_webhooks import status_webhook_event
 from airflow_provider_twin.client.messages.targets import TARGET_KINDS, Targets, read_ids
 from airflow_provider_twin.client.messages.text_fitting import DEFAULT_MAX_LENGTH, DEFAULT_SMS_PARTS, truncate
 from airflow_provider_twin.client.messages.verdict import (
@@ -90,6 +98,7 @@ __all__ = [
     "Criteria",
     "DeliveryProgress",
     "HeldMessages",
+    "MessageEventFilter",
     "MessageSpec",
     "NotificationPlan",
     "Problems",
@@ -109,11 +118,14 @@ __all__ = [
     "frozen_heap",
     "limit_problems",
     "local_zone",
+    "message_events",
+    "message_status_event",
     "moment_text",
     "notification_bulk_id",
     "past_send_at",
     "plan_notification",
     "plan_send",
+    "poll_message_events",
     "read_cancel_targets",
     "read_ids",
     "recipient_list",
@@ -123,6 +135,7 @@ __all__ = [
     "scan_failed_destinations",
     "settings_fingerprint",
     "settings_problems",
+    "status_webhook_event",
     "truncate",
     "with_failed_destinations",
 ]
