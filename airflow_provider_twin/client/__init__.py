@@ -5,6 +5,9 @@
 * :mod:`.messages`: TWIN notify (campaigns, status, cancel): calls, validation, bulk sending;
 * :mod:`.chat`: TWIN chat sessions and their realtime events.
 
+Every event source (message statuses, chat sessions, status webhooks) gives
+:class:`TwinEvent` s with stable ids; :class:`SeenEvents` is a stream's cursor.
+
 Calls are data built by the domains (``notify`` is :mod:`.messages.api`, ``chat`` the chat
 domain) and sent by either client::
 
@@ -42,12 +45,14 @@ from airflow_provider_twin.client.core.errors import (
 from airflow_provider_twin.client.core.loop_resources import SharedResources
 from airflow_provider_twin.client.core.retry import RetryPolicy
 from airflow_provider_twin.client.core.sync_client import TwinClient
+from airflow_provider_twin.client.core.twin_events import SeenEvents, TwinEvent
 from airflow_provider_twin.client.messages import api as notify
 
 __all__ = [
     "ApiCall",
     "AsyncTwinClient",
     "RetryPolicy",
+    "SeenEvents",
     "SharedResources",
     "TwinAPIError",
     "TwinAuthError",
@@ -58,6 +63,7 @@ __all__ = [
     "TwinCredentials",
     "TwinEndpoints",
     "TwinError",
+    "TwinEvent",
     "TwinInputError",
     "TwinNotFoundError",
     "TwinProtocolError",

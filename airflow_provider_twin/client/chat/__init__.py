@@ -6,6 +6,8 @@
   and the procedure that starts a session exactly once;
 * :mod:`.events`, :mod:`.wait_result` and :mod:`.session_check`: which events end a wait, how
   a wait ends, and whether REST says a session is closed;
+* :mod:`.session_events`: sessions started and closed and client messages as a stream of
+  events (:class:`ChatSessionEvents`), over REST and the websocket's ``sessionClosed``;
 * :mod:`.wait_arguments`: a wait's arguments checked where it is declared and when it runs,
   and the realtime transport (and so the extra) it needs;
 * :mod:`.realtime`: following sessions over TWIN's websocket (its transports need the
@@ -53,6 +55,11 @@ from airflow_provider_twin.client.chat.session_check import (
     closed_result,
     closed_status_set,
 )
+from airflow_provider_twin.client.chat.session_events import (
+    CHAT_EVENT_KINDS,
+    ChatEventFilter,
+    ChatSessionEvents,
+)
 from airflow_provider_twin.client.chat.session_start import REUSED_MESSAGES_LIMIT, start_once
 from airflow_provider_twin.client.chat.wait_arguments import (
     check_wait_arguments,
@@ -74,6 +81,7 @@ from airflow_provider_twin.client.chat.wait_result import (
 
 __all__ = [
     "BODY_FIELDS",
+    "CHAT_EVENT_KINDS",
     "CLOSED_STATUSES",
     "DEFAULT_FALLBACK_INTERVAL",
     "DEFAULT_RECHECK_INTERVAL",
@@ -87,6 +95,8 @@ __all__ = [
     "SESSION_CLOSED",
     "SESSION_ID_NAMESPACE",
     "ChatEvent",
+    "ChatEventFilter",
+    "ChatSessionEvents",
     "EventFilter",
     "EventRule",
     "SessionCheck",

@@ -71,7 +71,11 @@ def _texts(name: str, value: Any, *, upper: bool = False) -> tuple[str, ...]:
     return tuple(dict.fromkeys(result))
 
 
-@dataclass(frozen=True)
+#: Strings as a caller gives them: one (maybe comma-separated) or any iterable.
+Texts = str | Iterable[str] | None
+
+
+@dataclass(frozen=True, init=False)
 class MessageEventFilter:
     """Which message statuses a stream reports; checked when built (:meth:`validate`).
 
@@ -91,11 +95,26 @@ class MessageEventFilter:
     channels: tuple[str, ...] = ()
     created_within_seconds: float | None = None
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        statuses: Texts,
+        *,
+        bulk_ids: Texts = None,
+        group_ids: Texts = None,
+        flow_ids: Texts = None,
+        channels: Texts = None,
+        created_within_seconds: float | None = None,
+    ) -> None:
         set_field = object.__setattr__
-        set_field(self, "statuses", _texts("statuses", self.statuses, upper=True))
-        for name in (*ID_FILTERS, "channels"):
-            set_field(self, name, _texts(name, getattr(self, name)))
+        set_field(self, "statuses", _texts("statuses", statuses, upper=True))
+        for name, value in (
+            ("bulk_ids", bulk_ids),
+            ("group_ids", group_ids),
+            ("flow_ids", flow_ids),
+            ("channels", channels),
+        ):
+            set_field(self, name, _texts(name, value))
+        set_field(self, "created_within_seconds", created_within_seconds)
         self.validate()
 
     def validate(self) -> None:
