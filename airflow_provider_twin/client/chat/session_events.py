@@ -21,8 +21,9 @@ Cost
 ----
 A poll pages the sessions of the window, :data:`SESSION_PAGE_SIZE` per request (one request
 per 1,000 sessions started in the window), plus, with client messages asked for, one listing
-per session whose last message moved (all at once). The first poll of a stream reads the
-messages of every session of the window that has any; later polls only of those that moved.
+per session whose last message moved (:data:`MESSAGE_LISTINGS_AT_ONCE` at a time). The first
+poll of a stream reads the messages of every session of the window that has any; later polls
+only of those that moved.
 A session started before the window is not listed, so its later messages and close are not
 reported by REST.
 """
@@ -68,6 +69,9 @@ DEFAULT_CREATED_WITHIN_SECONDS = 86400.0
 
 #: Sessions (and a session's messages) per listing page: TWIN's page size cap (twin-api.md §7.11).
 SESSION_PAGE_SIZE = 1000
+
+#: Session message listings asked together: a burst of moved sessions does not flood TWIN.
+MESSAGE_LISTINGS_AT_ONCE = 20
 
 #: The author type of a client's message (twin-api.md §4.5).
 CLIENT_AUTHOR = "CLIENT"
@@ -265,13 +269,14 @@ class ChatSessionEvents:
         return events
 
     def _client_messages(self, sessions: list[SessionInfo], now: float) -> Procedure[list[TwinEvent]]:
-        """The client messages of ``sessions`` (every page of each, the sessions at once)."""
+        """The client messages of ``sessions``: every page of each, :data:`MESSAGE_LISTINGS_AT_ONCE`
+        listings at a time."""
         events: list[TwinEvent] = []
         pending = [(info, session_messages(info["id"], limit=SESSION_PAGE_SIZE)) for info in sessions]
         while pending:
-            pages: list[SessionMessagePage] = yield Gather([call for _, call in pending])
-            following = []
-            for (info, call), page in zip(pending, pages, strict=True):
+            batch, pending = pending[:MESSAGE_LISTINGS_AT_ONCE], pending[MESSAGE_LISTINGS_AT_ONCE:]
+            pages: list[SessionMessagePage] = yield Gather([call for _, call in batch])
+            for (info, call), page in zip(batch, pages, strict=True):
                 events.extend(
                     client_message_event(message, info, now)
                     for message in page["items"]
@@ -279,11 +284,10 @@ class ChatSessionEvents:
                 )
                 after = next_page(call, page)
                 if after is not None:
-                    following.append((info, after))
+                    pending.append((info, after))
                 else:
                     last = info.get("lastMessageCreatedAt")
                     self._known[info["id"]].last_message_at = last if isinstance(last, str) else None
-            pending = following
         return events
 
     def _forget_before(self, since: float) -> None:
@@ -341,6 +345,7 @@ __all__ = [
     "CLIENT_AUTHOR",
     "CLIENT_MESSAGE",
     "DEFAULT_CREATED_WITHIN_SECONDS",
+    "MESSAGE_LISTINGS_AT_ONCE",
     "SESSION_CLOSED_KIND",
     "SESSION_PAGE_SIZE",
     "SESSION_STARTED",

@@ -10,6 +10,7 @@ import asyncio
 import inspect
 import time
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from typing import Any
 
 import httpx
@@ -18,6 +19,8 @@ import pytest
 from airflow_provider_twin.client import AsyncTwinClient, SeenEvents, TwinEvent, TwinInputError
 from airflow_provider_twin.client.chat import CHAT_EVENT_KINDS, ChatEventFilter, ChatSessionEvents
 from airflow_provider_twin.client.chat.events import parse_event
+from airflow_provider_twin.client.chat.session_events import MESSAGE_LISTINGS_AT_ONCE
+from airflow_provider_twin.client.core.flows import Gather
 from airflow_provider_twin.client.core.twin_events import (
     CHAT_CLIENT_MESSAGE,
     CHAT_SESSION_CLOSED,
@@ -250,3 +253,36 @@ def test_a_close_carries_the_sessions_rating(twin_emulator: TwinEmulator, stream
     twin_emulator.admin.close_session(rated, rating_required=True, rating=2)  # type: ignore[call-arg]
     closes = stream(ChatSessionEvents(ChatEventFilter(kinds=["session_closed"])))
     assert [e.payload["rating"] for e in closes] == [2]
+
+
+def test_client_messages_of_many_sessions_are_read_a_batch_at_a_time(
+    twin_emulator: TwinEmulator, stream: Any
+) -> None:
+    sessions = [
+        start_session(twin_emulator, messageBody=f"hi {n}", clientPhone=f"7999000{n:04d}")
+        for n in range(MESSAGE_LISTINGS_AT_ONCE + 5)
+    ]
+    events = stream(ChatSessionEvents(ChatEventFilter(kinds=["client_message"])))
+    assert sorted(e.payload["sessionId"] for e in events) == sorted(sessions)
+    assert messages_read(twin_emulator) == len(sessions)
+
+
+def test_a_poll_asks_at_most_a_batch_of_message_listings_together() -> None:
+    now = time.time()
+    started = datetime.fromtimestamp(now - 60, timezone.utc).isoformat()
+    sessions = [
+        {"id": f"s-{n}", "chatId": CHAT_ID, "startedAt": started, "lastMessageCreatedAt": started}
+        for n in range(MESSAGE_LISTINGS_AT_ONCE + 5)
+    ]
+    poll = ChatSessionEvents(ChatEventFilter(kinds=["client_message"])).events(now)
+    listing = next(poll)
+    assert listing.params["from"] < started
+    sizes = []
+    step = poll.send({"count": len(sessions), "items": sessions})
+    while isinstance(step, Gather):
+        sizes.append(len(step.calls))
+        try:
+            step = poll.send([{"count": 0, "items": []} for _ in step.calls])
+        except StopIteration:
+            break
+    assert sizes == [MESSAGE_LISTINGS_AT_ONCE, 5]
