@@ -74,6 +74,17 @@ class EmulatorAdmin:
         result: dict[str, Any] = self._call("GET", "/sessions", params=self._params(filters))
         return result
 
+    def webhooks(self, **filters: Any) -> dict[str, Any]:
+        """Status webhook deliveries ``{"count", "pending", "items"}``, oldest first; filters
+        ``messageId``, ``result``, ``newStatus``, ``limit``, ``offset``."""
+        result: dict[str, Any] = self._call("GET", "/webhooks", params=self._params(filters))
+        return result
+
+    def clear_webhooks(self) -> int:
+        """Forget the webhook deliveries listed so far; returns how many were forgotten."""
+        result: int = self._call("DELETE", "/webhooks")["removed"]
+        return result
+
     def counters(self) -> dict[str, Any]:
         result: dict[str, Any] = self._call("GET", "/counters")
         return result

@@ -14,6 +14,7 @@ from .middleware import TrafficMiddleware
 from .responses import error_response
 from .routes_admin import ADMIN_PREFIX
 from .routes_admin import router as admin_router
+from .routes_admin_webhooks import router as admin_webhooks_router
 from .routes_chat import router as chat_router
 from .routes_iam import router as iam_router
 from .routes_notify import router as notify_router
@@ -43,7 +44,7 @@ def create_app(settings: EmulatorSettings | None = None, *, state: EmulatorState
     )
     install_docs_page(app, f"{ADMIN_PREFIX}/docs", openapi_url)
     app.state.twin = twin_state
-    for router in (iam_router, notify_router, chat_router, admin_router):
+    for router in (iam_router, notify_router, chat_router, admin_router, admin_webhooks_router):
         app.include_router(router)
     # The Centrifugo websocket and its admin routes; the hub is ``app.state.centrifugo``.
     install_realtime(app, twin_state)

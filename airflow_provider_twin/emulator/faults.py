@@ -13,7 +13,14 @@ including ``/``). Kinds:
     head so the client never receives a complete response: the "accepted, then the network failed"
     case that idempotent retries must survive.
 
-``latency_ms`` also delays ``status`` and ``drop`` faults. ``times`` bounds how many requests a rule
+``latency_ms`` also delays ``status`` and ``drop`` faults.
+
+``target`` says what a rule applies to: ``"api"`` (default) the requests clients send to the
+emulator, ``"webhook"`` the status webhooks the emulator sends (:mod:`.webhook_delivery`); the path
+glob then matches the path of the ``callbackUrl``. For a webhook, ``status`` means the receiver
+answered that status, ``drop`` that it could not be reached (it is down), ``latency`` that it
+answers late (an attempt longer than ``webhook_timeout_seconds`` times out); neither ``status`` nor
+``drop`` sends the request. ``times`` bounds how many requests a rule
 hits (``None`` = unbounded) and ``probability`` is drawn from a generator seeded by the ``seed``
 setting, so a run is reproducible.
 """
@@ -28,8 +35,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 FAULT_KINDS: tuple[str, ...] = ("status", "latency", "drop")
+FAULT_TARGETS: tuple[str, ...] = ("api", "webhook")
 _RULE_KEYS = frozenset(
     {"method", "path", "kind", "status", "retry_after", "latency_ms", "times", "probability", "body"}
+    | {"target"}
 )
 
 
@@ -55,6 +64,7 @@ class FaultRule:
     times: int | None = None
     probability: float = 1.0
     body: Any = None
+    target: str = "api"
     hits: int = 0
     _pattern: re.Pattern[str] = field(init=False, repr=False)
 
@@ -82,6 +92,7 @@ class FaultRule:
             "times": self.times,
             "probability": self.probability,
             "body": self.body,
+            "target": self.target,
             "hits": self.hits,
             "remaining": None if self.times is None else max(self.times - self.hits, 0),
         }
@@ -105,6 +116,9 @@ def parse_rule(rule_id: int, raw: Any) -> FaultRule:
     kind = raw.get("kind", "status")
     if kind not in FAULT_KINDS:
         err("kind", f"Must be one of {', '.join(FAULT_KINDS)}.")
+    target = raw.get("target", "api")
+    if target not in FAULT_TARGETS:
+        err("target", f"Must be one of {', '.join(FAULT_TARGETS)}.")
     method = raw.get("method")
     if method is not None and (not isinstance(method, str) or not method):
         err("method", "Must be null or an HTTP method name.")
@@ -147,6 +161,7 @@ def parse_rule(rule_id: int, raw: Any) -> FaultRule:
         times=times,
         probability=float(probability),
         body=raw.get("body"),
+        target=target,
     )
 
 
@@ -180,12 +195,12 @@ class FaultRegistry:
     def rules(self) -> list[FaultRule]:
         return list(self._rules)
 
-    def draw(self, method: str, path: str) -> FaultRule | None:
-        """Return the first rule that applies to this request (and count the hit), or None."""
+    def draw(self, method: str, path: str, target: str = "api") -> FaultRule | None:
+        """Return the first rule of ``target`` that applies to this request (and count the hit), or None."""
         if not self._rules:
             return None
         for rule in self._rules:
-            if rule.exhausted or not rule.matches(method, path):
+            if rule.target != target or rule.exhausted or not rule.matches(method, path):
                 continue
             if rule.probability < 1.0 and self._rng.random() >= rule.probability:
                 continue

@@ -7,6 +7,8 @@ channels. For every destination the emulator creates a *flow* (``flowId``) and, 
 *record* per channel attempt (``id``); :mod:`.message_intake` lays out the fallback chain.
 
 Statuses are computed lazily from the clock; nothing runs in the background (:mod:`.message_records`).
+The status changes of messages with a ``callbackUrl`` are scheduled at creation
+(:mod:`.webhook_schedule`) for the webhook sender to find.
 
 Speed and memory
 ----------------
@@ -29,6 +31,7 @@ from .message_rendering import cancel_item, render_internal
 from .outcomes import OutcomePicker
 from .statuses import CANCELLED, DELAYED, PENDING
 from .validation import BatchPlan
+from .webhook_schedule import WebhookSchedule
 
 
 @dataclass
@@ -49,6 +52,7 @@ class MessageStore:
         self.records = RecordTable()
         self.intake = MessageIntake(self.records)
         self.indexes = MessageIndexes(self.records)
+        self.webhooks = WebhookSchedule(self.records)
         self._clear_counters()
 
     def reset(self) -> None:
@@ -56,6 +60,7 @@ class MessageStore:
         self.records.reset()
         self.intake.reset()
         self.indexes.reset()
+        self.webhooks.clear()
         self._clear_counters()
 
     def _clear_counters(self) -> None:
@@ -82,7 +87,10 @@ class MessageStore:
         One response item per destination for the first channel (ASSUMPTION twin-api.md §7.8).
         """
         batch = self.intake.store(plan, now, delivery_seconds, picker, window_offset_seconds)
-        self.indexes.add(batch.bulk_id, batch.task_id, batch.ordered_segments())
+        segments = batch.ordered_segments()
+        self.indexes.add(batch.bulk_id, batch.task_id, segments)
+        if any(message.callback_url for message in plan.messages):
+            self.webhooks.add_segments(segments)
         self.messages_created += len(plan.messages)
         self.destinations_created += plan.destination_count
         self.records_created += batch.records
@@ -123,6 +131,7 @@ class MessageStore:
                 continue
             if status in (DELAYED, PENDING) and now < records.segs[index].start_at:
                 records.cancel(index, now)
+                self.webhooks.add_cancel(index, status, now)
                 status = CANCELLED
             result.append(cancel_item(records, index, status))
         return result

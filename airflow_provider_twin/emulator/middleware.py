@@ -54,6 +54,9 @@ class TrafficMiddleware:
         self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.state.webhooks.needs_start():
+            # Status changes wait from before a restart: the webhook sender runs in this loop now.
+            self.state.webhooks.ensure_running()
         if scope["type"] != "http" or scope["path"].startswith(ADMIN_PREFIX):
             await self.app(scope, receive, send)
             return

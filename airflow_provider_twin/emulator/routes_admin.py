@@ -232,6 +232,7 @@ async def advance_clock(request: Request) -> Response:
         return validation_error({"seconds": ["Must be a number >= 0."]})
     offset = state.advance_clock(float(seconds))
     state.sweep_sessions()
+    state.webhooks.sweep()
     return json_response({"offset_seconds": offset})
 
 

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 from .ids import is_uuid
 from .statuses import FINAL_OUTCOMES
 from .strict_mode import StrictSwitchError, strict_from_environment
+from .webhook_settings import WEBHOOK_SETTING_NAMES, check_webhook_settings, webhook_values
 
 #: Channel keys accepted in ``POST /messages`` (ASSUMPTION twin-api.md §7.5: lower-case names).
 CHANNEL_KEYS: frozenset[str] = frozenset(
@@ -107,6 +108,8 @@ class EmulatorSettings:
         process's garbage collection untouched.
     :ivar strict: hold clients to what TWIN's documents make explicit (see :mod:`.strict_mode`);
         the default comes from the environment variable ``TWIN_EMULATOR_STRICT`` (unset = off).
+    :ivar webhook_attempts: ``webhook_backoff_seconds``, ``webhook_timeout_seconds``,
+        ``webhook_allow_any_host``, ``webhook_queue_size``: status webhooks (:mod:`.webhook_settings`).
     """
 
     host: str = "127.0.0.1"
@@ -124,6 +127,11 @@ class EmulatorSettings:
     request_log_size: int = 100_000
     gc_freeze: bool = False
     strict: bool = field(default_factory=_strict_default)
+    webhook_attempts: int = 3
+    webhook_backoff_seconds: float = 0.5
+    webhook_timeout_seconds: float = 5.0
+    webhook_allow_any_host: bool = False
+    webhook_queue_size: int = 10_000
 
     def validated(self) -> EmulatorSettings:
         """Return a checked copy (raises :class:`SettingsError` listing every invalid field)."""
@@ -176,6 +184,7 @@ def settings_to_dict(settings: EmulatorSettings) -> dict[str, Any]:
         "request_log_size": settings.request_log_size,
         "gc_freeze": settings.gc_freeze,
         "strict": settings.strict,
+        **{name: getattr(settings, name) for name in WEBHOOK_SETTING_NAMES},
     }
 
 
@@ -209,6 +218,7 @@ def settings_from_dict(data: Mapping[str, Any]) -> EmulatorSettings:
     defaults = EmulatorSettings()
     values = {name: data.get(name, getattr(defaults, name)) for name in _FIELD_NAMES}
     _check_plain_fields(values, err)
+    check_webhook_settings(values, err)
     outcomes = _parse_outcomes(values["outcomes"], err)
     rules = _parse_rules(values["outcome_rules"], err)
     chats = _parse_chats(values["chats"], err)
@@ -232,6 +242,7 @@ def settings_from_dict(data: Mapping[str, Any]) -> EmulatorSettings:
         request_log_size=values["request_log_size"],
         gc_freeze=values["gc_freeze"],
         strict=values["strict"],
+        **webhook_values(values),
     )
 
 

@@ -19,6 +19,7 @@ from .outcomes import OutcomePicker
 from .session_store import SessionStore
 from .settings import Account, EmulatorSettings
 from .tokens import TokenIssuer
+from .webhook_delivery import WebhookDispatcher
 
 #: Stored records between two :func:`gc.freeze` calls (see :meth:`EmulatorState.note_stored`).
 GC_FREEZE_EVERY = 20_000
@@ -49,6 +50,9 @@ class EmulatorState:
         self.request_log = RequestLog(self.settings.request_log_size)
         self.faults = FaultRegistry(self._rng("faults"))
         self.picker = OutcomePicker(self.settings, self._rng("outcomes"))
+        #: Sends the status webhooks of ``callbackUrl`` messages (:mod:`.webhook_delivery`).
+        self.webhooks = WebhookDispatcher(self)
+        self.messages.webhooks.on_add = self.webhooks.ensure_running
         self._stored_since_freeze = 0
         self.clock_offset = 0.0
 
@@ -73,7 +77,9 @@ class EmulatorState:
         """
         with self.lock:
             self.clock_offset += seconds
-            return self.clock_offset
+            offset = self.clock_offset
+        self.webhooks.wake()
+        return offset
 
     def note_stored(self, records: int) -> None:
         """Keep the garbage collector from rescanning the growing store.
@@ -98,13 +104,15 @@ class EmulatorState:
         return random.Random(None if seed is None else f"{purpose}:{seed}")
 
     def reset(self) -> None:
-        """Forget messages, sessions, counters, the request log, faults and forced token expiries.
+        """Forget messages, sessions, counters, the request log, faults, webhook deliveries and forced
+        token expiries.
 
         Settings, the signing secret and refresh tokens stay, so clients keep working.
         """
         with self.lock:
             self.messages.reset()
             self.sessions.reset()
+            self.webhooks.reset()
             self.counters.clear()
             self.request_log.clear()
             self.faults.clear()

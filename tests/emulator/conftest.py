@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from emulator_testkit import TwinApi
+from webhook_testkit import WebhookReceiver
 from websocket_testkit import RawSocket
 
 from airflow_provider_twin.emulator import EmulatorSettings, TwinEmulator
@@ -38,3 +39,11 @@ def raw(twin_emulator: TwinEmulator) -> Iterator[Any]:
     yield make
     for sock in sockets:
         sock.close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[WebhookReceiver]:
+    """A webhook receiver on loopback, stopped after the test."""
+    server = WebhookReceiver()
+    yield server
+    server.close()
