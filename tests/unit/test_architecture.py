@@ -18,6 +18,8 @@ import pytest
 PACKAGE = "airflow_provider_twin"
 ROOT = Path(__file__).resolve().parents[2] / PACKAGE
 ADAPTER_LAYERS = ("operators", "sensors", "triggers", "notifications")
+#: Served by Airflow's API server (a plugin), not run in tasks: builds on the client's faces only.
+SERVER_LAYERS = ("webhooks",)
 DOMAINS = ("messages", "chat")
 #: What adapters may import of the client: its face and the domain packages' faces.
 ADAPTER_FACES = {f"{PACKAGE}.client", *(f"{PACKAGE}.client.{name}" for name in DOMAINS)}
@@ -84,7 +86,8 @@ def _violations(rule: str, bad: list[Import]) -> str:
 
 
 def test_the_layers_are_where_the_guide_says() -> None:
-    for folder in ("client/core", *(f"client/{d}" for d in DOMAINS), "hooks", "emulator", *ADAPTER_LAYERS):
+    folders = ("client/core", *(f"client/{d}" for d in DOMAINS), "hooks", "emulator", *ADAPTER_LAYERS)
+    for folder in (*folders, *SERVER_LAYERS):
         assert (ROOT / folder / "__init__.py").is_file(), folder
 
 
@@ -148,6 +151,22 @@ def test_hooks_and_adapters_use_client_faces_only() -> None:
     assert not bad, _violations(
         "adapters import the public names of airflow_provider_twin.client or of a domain package "
         "(client.messages, client.chat), never a client module; the hook may also use client.core",
+        bad,
+    )
+
+
+def test_the_webhook_receiver_builds_on_the_client_faces_and_airflow_only() -> None:
+    bad = [
+        i
+        for i in IMPORTS
+        if _layer(i.module) in SERVER_LAYERS
+        and _own(i.target)
+        and _layer(i.target) != _layer(i.module)
+        and i.target not in ADAPTER_FACES
+    ]
+    assert not bad, _violations(
+        "webhooks/ runs in Airflow's API server: it uses the faces of the client and of a domain, "
+        "never a client module, the hook, the adapters or the emulator",
         bad,
     )
 
