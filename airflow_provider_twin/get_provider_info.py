@@ -67,6 +67,33 @@ CONN_FIELDS: dict[str, Any] = {
 }
 
 
+#: The ``[twin]`` section of Airflow's configuration: the webhook receiver (docs/webhooks.md).
+CONFIG: dict[str, Any] = {
+    "twin": {
+        "description": "TWIN status webhooks received by Airflow's API server (docs/webhooks.md).",
+        "options": {
+            "webhook_secret": {
+                "description": "Secret the per-asset tokens of the webhook URLs derive from (HMAC-SHA256). "
+                "Without it the receiver refuses every call (503). Changing it changes every URL. "
+                "Also AIRFLOW__TWIN__WEBHOOK_SECRET, or _CMD / _SECRET variants.",
+                "version_added": "0.1.0",
+                "type": "string",
+                "example": None,
+                "default": None,
+                "sensitive": True,
+            },
+            "webhook_base_url": {
+                "description": "URL at which TWIN reaches Airflow's API server; callbackUrls start with it.",
+                "version_added": "0.1.0",
+                "type": "string",
+                "example": "https://airflow.example.com",
+                "default": None,
+            },
+        },
+    }
+}
+
+
 def _modules(*names: str) -> list[dict[str, Any]]:
     return [
         {
@@ -96,6 +123,7 @@ def get_provider_info() -> dict[str, Any]:
         "sensors": _modules("sensors.messages", "sensors.chat"),
         "triggers": _modules("triggers.messages", "triggers.chat"),
         "notifications": ["airflow_provider_twin.notifications.twin.TwinNotifier"],
+        "config": CONFIG,
         "connection-types": [
             {
                 "connection-type": "twin",
