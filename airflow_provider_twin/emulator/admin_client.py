@@ -129,14 +129,18 @@ class EmulatorAdmin:
         return result
 
     def close_session(
-        self, session_id: str, after_seconds: float = 0, rating_required: bool = False
+        self,
+        session_id: str,
+        after_seconds: float = 0,
+        rating_required: bool = False,
+        rating: int | None = None,
     ) -> dict[str, Any]:
-        """Close a chat session now or after ``after_seconds``; returns the session object."""
-        result: dict[str, Any] = self._call(
-            "POST",
-            f"/sessions/{session_id}/close",
-            json={"after_seconds": after_seconds, "rating_required": rating_required},
-        )
+        """Close a chat session now or after ``after_seconds``, optionally with the client's
+        ``rating`` (1-5); returns the session object."""
+        body: dict[str, Any] = {"after_seconds": after_seconds, "rating_required": rating_required}
+        if rating is not None:
+            body["rating"] = rating
+        result: dict[str, Any] = self._call("POST", f"/sessions/{session_id}/close", json=body)
         return result
 
     # -- realtime websocket (see docs/emulator.md, "Realtime websocket") ------------------------------

@@ -1,9 +1,12 @@
 """One chat-bot session: its lifetime, its messages and its REST shapes (twin-api.md §4).
 
 A session is OPEN until it is closed by the admin API (now or after a delay) or until its ``ttl``
-elapses since the client's last activity (start or continue). ASSUMPTION (twin-api.md §7.15): the
-status values are ``OPEN`` and ``CLOSED``; the bot status is ``ACTIVE`` while open and ``FINISHED``
-afterwards.
+elapses since the client's last activity (start, continue or a client message). ASSUMPTION
+(twin-api.md §7.15): the status values are ``OPEN`` and ``CLOSED``; the bot status is ``ACTIVE``
+while open and ``FINISHED`` afterwards.
+
+ASSUMPTION (emulator): TWIN documents only ``sessionRatingRequired``; a session object also carries
+``rating``, the client's rating 1-5 or ``null`` (none given), set by the admin close.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class ChatSession:
         "messenger_type",
         "messenger_user_id",
         "name",
+        "rating",
         "rating_required",
         "referer",
         "started_at",
@@ -61,6 +65,7 @@ class ChatSession:
         self.close_at: float | None = None
         self.close_event_fired = False
         self.rating_required = False
+        self.rating: int | None = None
         self.name: str | None = None
         self.bot_id: str | None = None
         self.channel: str | None = None
@@ -174,6 +179,7 @@ class ChatSession:
             "lastOperatorMessage": None,
             "firstClientMessageAfterLastOperatorMessage": None,
             "sessionRatingRequired": self.rating_required,
+            "rating": self.rating,
         }
 
 

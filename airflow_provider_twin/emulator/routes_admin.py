@@ -21,6 +21,7 @@ from .responses import (
     read_json_object,
     validation_error,
 )
+from .routes_chat import started_bounds
 from .settings import SettingsError, settings_to_dict
 from .state import account_subject, state_of
 
@@ -105,16 +106,26 @@ async def dump_messages(request: Request) -> Response:
 
 @router.get("/sessions")
 async def dump_sessions(request: Request) -> Response:
-    """Every chat session with its messages (filters ``chatId``, ``status``)."""
+    """Every chat session with its messages (filters ``chatId``, ``status``, ``from``/``to`` on
+    ``startedAt``)."""
     state = state_of(request)
     page = _dump_page(request)
     if isinstance(page, Response):
         return page
     query = page.query
+    bounds = started_bounds(query)
+    if isinstance(bounds, Response):
+        return bounds
     with state.lock:
         now = state.now()
         state.sessions.sweep(now)
-        found = state.sessions.search(now, statuses=query.upper_set("status"), chat_ids=query.csv("chatId"))
+        found = state.sessions.search(
+            now,
+            statuses=query.upper_set("status"),
+            chat_ids=query.csv("chatId"),
+            started_from=bounds[0],
+            started_to=bounds[1],
+        )
         items = []
         for session in page.window(found):
             info = session.info(now)
@@ -125,18 +136,16 @@ async def dump_sessions(request: Request) -> Response:
 
 @router.post("/sessions/{session_id}/close")
 async def close_session(session_id: str, request: Request) -> Response:
-    """Close a session now or after ``after_seconds``; fires the ``session_closed`` event."""
+    """Close a session now or after ``after_seconds``, optionally with the client's ``rating`` (1-5);
+    fires the ``session_closed`` event."""
     state = state_of(request)
     body = await read_json_object(request)
     if isinstance(body, Response):
         return body
     after = body.get("after_seconds", 0) or 0
-    rating = body.get("rating_required", False)
-    details: dict[str, list[str]] = {}
-    if isinstance(after, bool) or not isinstance(after, int | float) or after < 0:
-        details["after_seconds"] = ["Must be a number >= 0."]
-    if not isinstance(rating, bool):
-        details["rating_required"] = ["Must be a boolean."]
+    required = body.get("rating_required", False)
+    rating = body.get("rating")
+    details = close_refusals(after, required, rating)
     if details:
         return validation_error(details)
     with state.lock:
@@ -144,12 +153,25 @@ async def close_session(session_id: str, request: Request) -> Response:
         if session is None:
             return not_found()
         now = state.now()
-        state.sessions.close(session, now, float(after), rating)
+        state.sessions.close(session, now, float(after), required, rating)
         info = session.info(now)
     if after > 0:
         # Fire the close event when the time comes, for realtime listeners.
         asyncio.get_running_loop().call_later(float(after) + 0.01, state.sweep_sessions)
     return json_response(info)
+
+
+def close_refusals(after: Any, rating_required: Any, rating: Any) -> dict[str, list[str]]:
+    """What is wrong with the fields of an admin close (empty when nothing is)."""
+    details: dict[str, list[str]] = {}
+    if isinstance(after, bool) or not isinstance(after, int | float) or after < 0:
+        details["after_seconds"] = ["Must be a number >= 0."]
+    if not isinstance(rating_required, bool):
+        details["rating_required"] = ["Must be a boolean."]
+    valid_rating = isinstance(rating, int) and not isinstance(rating, bool) and 1 <= rating <= 5
+    if rating is not None and not valid_rating:
+        details["rating"] = ["Must be null or an integer from 1 to 5."]
+    return details
 
 
 @router.get("/counters")

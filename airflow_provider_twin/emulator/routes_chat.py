@@ -10,7 +10,9 @@ from starlette.responses import Response
 
 from .auth import authorised_page, require_token
 from .chat_session import DEFAULT_SESSION_TTL, MAX_SESSION_TTL, ChatSession, start_response
+from .clock import parse_filter_bound
 from .ids import is_uuid
+from .query_params import Query
 from .responses import (
     MalformedJSONError,
     error_response,
@@ -18,6 +20,7 @@ from .responses import (
     malformed_json,
     not_found,
     read_json,
+    read_json_object,
     validation_error,
 )
 from .session_store import SessionExistsError
@@ -133,13 +136,17 @@ async def continue_session(chatId: str, request: Request) -> Response:
 
 @router.get("/sessions")
 async def list_sessions(request: Request) -> Response:
-    """Sessions filtered by ``sessionId``, ``status``, ``chatId``, ``name`` (twin-api.md §4.4)."""
+    """Sessions filtered by ``sessionId``, ``status``, ``chatId``, ``name`` and ``from``/``to`` on
+    ``startedAt`` (twin-api.md §4.4)."""
     state = state_of(request)
     with state.lock:
         page = authorised_page(state, request)
         if isinstance(page, Response):
             return page
         query = page.query
+        bounds = started_bounds(query)
+        if isinstance(bounds, Response):
+            return bounds
         now = state.now()
         state.sessions.sweep(now)
         found = state.sessions.search(
@@ -148,9 +155,26 @@ async def list_sessions(request: Request) -> Response:
             statuses=query.upper_set("status"),
             chat_ids=query.csv("chatId"),
             names=query.csv("name"),
+            started_from=bounds[0],
+            started_to=bounds[1],
         )
         items = [session.info(now) for session in page.window(found)]
         return json_response({"count": len(found), "items": items})
+
+
+def started_bounds(query: Query) -> tuple[float | None, float | None] | Response:
+    """The ``from``/``to`` filters on ``startedAt`` (ISO date or date-time, inclusive), or the 422."""
+    bounds: list[float | None] = []
+    details: dict[str, list[str]] = {}
+    for key, upper in (("from", False), ("to", True)):
+        text = query.text(key)
+        bound = parse_filter_bound(text, upper=upper) if text else None
+        if text and bound is None:
+            details[key] = ["Must be an ISO-8601 date or date-time."]
+        bounds.append(bound)
+    if details:
+        return validation_error(details)
+    return bounds[0], bounds[1]
 
 
 @router.get("/sessions/{sessionId}")
@@ -197,3 +221,58 @@ async def close_session(sessionId: str, request: Request) -> Response:
             return not_found()
         state.sessions.close(session, state.now(), 0.0, False)
     return Response(status_code=204)
+
+
+def _client_message_extra(
+    session: ChatSession, body: dict[str, Any], details: dict[str, list[str]]
+) -> dict[str, Any]:
+    """Check a client message body; returns its ``attachments`` and ``replyTo`` as stored."""
+    text = body.get("body")
+    attachments = body.get("attachments")
+    if attachments is None:
+        attachments = []
+    if not isinstance(attachments, list) or not all(isinstance(item, str) for item in attachments):
+        details["attachments"] = ["Must be a list of attachment ids (strings)."]
+        attachments = []
+    if not isinstance(text, str) or (not text and not attachments):
+        details["body"] = ["Must be a non-empty string (or an empty one with attachments)."]
+    reply_to: dict[str, Any] | None = None
+    wanted = body.get("replyToMessageId")
+    if wanted is not None:
+        found = [m for m in session.messages if isinstance(wanted, str) and m["id"] == wanted.lower()]
+        if not found:
+            details["replyToMessageId"] = ["Must be the id of a message of this session."]
+        else:
+            keys = ("id", "sessionId", "body", "authorType", "attachments", "createdAt", "authorName")
+            reply_to = {key: found[0][key] for key in keys}
+    return {"attachments": [{"id": item} for item in attachments], "replyTo": reply_to}
+
+
+@router.post("/sessions/{sessionId}/clients/messages")
+async def post_client_message(sessionId: str, request: Request) -> Response:
+    """A client message into an open session: ``201 {"id", "createdAt"}`` (twin-api.md §4.5).
+
+    Body ``{"body", "attachments", "replyToMessageId"}``. ASSUMPTION (emulator): a closed session
+    refuses it with 422; the status of the answer (201) is not documented.
+    """
+    state = state_of(request)
+    body = await read_json_object(request, allow_empty=False)
+    with state.lock:
+        denied = require_token(state, request)
+        if denied is not None:
+            return denied
+        if isinstance(body, Response):
+            return body
+        now = state.now()
+        state.sessions.sweep(now)
+        session = state.sessions.get(sessionId)
+        if session is None:
+            return not_found()
+        details: dict[str, list[str]] = {}
+        extra = _client_message_extra(session, body, details)
+        if not session.is_open(now):
+            details["sessionId"] = ["The session is closed."]
+        if details:
+            return validation_error(details)
+        message = state.sessions.add_client_message(session, body["body"], now, extra)
+    return json_response({"id": message["id"], "createdAt": message["createdAt"]}, 201)

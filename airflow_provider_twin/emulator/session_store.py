@@ -81,13 +81,22 @@ class SessionStore(SessionEventSource):
         statuses: frozenset[str] | None = None,
         chat_ids: list[str] | None = None,
         names: list[str] | None = None,
+        started_from: float | None = None,
+        started_to: float | None = None,
     ) -> list[ChatSession]:
-        """Sessions in creation order that match every given filter."""
+        """Sessions in creation order that match every given filter (``startedAt`` bounds inclusive)."""
         wanted_ids = None if session_ids is None else {value.lower() for value in session_ids}
         wanted_chats = None if chat_ids is None else {value.lower() for value in chat_ids}
         wanted_names = None if names is None else set(names)
         result = []
+        low = None if started_from is None else round(started_from * 1e6)
+        high = None if started_to is None else round(started_to * 1e6)
         for session in self._sessions.values():
+            if low is not None or high is not None:
+                # Compared as shown: ``startedAt`` carries milliseconds (microseconds as integers).
+                shown = round(session.started_at * 1e6) // 1000 * 1000
+                if (low is not None and shown < low) or (high is not None and shown > high):
+                    continue
             if wanted_ids is not None and session.id not in wanted_ids:
                 continue
             if wanted_chats is not None and session.chat_id not in wanted_chats:
@@ -137,13 +146,42 @@ class SessionStore(SessionEventSource):
         session.last_activity_at = now
         self._add_client_message(session, body, now)
 
-    def close(self, session: ChatSession, now: float, after_seconds: float, rating_required: bool) -> None:
-        """Close ``session`` now or after ``after_seconds``; fires ``session_closed`` once it is closed."""
+    def close(
+        self,
+        session: ChatSession,
+        now: float,
+        after_seconds: float,
+        rating_required: bool,
+        rating: int | None = None,
+    ) -> None:
+        """Close ``session`` now or after ``after_seconds``; fires ``session_closed`` once it is closed.
+
+        ``rating`` is the client's rating (1-5) the closed session carries; a closed session keeps
+        its close, its rating may still be given.
+        """
+        if rating is not None:
+            session.rating = rating
         if not session.is_open(now):
             return
         session.close_at = now + after_seconds
         session.rating_required = rating_required
         self.sweep(now)
+
+    def add_client_message(
+        self, session: ChatSession, body: str, now: float, extra: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """A message the client wrote into open ``session`` (``POST /sessions/{id}/clients/messages``).
+
+        It counts as client activity, so the session's ttl starts again.
+        """
+        session.last_activity_at = now
+        message = session.add_message(
+            "CLIENT", body, now, author_id=session.client_id, author_name=session.client_name
+        )
+        if extra:
+            message.update(extra)
+        self.emit(SessionEvent(CLIENT_MESSAGE, session.id, session.chat_id, now, {"message": message}))
+        return message
 
     def sweep(self, now: float) -> int:
         """Fire ``session_closed`` for sessions that are closed at ``now``; returns how many fired."""
