@@ -121,7 +121,9 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": _modules("hooks.twin"),
         "operators": _modules("operators.messages", "operators.chat"),
         "sensors": _modules("sensors.messages", "sensors.chat"),
-        "triggers": _modules("triggers.messages", "triggers.chat"),
+        "triggers": _modules(
+            "triggers.messages", "triggers.chat", "triggers.message_events", "triggers.chat_events"
+        ),
         "notifications": ["airflow_provider_twin.notifications.twin.TwinNotifier"],
         "config": CONFIG,
         "connection-types": [
