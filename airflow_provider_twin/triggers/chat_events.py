@@ -1,0 +1,197 @@
+"""``TwinChatEventTrigger``: chat sessions started and closed, and client messages, as asset events.
+
+An event watcher (see :mod:`.events`) over
+:class:`~airflow_provider_twin.client.chat.ChatSessionEvents`: every ``poll_interval`` seconds it
+lists the sessions started within ``created_within_seconds`` (and the messages of those whose
+last message moved), and between polls it listens to the open sessions on the connection's
+one chat websocket, shared with the chat sensors' waits (:class:`~.chat.ChatSocket`), so a
+close is reported within a second or so of TWIN announcing it. REST catches everything else:
+what happened while the websocket was down, sessions started since the last poll, and client
+messages (TWIN pushes no event for those).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any, ClassVar
+
+from airflow_provider_twin.client import TwinEvent, TwinInputError
+from airflow_provider_twin.client.chat import (
+    CHAT_EVENT_KINDS,
+    INSTALL_HINT,
+    ChatEvent,
+    ChatEventFilter,
+    ChatSessionEvents,
+    load_realtime,
+)
+from airflow_provider_twin.hooks.twin import TwinHook
+from airflow_provider_twin.triggers.chat import ChatSocket
+from airflow_provider_twin.triggers.connections import TwinConnection
+from airflow_provider_twin.triggers.event_cursor import DEFAULT_COMMIT_DELAY
+from airflow_provider_twin.triggers.events import (
+    DEFAULT_POLL_INTERVAL,
+    WINDOW_MARGIN_SECONDS,
+    TwinEventTrigger,
+)
+
+#: Default creation window of the sessions a chat watcher follows: one day.
+DEFAULT_CHAT_WINDOW_SECONDS = 86400.0
+
+
+class SessionFollower:
+    """The open sessions of a stream, watched on a chat websocket; their events in one queue."""
+
+    def __init__(self, hub: Any) -> None:
+        self.hub = hub
+        self.queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._watches: dict[str, tuple[Any, asyncio.Task[None]]] = {}
+
+    def follow(self, session_ids: Iterable[str]) -> None:
+        """Watch exactly ``session_ids`` (new ones joined, others left)."""
+        wanted = list(dict.fromkeys(session_ids))
+        for session_id in [sid for sid in self._watches if sid not in set(wanted)]:
+            self._leave(session_id)
+        if self.hub.failed:
+            return
+        for session_id in wanted:
+            if session_id not in self._watches:
+                watch = self.hub.watch(session_id)
+                self._watches[session_id] = (watch, asyncio.ensure_future(self._pump(watch)))
+
+    @property
+    def watched(self) -> int:
+        return len(self._watches)
+
+    async def _pump(self, watch: Any) -> None:
+        while True:
+            item = await watch.next(None)
+            if isinstance(item, ChatEvent):
+                self.queue.put_nowait(item)
+
+    async def next(self, timeout: float) -> ChatEvent | None:
+        """The next event heard, or None after ``timeout`` seconds."""
+        try:
+            event: ChatEvent = await asyncio.wait_for(self.queue.get(), max(timeout, 0.0))
+        except asyncio.TimeoutError:
+            return None
+        return event
+
+    def _leave(self, session_id: str) -> None:
+        watch, task = self._watches.pop(session_id)
+        task.cancel()
+        self.hub.unwatch(watch)
+
+    def close(self) -> None:
+        """Leave every session."""
+        for session_id in list(self._watches):
+            self._leave(session_id)
+
+
+class TwinChatEventTrigger(TwinEventTrigger):
+    """Report chat sessions started and closed and client messages: one asset event each.
+
+    Payloads (besides ``event_id``, ``type`` and ``time``):
+
+    * ``chat.session_started`` (``session:<id>:started``): ``sessionId``, ``chatId``;
+    * ``chat.session_closed`` (``session:<id>:closed``): ``sessionId``, ``chatId``,
+      ``sessionRatingRequired`` and ``rating`` (int, or None when TWIN gives none);
+    * ``chat.client_message`` (``chat-message:<id>``): ``sessionId``, ``chatId``, ``messageId``
+      (no text: read it by id if you need it).
+
+    :param twin_conn_id: the ``twin`` connection.
+    :param chat_id: only sessions of this chat; default every chat of the account.
+    :param events: which kinds to report: ``session_started``, ``session_closed``,
+        ``client_message`` (default all three).
+    :param created_within_seconds: follow the sessions started this many seconds before each
+        poll (default a day); a session started earlier is not reported.
+    :param poll_interval: seconds between REST polls.
+    :param realtime: listen to open sessions' closes on the websocket (needs the ``realtime``
+        extra; without it the watcher polls only, and says so in its log).
+    :param commit_delay: seconds between yielding an event and storing its id in the cursor.
+    :param cursor_name: the cursor's Variable is ``twin_events.<cursor_name>``.
+    :raises TwinInputError: a bad argument, naming it (the DAG file fails to load).
+    """
+
+    source: ClassVar[str] = "chat"
+
+    def __init__(
+        self,
+        *,
+        twin_conn_id: str = TwinHook.default_conn_name,
+        chat_id: str | None = None,
+        events: str | Sequence[str] = tuple(CHAT_EVENT_KINDS),
+        created_within_seconds: float = DEFAULT_CHAT_WINDOW_SECONDS,
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        realtime: bool = True,
+        commit_delay: float = DEFAULT_COMMIT_DELAY,
+        cursor_name: str | None = None,
+    ) -> None:
+        try:
+            self.filter = ChatEventFilter(chat_id, events, created_within_seconds)
+        except TwinInputError as exc:  # the filter calls this argument "kinds"
+            text = str(exc)
+            raise TwinInputError(f"events{text[5:]}" if text.startswith("kinds") else text) from None
+        self.realtime = bool(realtime)
+        super().__init__(
+            twin_conn_id=twin_conn_id,
+            poll_interval=poll_interval,
+            commit_delay=commit_delay,
+            cursor_name=cursor_name,
+            window_seconds=self.filter.created_within_seconds + WINDOW_MARGIN_SECONDS,
+        )
+        self._sessions = ChatSessionEvents(self.filter)
+
+    def filter_json(self) -> dict[str, Any]:
+        data = self.filter.to_json()
+        return {
+            "chat_id": data["chat_id"],
+            "events": data["kinds"],
+            "created_within_seconds": data["created_within_seconds"],
+        }
+
+    def own_kwargs(self) -> dict[str, Any]:
+        return {"realtime": self.realtime}
+
+    async def poll(self, connection: TwinConnection) -> list[TwinEvent]:
+        return await self._sessions.poll(connection.client)
+
+    def listening(self, connection: TwinConnection) -> AbstractAsyncContextManager[Any]:
+        return self._follower(connection)
+
+    @asynccontextmanager
+    async def _follower(self, connection: TwinConnection) -> AsyncIterator[SessionFollower | None]:
+        if not self.realtime or not self.filter.wants("session_closed"):
+            yield None
+            return
+        try:
+            load_realtime("async_hub")
+        except ImportError:
+            self.log.warning("%s: polling only, no websocket: %s", self.describe(), INSTALL_HINT)
+            yield None
+            return
+        key = self.twin_conn_id
+        async with connection.attach(key, lambda: ChatSocket.open(connection), ChatSocket.aclose) as socket:
+            follower = SessionFollower(socket.hub)
+            try:
+                yield follower
+            finally:
+                follower.close()
+
+    async def listen(self, connection: TwinConnection, listener: Any, timeout: float) -> list[TwinEvent]:
+        if not isinstance(listener, SessionFollower):
+            return await super().listen(connection, listener, timeout)
+        listener.follow(self._sessions.open_sessions())
+        heard = await listener.next(timeout)
+        if heard is None:
+            return []
+        with contextlib.suppress(Exception):  # REST reports it at the next poll anyway
+            closed = await self._sessions.realtime_closed(connection.client, heard)
+            return [closed] if closed is not None else []
+        closed = self._sessions.closed_event(heard)
+        return [closed] if closed is not None else []
+
+
+__all__ = ["DEFAULT_CHAT_WINDOW_SECONDS", "SessionFollower", "TwinChatEventTrigger"]

@@ -1,0 +1,142 @@
+"""TwinChatEventTrigger against the emulator: kwargs, REST events, realtime closes, shared socket."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import inspect
+import json
+import re
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from airflow_provider_twin.client import TwinInputError
+from airflow_provider_twin.emulator import TwinEmulator
+from airflow_provider_twin.emulator.admin_client import EmulatorAdmin
+from airflow_provider_twin.triggers import TwinChatEventTrigger
+from airflow_provider_twin.triggers.chat import shared_chat_socket
+from tests.unit.chat.chat_fixtures import CHAT_ID, start_session, until
+from tests.unit.event_watchers import Variables, collect, memory_variables
+
+RATED_CLOSE = "rating" in inspect.signature(EmulatorAdmin.close_session).parameters
+
+
+@pytest.fixture
+def variables(monkeypatch: pytest.MonkeyPatch) -> Variables:
+    return memory_variables(monkeypatch)
+
+
+def write(emulator: TwinEmulator, session_id: str, text: str = "hello") -> None:
+    """The client writes in its open session."""
+    response = httpx.put(
+        f"{emulator.base_url}/chat/api/v1/chats/{CHAT_ID}/sessions",
+        json={"sessionId": session_id, "messageBody": text},
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_kwargs_are_plain_json_that_re_create_the_same_watcher() -> None:
+    trigger = TwinChatEventTrigger(chat_id=CHAT_ID, events="session_closed", created_within_seconds=3600)
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "airflow_provider_twin.triggers.chat_events.TwinChatEventTrigger"
+    assert kwargs == {
+        "chat_id": CHAT_ID,
+        "events": ["session_closed"],
+        "created_within_seconds": 3600,
+        "realtime": True,
+        "twin_conn_id": "twin_default",
+        "poll_interval": 30.0,
+        "commit_delay": 5.0,
+        "cursor_name": None,
+    }
+    assert json.loads(json.dumps(kwargs)) == kwargs
+    module, _, name = classpath.rpartition(".")
+    again = getattr(importlib.import_module(module), name)(**kwargs)
+    assert again.serialize() == (classpath, kwargs)
+    assert re.fullmatch(r"twin_events\.[0-9a-f]{16}", trigger.cursor_variable)
+    assert trigger.window == 3600 + 3600
+    assert TwinChatEventTrigger().serialize()[1]["events"] == [
+        "session_started",
+        "session_closed",
+        "client_message",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ({"events": ["session_ended"]}, "events"),
+        ({"events": []}, "events"),
+        ({"created_within_seconds": 0}, "created_within_seconds"),
+        ({"chat_id": ""}, "chat_id"),
+        ({"poll_interval": -1}, "poll_interval"),
+        ({"cursor_name": "a b"}, "cursor_name"),
+    ],
+)
+def test_a_bad_argument_fails_at_parse_time_naming_it(arguments: dict[str, Any], field: str) -> None:
+    with pytest.raises(TwinInputError, match="^" + re.escape(field)):
+        TwinChatEventTrigger(**arguments)
+
+
+async def test_rest_polls_report_starts_client_messages_and_closes_once(
+    twin_emulator: TwinEmulator, twin_connection_env: str, variables: Variables
+) -> None:
+    quiet = start_session(twin_emulator)
+    chatty = start_session(twin_emulator, messageBody="I need help")
+    await asyncio.to_thread(twin_emulator.admin.close_session, quiet, 0, True)
+    trigger = TwinChatEventTrigger(chat_id=CHAT_ID, realtime=False, poll_interval=0.1, commit_delay=0)
+
+    payloads = await collect(trigger, seconds=1.5)
+
+    by_type: dict[str, list[str]] = {}
+    for payload in payloads:
+        by_type.setdefault(payload["type"], []).append(payload["sessionId"])
+        assert "body" not in payload
+        assert "text" not in payload
+    assert sorted(by_type["chat.session_started"]) == sorted([quiet, chatty])
+    assert by_type["chat.session_closed"] == [quiet]
+    assert by_type["chat.client_message"] == [chatty]
+    closed = next(p for p in payloads if p["type"] == "chat.session_closed")
+    assert closed["event_id"] == f"session:{quiet}:closed"
+    assert closed["sessionRatingRequired"] is True
+
+    # A restart reports only what is new: the second session's close and a new message.
+    await asyncio.to_thread(write, twin_emulator, chatty, "still there?")
+    await asyncio.to_thread(twin_emulator.admin.close_session, chatty)
+    again = await collect(TwinChatEventTrigger(**trigger.serialize()[1]), seconds=1.5)
+    assert sorted(p["type"] for p in again) == ["chat.client_message", "chat.session_closed"]
+    assert {p["sessionId"] for p in again} == {chatty}
+
+
+async def test_a_close_arrives_over_the_shared_websocket_long_before_the_next_poll(
+    fast_realtime: TwinEmulator, twin_connection_env: str, variables: Variables
+) -> None:
+    session_id = start_session(fast_realtime)
+    trigger = TwinChatEventTrigger(chat_id=CHAT_ID, events=["session_closed"], poll_interval=60)
+    events = trigger.run()
+
+    async def close_when_listened() -> float:
+        await until(lambda: fast_realtime.admin.realtime()["stats"]["sessions_listened"] >= 1)
+        socket = shared_chat_socket("twin_default")
+        assert socket is not None
+        assert session_id in socket.hub.sessions
+        await asyncio.sleep(0.3)  # joined
+        closing = {"rating": 2} if RATED_CLOSE else {}
+        await asyncio.to_thread(fast_realtime.admin.close_session, session_id, 0, False, **closing)
+        return time.monotonic()
+
+    closer = asyncio.ensure_future(close_when_listened())
+    try:
+        event = await asyncio.wait_for(anext(events), 15)
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
+    closed_at = await closer
+    assert time.monotonic() - closed_at < 5  # not the 60 s poll
+    payload = event.payload
+    assert payload["event_id"] == f"session:{session_id}:closed"
+    if RATED_CLOSE:
+        assert payload["rating"] == 2
+    assert shared_chat_socket("twin_default") is None  # the last user closed it

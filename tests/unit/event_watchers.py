@@ -1,0 +1,90 @@
+"""What the event watcher tests share: a cursor store in memory and ways to run a watcher.
+
+A watcher's cursor lives in an Airflow Variable, which only a triggerer (or a task) can reach;
+here the store is a dict, standing in for the Variable table across "restarts" (new trigger
+instances). The real Variable is exercised by the integration tests with a real triggerer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncGenerator, Mapping
+from typing import Any, cast
+
+import pytest
+
+from airflow_provider_twin.triggers import events as event_triggers
+from airflow_provider_twin.triggers.events import TwinEventTrigger
+
+
+class MemoryStore:
+    """A cursor store over a shared dict (the Variable table), counting writes; can be made to fail."""
+
+    def __init__(self, name: str, table: dict[str, str], failures: dict[str, int]) -> None:
+        self.name = name
+        self.table = table
+        self.failures = failures
+
+    async def load(self) -> Mapping[str, Any] | None:
+        text = self.table.get(self.name)
+        return None if text is None else dict(json.loads(text))
+
+    async def save(self, data: Mapping[str, Any]) -> None:
+        if self.failures.get("save", 0) > 0:
+            self.failures["save"] -= 1
+            raise RuntimeError("the supervisor did not answer")
+        self.table[self.name] = json.dumps(data)
+        self.failures["writes"] = self.failures.get("writes", 0) + 1
+
+
+class Variables:
+    """The Variables the watchers of a test wrote (name -> JSON text), and their stored ids."""
+
+    def __init__(self) -> None:
+        self.table: dict[str, str] = {}
+        self.failures: dict[str, int] = {}
+
+    def store(self, name: str) -> MemoryStore:
+        return MemoryStore(name, self.table, self.failures)
+
+    def ids(self, name: str) -> set[str]:
+        text = self.table.get(name)
+        return set(json.loads(text)["seen"]) if text else set()
+
+    @property
+    def writes(self) -> int:
+        return self.failures.get("writes", 0)
+
+
+def memory_variables(monkeypatch: pytest.MonkeyPatch) -> Variables:
+    """Make watchers keep their cursors in memory (see the module doc)."""
+    table = Variables()
+    monkeypatch.setattr(event_triggers, "VariableCursorStore", table.store)
+    return table
+
+
+async def collect(
+    trigger: TwinEventTrigger, seconds: float, count: int | None = None
+) -> list[dict[str, Any]]:
+    """The payloads the watcher yields within ``seconds``, or its first ``count``; then it stops.
+
+    Stopping it is what a triggerer does to a watcher on a restart (the generator is closed).
+    """
+    payloads: list[dict[str, Any]] = []
+    events = cast(AsyncGenerator[Any, None], trigger.run())
+    deadline = time.monotonic() + seconds
+    try:
+        while count is None or len(payloads) < count:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            try:
+                event = await asyncio.wait_for(anext(events), left)
+            except asyncio.TimeoutError:
+                break
+            payloads.append(event.payload)
+    finally:
+        await events.aclose()
+    return payloads
