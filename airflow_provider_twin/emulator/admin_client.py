@@ -143,6 +143,33 @@ class EmulatorAdmin:
         result: dict[str, Any] = self._call("POST", f"/sessions/{session_id}/close", json=body)
         return result
 
+    # -- many events at once (benchmarks; see docs/emulator.md, "Making many events") --------------
+    def make_messages(self, count: int, status: str = "DELIVERED", **options: Any) -> dict[str, Any]:
+        """``count`` messages reaching ``status``; options ``channel``, ``delivery_seconds``,
+        ``bulk_id``, ``callback_url``, ``callback_data``. Returns ids and times."""
+        body = {"count": count, "status": status, **options}
+        result: dict[str, Any] = self._call("POST", "/messages", json=body)
+        return result
+
+    def start_sessions(self, count: int, **options: Any) -> list[dict[str, Any]]:
+        """Start ``count`` chat sessions; options ``chat_id``, ``ttl``, ``message_body``."""
+        result: list[dict[str, Any]] = self._call(
+            "POST", "/sessions/start-many", json={"count": count, **options}
+        )["items"]
+        return result
+
+    def post_client_messages(self, **options: Any) -> list[dict[str, Any]]:
+        """Client messages into open sessions; options ``session_ids``, ``chat_id``, ``count``,
+        ``per_session``, ``body``."""
+        result: list[dict[str, Any]] = self._call("POST", "/sessions/client-messages", json=options)["items"]
+        return result
+
+    def close_sessions(self, **options: Any) -> list[dict[str, Any]]:
+        """Close open sessions; options ``session_ids``, ``chat_id``, ``count``, ``after_seconds``,
+        ``rating_required``, ``rating``."""
+        result: list[dict[str, Any]] = self._call("POST", "/sessions/close-many", json=options)["items"]
+        return result
+
     # -- realtime websocket (see docs/emulator.md, "Realtime websocket") ------------------------------
     def realtime(self) -> dict[str, Any]:
         """Websocket settings, counters and open connections."""

@@ -14,6 +14,7 @@ from .middleware import TrafficMiddleware
 from .responses import error_response
 from .routes_admin import ADMIN_PREFIX
 from .routes_admin import router as admin_router
+from .routes_admin_events import router as admin_events_router
 from .routes_admin_webhooks import router as admin_webhooks_router
 from .routes_chat import router as chat_router
 from .routes_iam import router as iam_router
@@ -44,7 +45,15 @@ def create_app(settings: EmulatorSettings | None = None, *, state: EmulatorState
     )
     install_docs_page(app, f"{ADMIN_PREFIX}/docs", openapi_url)
     app.state.twin = twin_state
-    for router in (iam_router, notify_router, chat_router, admin_router, admin_webhooks_router):
+    routers = (
+        iam_router,
+        notify_router,
+        chat_router,
+        admin_router,
+        admin_webhooks_router,
+        admin_events_router,
+    )
+    for router in routers:
         app.include_router(router)
     # The Centrifugo websocket and its admin routes; the hub is ``app.state.centrifugo``.
     install_realtime(app, twin_state)
