@@ -7,7 +7,6 @@ Against the emulator: sessions start over REST, a client writes by continuing it
 from __future__ import annotations
 
 import asyncio
-import inspect
 import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -27,13 +26,10 @@ from airflow_provider_twin.client.core.twin_events import (
     CHAT_SESSION_STARTED,
 )
 from airflow_provider_twin.emulator import TwinEmulator
-from airflow_provider_twin.emulator.admin_client import EmulatorAdmin
 from tests.unit.chat.chat_fixtures import CHAT_ID, emulator_config, start_session
 
 OTHER_CHAT = "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d"
 MESSAGES_ROUTE = "GET /chat/api/v1/sessions/{sessionId}/messages"
-#: Whether the emulator's admin close takes a session rating (ASSUMPTION, docs/emulator.md).
-RATED_CLOSE = "rating" in inspect.signature(EmulatorAdmin.close_session).parameters
 
 
 @pytest.fixture
@@ -52,13 +48,16 @@ def stream(twin_emulator: TwinEmulator) -> Iterator[Any]:
     loop.close()
 
 
-def write(emulator: TwinEmulator, session_id: str, text: str = "hello") -> None:
-    """The client writes in its open session."""
-    response = httpx.put(
-        f"{emulator.base_url}/chat/api/v1/chats/{CHAT_ID}/sessions",
-        json={"sessionId": session_id, "messageBody": text},
+def write(emulator: TwinEmulator, session_id: str, text: str = "hello") -> dict[str, Any]:
+    """The client writes in its open session (``POST /sessions/{id}/clients/messages``, §4.5)."""
+    response = httpx.post(
+        f"{emulator.base_url}/chat/api/v1/sessions/{session_id}/clients/messages",
+        json={"body": text},
+        headers={"Authorization": f"Bearer {emulator.admin.mint_token()}"},
     )
-    assert response.status_code == 200, response.text
+    assert response.status_code in {200, 201}, response.text
+    created: dict[str, Any] = response.json()
+    return created
 
 
 def by_type(events: list[TwinEvent]) -> dict[str, list[str]]:
@@ -157,9 +156,10 @@ def test_later_polls_read_only_the_sessions_whose_last_message_moved(
     assert seen.new(stream(source)) == []
     assert messages_read(twin_emulator) == 2  # nothing moved: no session's messages read
 
-    write(twin_emulator, second, "again")
+    wrote = write(twin_emulator, second, "again")
     later = seen.new(stream(source))
-    assert [e.type for e in later] == [CHAT_CLIENT_MESSAGE]
+    assert [e.event_id for e in later] == [f"chat-message:{wrote['id']}"]
+    assert later[0].time == wrote["createdAt"]
     assert later[0].payload["sessionId"] == second
     assert messages_read(twin_emulator) == 3
     assert first in source.open_sessions()
@@ -247,10 +247,9 @@ def test_a_websocket_close_of_a_session_twin_no_longer_knows_is_told_from_the_ev
     assert event.payload["sessionRatingRequired"] is True
 
 
-@pytest.mark.skipif(not RATED_CLOSE, reason="the emulator's admin close does not take a rating yet")
 def test_a_close_carries_the_sessions_rating(twin_emulator: TwinEmulator, stream: Any) -> None:
     rated = start_session(twin_emulator)
-    twin_emulator.admin.close_session(rated, rating_required=True, rating=2)  # type: ignore[call-arg]
+    twin_emulator.admin.close_session(rated, rating_required=True, rating=2)
     closes = stream(ChatSessionEvents(ChatEventFilter(kinds=["session_closed"])))
     assert [e.payload["rating"] for e in closes] == [2]
 
