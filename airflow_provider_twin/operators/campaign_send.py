@@ -10,9 +10,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from airflow.sdk import Asset
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_provider_twin.client import TwinError, TwinInputError
+from airflow_provider_twin.client import TwinConfigError, TwinError, TwinInputError
 from airflow_provider_twin.client.messages import (
     BulkSender,
     BulkSendError,
@@ -25,6 +26,9 @@ from airflow_provider_twin.client.messages import (
 )
 from airflow_provider_twin.hooks.twin import TwinHook
 from airflow_provider_twin.operators.failures import airflow_error
+
+#: Most bulk ids an asset event's extra lists (a million recipients make a thousand bulks).
+MAX_BULK_IDS_IN_EXTRA = 100
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -49,14 +53,14 @@ def send_campaign(op: TwinSendMessagesOperator, context: Context) -> dict[str, A
     try:
         plan = plan_send(
             identity,
-            op.shared_settings(),
+            _settings(op),
             messages=op.messages,
             recipients=op.recipients,
             recipients_file=op.file_source(),
             file_format=op.recipients_file_format,
             deduplicate=op.deduplicate,
         )
-    except TwinInputError as exc:
+    except (TwinInputError, TwinConfigError) as exc:
         raise AirflowFailException(str(exc)) from None
     validated = time.monotonic()
     op.log.info("Validated %d recipient(s) in %.2f s", plan.total, validated - started)
@@ -107,7 +111,52 @@ def send_campaign(op: TwinSendMessagesOperator, context: Context) -> dict[str, A
             f"{rejected}, above fail_on_rejected={op.fail_on_rejected}; the rest were sent. "
             "The summary is in XCom under the key 'summary'."
         )
+    _record_outlets(op, context, summary)
     return summary
+
+
+def _settings(op: TwinSendMessagesOperator) -> dict[str, Any]:
+    """The shared settings, with the ``callbackUrl`` of ``webhook_asset`` when no URL is given."""
+    settings = op.shared_settings()
+    if op.webhook_asset:
+        if settings.get("callback_url"):
+            op.log.warning("callback_url is given: TWIN's webhooks go there, not to %s", op.webhook_asset)
+        else:
+            from airflow_provider_twin.webhooks.callback_urls import callback_url  # noqa: PLC0415
+
+            settings["callback_url"] = callback_url(op.webhook_asset)
+            op.log.info("TWIN's status webhooks become events of the asset %s", op.webhook_asset)
+    return settings
+
+
+def outlet_extra(summary: dict[str, Any]) -> dict[str, Any]:
+    """The extra of the send's asset events: ids and counts of the summary, JSON, bounded in size.
+
+    At most :data:`MAX_BULK_IDS_IN_EXTRA` bulk ids (``bulk_ids_truncated`` says when there are
+    more); the ``group_id`` names every message of the send (e.g. for a
+    :class:`~airflow_provider_twin.triggers.TwinMessageEventTrigger` or a status sensor).
+    """
+    bulk_ids = list(summary["bulk_ids"])
+    return {
+        "group_id": summary["group_id"],
+        "bulk_ids": bulk_ids[:MAX_BULK_IDS_IN_EXTRA],
+        "bulk_ids_truncated": len(bulk_ids) > MAX_BULK_IDS_IN_EXTRA,
+        "chunks": summary["chunks"],
+        **{key: summary[key] for key in ("total", "accepted", "rejected", "skipped", "duplicates_merged")},
+        "per_channel": dict(summary["per_channel"]),
+    }
+
+
+def _record_outlets(op: TwinSendMessagesOperator, context: Context, summary: dict[str, Any]) -> None:
+    """Put :func:`outlet_extra` on the asset events of the task's Asset outlets."""
+    assets = [outlet for outlet in op.outlets or () if isinstance(outlet, Asset)]
+    if not assets:
+        return
+    extra = outlet_extra(summary)
+    if op.webhook_asset:
+        extra["webhook_asset"] = op.webhook_asset
+    for asset in assets:
+        context["outlet_events"][asset].extra.update(extra)
 
 
 async def _send(op: TwinSendMessagesOperator, plan: SendPlan, report: SendReport, check: bool) -> None:

@@ -17,8 +17,9 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import Asset, BaseOperator
 
+from airflow_provider_twin.client import TwinInputError
 from airflow_provider_twin.client.messages import (
     CANCELLED_STATUSES,
     DEFAULT_BATCH_SIZE,
@@ -75,6 +76,10 @@ class TwinSendMessagesOperator(BaseOperator):
     :param use_short_links: let TWIN shorten links in SMS.
     :param validity_period: minutes (1-2880) a message may wait for delivery.
     :param callback_url: URL TWIN posts status changes to.
+    :param webhook_asset: an asset (or its name) whose events TWIN's status webhooks become:
+        ``callback_url`` is then the receiver's URL for it, with its token (see
+        docs/webhooks.md; needs ``[twin] webhook_base_url`` and ``webhook_secret``). A
+        ``callback_url`` given as well wins.
     :param callback_data: string (or object, sent as JSON) echoed in every callback.
     :param group_id: TWIN group id (UUID) of all messages; default: a deterministic id derived
         from the task instance, the same on every try.
@@ -97,6 +102,10 @@ class TwinSendMessagesOperator(BaseOperator):
     :param redact_rejected: mask addresses of rejected items in the summary (default True).
     :param progress_interval: seconds between progress lines in the task log.
     :param twin_conn_id: the ``twin`` connection.
+    Asset ``outlets`` of the task get an asset event whose extra is the summary's ids and
+    counts (``group_id``, ``bulk_ids``, ``total``, ``accepted``, ``rejected``...), for DAGs
+    scheduled on "campaign sent".
+
     :return: (XCom) ``{"bulk_ids", "group_id", "total", "accepted", "rejected", "skipped",
         "skipped_chunks", "chunks", "per_channel", "duplicates_merged", "rejected_items",
         "rejected_items_truncated", "message_ids", "message_ids_truncated", "timing"}``;
@@ -136,6 +145,7 @@ class TwinSendMessagesOperator(BaseOperator):
         validity_period: int | None = None,
         callback_url: str | None = None,
         callback_data: str | Mapping[str, Any] | None = None,
+        webhook_asset: str | Asset | None = None,
         group_id: str | None = None,
         variable_default: str | None = None,
         deduplicate: bool = True,
@@ -169,6 +179,10 @@ class TwinSendMessagesOperator(BaseOperator):
         self.validity_period = validity_period
         self.callback_url = callback_url
         self.callback_data = callback_data
+        asset_name = webhook_asset.name if isinstance(webhook_asset, Asset) else webhook_asset
+        if asset_name is not None and not (isinstance(asset_name, str) and asset_name):
+            raise TwinInputError(f"webhook_asset: expected an Asset or its name, got {webhook_asset!r}")
+        self.webhook_asset: str | None = asset_name
         self.group_id = group_id
         self.variable_default = variable_default
         check_send_arguments(
