@@ -26,6 +26,7 @@ server's access log prints URLs with their query: see docs/webhooks.md.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import threading
@@ -46,7 +47,7 @@ log = logging.getLogger(__name__)
 
 #: How long an event id is remembered, per asset, to answer a repeat without a second event.
 DEDUPE_WINDOW_SECONDS = 24 * 3600.0
-#: At most this many event ids are remembered (the oldest go first): bounded memory, ~25 MB.
+#: At most this many event ids are remembered (the oldest go first): about 20 MB at most.
 DEDUPE_MAX_EVENTS = 100_000
 #: A status webhook is a few hundred bytes; callbackData is at most 10 KiB.
 MAX_BODY_BYTES = 64 * 1024
@@ -73,15 +74,20 @@ class RecentEvents:
         self.window_seconds = window_seconds
         self.max_events = max_events
         self._clock = clock
-        self._seen: OrderedDict[tuple[str, str], float] = OrderedDict()
+        self._seen: OrderedDict[bytes, float] = OrderedDict()
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._seen)
 
+    @staticmethod
+    def _key(asset_name: str, event_id: str) -> bytes:
+        # 16 bytes instead of two strings of ~100: a third of the memory per remembered event.
+        return hashlib.blake2b(f"{asset_name}\0{event_id}".encode(), digest_size=16).digest()
+
     def claim(self, asset_name: str, event_id: str) -> bool:
         """Remember ``event_id`` for ``asset_name``; False if it was already remembered (a repeat)."""
-        key = (asset_name, event_id)
+        key = self._key(asset_name, event_id)
         now = self._clock()
         with self._lock:
             horizon = now - self.window_seconds
@@ -97,7 +103,7 @@ class RecentEvents:
     def release(self, asset_name: str, event_id: str) -> None:
         """Forget a claim whose asset event was not recorded, so that a retry is recorded."""
         with self._lock:
-            self._seen.pop((asset_name, event_id), None)
+            self._seen.pop(self._key(asset_name, event_id), None)
 
 
 def record_asset_event(asset_name: str, extra: dict[str, Any]) -> bool:
