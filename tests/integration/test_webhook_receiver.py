@@ -4,7 +4,8 @@ One Airflow (api-server, scheduler, dag-processor, triggerer as child processes,
 :class:`~tests.ui.airflow_stack.AirflowStack`) runs a DAG scheduled on an asset, with the
 receiver's secret configured. A message sent with :func:`callback_url` of that asset makes the
 emulator POST its status change; the asset event, listed by Airflow's REST API, carries the
-event as payload, and the DAG runs on it. A forged token is refused and records nothing, a
+event as payload, and the DAG runs on it (its task reads the payload: the XCom it returns).
+A forged token is refused and records nothing, a
 repeat records no second event, and neither the secret nor (on Airflow >= 3.3, whose access
 log redacts it) the token reaches the API server's log.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 import secrets
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -28,16 +30,10 @@ from tests.ui.airflow_stack import AirflowStack
 
 pytestmark = pytest.mark.integration
 
-ASSET = "twin.webhooks.campaign_delivered"
-DAG_ID = "twin_webhook_consumer"
-#: The DAG that defines the asset (so the receiver knows it) and runs on each of its events.
-DAG_SOURCE = f"""
-from airflow.providers.standard.operators.empty import EmptyOperator
-from airflow.sdk import DAG, Asset
-
-with DAG({DAG_ID!r}, schedule=[Asset({ASSET!r})], catchup=False, tags=["twin-webhooks"]):
-    EmptyOperator(task_id="consume")
-"""
+#: The DAG defining the asset (so the receiver knows it) and running on each of its events.
+DAG_FILE = Path(__file__).resolve().parent / "dags" / "webhook_consumer.py"
+DAG_ID = "test_twin_webhook_consumer"
+ASSET = "twin.campaign_delivery"
 T = TypeVar("T")
 
 
@@ -62,7 +58,7 @@ def stack(
     workdir = tmp_path_factory.mktemp("webhook-receiver")
     dags = workdir / "dags"
     dags.mkdir()
-    (dags / f"{DAG_ID}.py").write_text(DAG_SOURCE)
+    (dags / DAG_FILE.name).symlink_to(DAG_FILE)
     settings = {
         "AIRFLOW__TWIN__WEBHOOK_SECRET": secret,
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
@@ -176,7 +172,16 @@ def test_a_twin_webhook_is_an_asset_event_with_its_payload_and_runs_the_dag(
     assert payload["callbackData"] == "order-42"
 
     [run] = wait_for("a DAG run on the webhook's event", lambda: runs_on(stack, payload["event_id"]) or None)
-    assert run["run_type"] == "asset_triggered"
+    assert (run["run_type"], run["state"]) == ("asset_triggered", "success")
+    path = f"/api/v2/dags/{DAG_ID}/dagRuns/{quote(run['dag_run_id'], safe='')}/taskInstances/status_changes"
+    xcom = stack.api("GET", f"{path}/xcomEntries/return_value", params={"deserialize": True})["value"]
+    [change] = [change for change in xcom if change["message"] == message_id]
+    assert change == {
+        "event_id": payload["event_id"],
+        "message": message_id,
+        "status": "DELIVERED",
+        "callbackData": "order-42",
+    }
 
 
 def test_a_forged_token_is_refused_and_records_nothing(
