@@ -95,7 +95,7 @@ def test_the_dags_folder_parses_without_errors_or_duplicate_ids(airflow_db: Path
     assert bag.import_errors == {}
     examples = {path.stem for path in EXAMPLES.glob("example_*.py")}
     assert examples <= set(bag.dag_ids)
-    assert len(examples) == 4
+    assert len(examples) == 6
 
 
 # -- the reminder campaign ------------------------------------------------------------------------------
