@@ -54,6 +54,10 @@ class TwinSendMessagesOperator(BaseOperator):
     skips chunks TWIN already holds, and a request whose answer was lost is checked, not
     blindly repeated: a campaign is never sent twice.
 
+    Asset ``outlets`` of the task get an asset event whose extra is the summary's ids and
+    counts (``group_id``, ``bulk_ids``, ``total``, ``accepted``, ``rejected``...), for DAGs
+    scheduled on "campaign sent".
+
     :param messages: raw TWIN message objects (list, XComArg or JSON string).
     :param recipients: recipients as dicts with ``phone``, ``email``, ``clientId``,
         ``externalId``, ``messengerUserId``, ``pushRegistrationId``, ``platform``,
@@ -102,10 +106,6 @@ class TwinSendMessagesOperator(BaseOperator):
     :param redact_rejected: mask addresses of rejected items in the summary (default True).
     :param progress_interval: seconds between progress lines in the task log.
     :param twin_conn_id: the ``twin`` connection.
-    Asset ``outlets`` of the task get an asset event whose extra is the summary's ids and
-    counts (``group_id``, ``bulk_ids``, ``total``, ``accepted``, ``rejected``...), for DAGs
-    scheduled on "campaign sent".
-
     :return: (XCom) ``{"bulk_ids", "group_id", "total", "accepted", "rejected", "skipped",
         "skipped_chunks", "chunks", "per_channel", "duplicates_merged", "rejected_items",
         "rejected_items_truncated", "message_ids", "message_ids_truncated", "timing"}``;
