@@ -172,13 +172,19 @@ class TwinChatEventTrigger(TwinEventTrigger):
             self.log.warning("%s: polling only, no websocket: %s", self.describe(), INSTALL_HINT)
             yield None
             return
-        key = self.twin_conn_id
-        async with connection.attach(key, lambda: ChatSocket.open(connection), ChatSocket.aclose) as socket:
-            follower = SessionFollower(socket.hub)
+        async with contextlib.AsyncExitStack() as stack:
             try:
-                yield follower
-            finally:
-                follower.close()
+                opening = connection.attach(
+                    self.twin_conn_id, lambda: ChatSocket.open(connection), ChatSocket.aclose
+                )
+                socket = await stack.enter_async_context(opening)
+            except Exception as exc:  # noqa: BLE001 - REST polls go on without the websocket
+                self.log.warning("%s: polling only, the websocket failed: %s", self.describe(), exc)
+                yield None
+                return
+            follower = SessionFollower(socket.hub)
+            stack.callback(follower.close)
+            yield follower
 
     async def listen(self, connection: TwinConnection, listener: Any, timeout: float) -> list[TwinEvent]:
         if not isinstance(listener, SessionFollower):

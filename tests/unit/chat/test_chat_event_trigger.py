@@ -17,7 +17,7 @@ from airflow_provider_twin.client import TwinInputError
 from airflow_provider_twin.emulator import TwinEmulator
 from airflow_provider_twin.emulator.admin_client import EmulatorAdmin
 from airflow_provider_twin.triggers import TwinChatEventTrigger
-from airflow_provider_twin.triggers.chat import shared_chat_socket
+from airflow_provider_twin.triggers.chat import ChatSocket, shared_chat_socket
 from tests.unit.chat.chat_fixtures import CHAT_ID, start_session, until
 from tests.unit.event_watchers import Variables, collect, memory_variables
 
@@ -140,3 +140,24 @@ async def test_a_close_arrives_over_the_shared_websocket_long_before_the_next_po
     if RATED_CLOSE:
         assert payload["rating"] == 2
     assert shared_chat_socket("twin_default") is None  # the last user closed it
+
+
+async def test_without_a_websocket_the_watcher_polls(
+    twin_emulator: TwinEmulator,
+    twin_connection_env: str,
+    variables: Variables,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def refused(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionRefusedError("the websocket is down")
+
+    monkeypatch.setattr(ChatSocket, "open", refused)
+    session_id = start_session(twin_emulator)
+    await asyncio.to_thread(twin_emulator.admin.close_session, session_id)
+    trigger = TwinChatEventTrigger(
+        chat_id=CHAT_ID, events=["session_closed"], poll_interval=0.1, commit_delay=0
+    )
+
+    payloads = await collect(trigger, seconds=1.5)
+
+    assert [p["event_id"] for p in payloads] == [f"session:{session_id}:closed"]
