@@ -28,6 +28,11 @@ def iso_or_none(ts: float | None) -> str | None:
     return None if ts is None else iso(ts)
 
 
+def from_iso(text: str) -> datetime:
+    """``datetime.fromisoformat`` that also reads a ``Z`` suffix on Python 3.10 (3.11+ does)."""
+    return datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith(("Z", "z")) else text)
+
+
 def parse_aware_datetime(value: str) -> float | None:
     """Parse an ISO-8601 date-time that carries a UTC offset (or ``Z``).
 
@@ -35,7 +40,7 @@ def parse_aware_datetime(value: str) -> float | None:
     refused because its meaning depends on a time zone the API does not define (twin-api.md §7.3).
     """
     try:
-        parsed = datetime.fromisoformat(value)
+        parsed = from_iso(value)
     except ValueError:
         return None
     if parsed.tzinfo is None or parsed.utcoffset() is None:
@@ -61,7 +66,7 @@ def parse_filter_bound(value: str, *, upper: bool) -> float | None:
             return (start + timedelta(days=1)).timestamp() - 1e-6
         return start.timestamp()
     try:
-        parsed = datetime.fromisoformat(text.replace(" ", "+") if "T" in text else text)
+        parsed = from_iso(text.replace(" ", "+") if "T" in text else text)
     except ValueError:
         return None
     if parsed.tzinfo is None:

@@ -249,7 +249,8 @@ class WebhookDispatcher:
                     self.sweep()
                 except Exception:
                     logger.exception("Sweeping the webhook schedule failed")
-                with contextlib.suppress(TimeoutError):
+                # asyncio.TimeoutError is not the builtin TimeoutError before Python 3.11.
+                with contextlib.suppress(asyncio.TimeoutError, TimeoutError):
                     await asyncio.wait_for(wake.wait(), SWEEP_INTERVAL)
                 wake.clear()
         finally:
@@ -280,48 +281,62 @@ class WebhookDispatcher:
         content = json.dumps(change.body).encode()
         path = urlsplit(change.url).path or "/"
         delivery.result = SENDING
-        for attempt in range(1, attempts + 1):
-            if generation != self._generation:
-                return
-            with state.lock:
-                fault = state.faults.draw("POST", path, target="webhook")
-                delivery.attempts = attempt
-            status, error = await self._attempt(client, change.url, content, fault, timeout)
-            delivery.last_status, delivery.last_error = status, error
-            if status is not None and 200 <= status < 300:
+        try:
+            for attempt in range(1, attempts + 1):
+                if generation != self._generation:
+                    return
                 with state.lock:
-                    delivery.result = DELIVERED
-                    delivery.delivered_at = delivery.finished_at = state.now()
-                return
-            if status is not None and status < 500:
-                break
-            if attempt < attempts:
-                await asyncio.sleep(backoff * 2 ** (attempt - 1))
-        with state.lock:
-            delivery.result = FAILED
-            delivery.finished_at = state.now()
+                    fault = state.faults.draw("POST", path, target="webhook")
+                    delivery.attempts = attempt
+                status, error = await self._attempt(client, change.url, content, fault, timeout)
+                delivery.last_status, delivery.last_error = status, error
+                if status is not None and 200 <= status < 300:
+                    with state.lock:
+                        delivery.result = DELIVERED
+                        delivery.delivered_at = delivery.finished_at = state.now()
+                    return
+                if status is not None and status < 500:
+                    break
+                if attempt < attempts:
+                    await asyncio.sleep(backoff * 2 ** (attempt - 1))
+        except Exception as exc:
+            delivery.last_error = f"{type(exc).__name__}: {exc}".rstrip(": ")
+            raise
+        finally:
+            # Whatever ends the attempts (a reset, an unexpected error, the loop closing), a
+            # delivery never stays "sending".
+            if delivery.result == SENDING:
+                with state.lock:
+                    delivery.result = FAILED
+                    delivery.finished_at = state.now()
 
     @staticmethod
     async def _attempt(
         client: httpx.AsyncClient, url: str, content: bytes, fault: Any, timeout: float
     ) -> tuple[int | None, str | None]:
-        """One POST; returns ``(HTTP status or None, error or None)``."""
+        """One POST within ``timeout`` seconds; returns ``(HTTP status or None, error or None)``."""
+
+        async def post() -> tuple[int | None, str | None] | httpx.Response:
+            if fault is not None and fault.latency_ms > 0:
+                await asyncio.sleep(fault.latency_ms / 1000.0)
+            if fault is not None and fault.kind == "status":
+                return int(fault.status), f"Receiver answered {fault.status} (fault {fault.id})."
+            if fault is not None and fault.kind == "drop":
+                return None, f"Receiver unreachable: connection refused (fault {fault.id})."
+            return await client.post(
+                url, content=content, headers={"Content-Type": "application/json"}, timeout=timeout
+            )
+
         try:
-            async with asyncio.timeout(timeout):
-                if fault is not None and fault.latency_ms > 0:
-                    await asyncio.sleep(fault.latency_ms / 1000.0)
-                if fault is not None and fault.kind == "status":
-                    return int(fault.status), f"Receiver answered {fault.status} (fault {fault.id})."
-                if fault is not None and fault.kind == "drop":
-                    return None, f"Receiver unreachable: connection refused (fault {fault.id})."
-                response = await client.post(
-                    url, content=content, headers={"Content-Type": "application/json"}, timeout=timeout
-                )
-        except TimeoutError:
+            # wait_for, not asyncio.timeout (Python 3.11+); its TimeoutError is asyncio's before 3.11.
+            answer = await asyncio.wait_for(post(), timeout)
+        except (asyncio.TimeoutError, TimeoutError):
             return None, f"No answer within {timeout:g} s."
         except httpx.HTTPError as exc:
             return None, f"{type(exc).__name__}: {exc}".rstrip(": ")
-        status = response.status_code
+        if not isinstance(answer, httpx.Response):
+            return answer
+        status = answer.status_code
         return status, None if 200 <= status < 300 else f"Receiver answered {status}."
 
 

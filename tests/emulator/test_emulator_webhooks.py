@@ -11,7 +11,11 @@ from emulator_testkit import TwinApi, sms, wait_for
 from webhook_testkit import WebhookReceiver
 
 from airflow_provider_twin.emulator import TwinEmulator
-from airflow_provider_twin.emulator.webhook_delivery import refusal, url_without_query
+from airflow_provider_twin.emulator.webhook_delivery import (
+    WebhookDispatcher,
+    refusal,
+    url_without_query,
+)
 from airflow_provider_twin.emulator.webhook_settings import WEBHOOK_DEFAULTS
 
 pytestmark = pytest.mark.twin_strict
@@ -214,6 +218,28 @@ def test_slow_receiver_times_out_and_is_retried(
     [slow] = finished(twin_emulator, 1)
     assert (slow["attempts"], slow["result"], slow["last_status"]) == (2, "failed", None)
     assert slow["last_error"]
+
+
+def test_an_unexpected_error_while_sending_ends_the_delivery_failed_not_sending(
+    api: TwinApi,
+    twin_emulator: TwinEmulator,
+    receiver: WebhookReceiver,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def broken(*args: Any, **kwargs: Any) -> tuple[int | None, str | None]:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(WebhookDispatcher, "_attempt", staticmethod(broken))
+    api.send_ok(sms("79990000014", callbackUrl=f"{receiver.url}/h"))
+    [delivery] = finished(twin_emulator, 1)
+    assert (delivery["result"], delivery["last_error"]) == ("failed", "RuntimeError: boom")
+    assert delivery["finished_at"]
+    monkeypatch.undo()
+    # The senders and the sweeper survive: the next change is delivered.
+    twin_emulator.admin.clear_webhooks()
+    api.send_ok(sms("79990000015", callbackUrl=f"{receiver.url}/h"))
+    [next_delivery] = finished(twin_emulator, 1)
+    assert next_delivery["result"] == "delivered"
 
 
 def test_other_hosts_are_refused_and_never_sent(api: TwinApi, twin_emulator: TwinEmulator) -> None:
