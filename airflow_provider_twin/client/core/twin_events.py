@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 #: Event types, as they appear in payloads and in docs/events.md.
@@ -32,12 +32,20 @@ DEFAULT_WINDOW_SECONDS = 7 * 24 * 3600
 
 
 def epoch_of(value: str | None, default: float | None = None) -> float:
-    """Seconds since the epoch of TWIN's ISO-8601 time ``value`` (``default``, else now, if absent)."""
+    """Seconds since the epoch of TWIN's ISO-8601 time ``value`` (``default``, else now, if absent).
+
+    A time without an offset is read as UTC (TWIN's times are UTC), never as the local time of
+    the machine that reads it, so every process derives the same epoch from the same text.
+    """
     if value:
         try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
             pass
+        else:
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=timezone.utc)
+            return moment.timestamp()
     return time.time() if default is None else default
 
 
