@@ -9,7 +9,8 @@ Each call is checked in this order, cheapest and least revealing first:
 ====  ============================================================================================
 503   ``[twin] webhook_secret`` is not configured: no token can be checked, nothing is accepted
 403   the token is missing or is not the asset's (``hmac.compare_digest``); says nothing more
-413   the body is larger than :data:`MAX_BODY_BYTES`
+413   the body is larger than :data:`MAX_BODY_BYTES` (a larger ``Content-Length`` is refused before
+      reading; an undeclared body is read in chunks only up to the cap)
 422   the body is not a status webhook (twin-api.md §3.2.7); ``detail`` names each bad field
 200   ``ok``: the same event (``message:<id>:<STATUS>``) arrived for this asset within the
       dedupe window: TWIN retried, or said it twice; no second asset event
@@ -126,6 +127,32 @@ def record_asset_event(asset_name: str, extra: dict[str, Any]) -> bool:
         return event is not None
 
 
+async def _capped_body(request: Request) -> bytes:
+    """The request body, refused with 413 as soon as it is known to exceed :data:`MAX_BODY_BYTES`.
+
+    A declared ``Content-Length`` over the cap is refused before anything is read; otherwise the
+    body is streamed and reading stops at the first chunk past the cap, so a huge or endless body
+    never sits in memory.
+    """
+    too_large = HTTPException(413, f"body: at most {MAX_BODY_BYTES} bytes")
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            length = int(declared)
+        except ValueError:
+            raise HTTPException(400, "Content-Length: not a number") from None
+        if length > MAX_BODY_BYTES:
+            raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def _body(raw: bytes) -> Any:
     try:
         return json.loads(raw)
@@ -165,9 +192,7 @@ def create_app(
         if not token_matches(master, asset_name, token):
             log.warning("TWIN webhook refused for asset %r: missing or wrong token", asset_name)
             raise HTTPException(403, "forbidden")
-        raw = await request.body()
-        if len(raw) > MAX_BODY_BYTES:
-            raise HTTPException(413, f"body: at most {MAX_BODY_BYTES} bytes")
+        raw = await _capped_body(request)
         try:
             event = status_webhook_event(_body(raw))
         except TwinInputError as error:

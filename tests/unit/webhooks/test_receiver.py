@@ -6,17 +6,24 @@ tests/unit/webhooks/test_receiver_airflow.py runs the same app on Airflow's meta
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.testclient import TestClient
 
 from airflow_provider_twin.webhooks import webhook_token
 from airflow_provider_twin.webhooks.callback_urls import URL_PREFIX, asset_path
-from airflow_provider_twin.webhooks.receiver import MAX_BODY_BYTES, RecentEvents, create_app
+from airflow_provider_twin.webhooks.receiver import (
+    MAX_BODY_BYTES,
+    RecentEvents,
+    _capped_body,
+    create_app,
+)
 
 SECRET = "s3cret-for-tests"
 ASSET = "twin/campaign delivered"
@@ -160,6 +167,56 @@ def test_a_bad_body_is_422_naming_each_field(
 def test_an_oversized_body_is_refused(client: TestClient) -> None:
     body = {**BODY, "padding": "x" * MAX_BODY_BYTES}
     assert post(client, body).status_code == 413
+
+
+def streamed_request(chunks: list[bytes], content_length: int | None) -> tuple[Request, list[int]]:
+    """A request whose body arrives in ``chunks``; the list returned counts the chunks read."""
+    read: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        index = len(read)
+        read.append(index)
+        more = index + 1 < len(chunks)
+        return {"type": "http.request", "body": chunks[index], "more_body": more}
+
+    headers = [] if content_length is None else [(b"content-length", str(content_length).encode())]
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": headers, "query_string": b""}
+    return Request(scope, receive), read
+
+
+def test_a_declared_oversized_body_is_refused_before_anything_is_read() -> None:
+    request, read = streamed_request([b"{}"], MAX_BODY_BYTES + 1)
+    with pytest.raises(HTTPException) as refused:
+        asyncio.run(_capped_body(request))
+    assert refused.value.status_code == 413
+    assert read == []
+
+
+def test_an_undeclared_body_is_read_only_up_to_the_cap() -> None:
+    chunk = b"x" * (16 * 1024)
+    request, read = streamed_request([chunk] * 100, None)
+    with pytest.raises(HTTPException) as refused:
+        asyncio.run(_capped_body(request))
+    assert refused.value.status_code == 413
+    assert len(read) == MAX_BODY_BYTES // len(chunk) + 1
+
+
+def test_a_body_within_the_cap_is_read_whole_in_chunks() -> None:
+    request, _ = streamed_request([b'{"a":', b" 1}"], None)
+    assert asyncio.run(_capped_body(request)) == b'{"a": 1}'
+
+
+def test_a_chunked_oversized_webhook_is_413_and_records_nothing(
+    client: TestClient, recorder: Recorder
+) -> None:
+    def chunks() -> Iterator[bytes]:
+        for _ in range(100):
+            yield b" " * 16 * 1024
+
+    params = {"token": webhook_token(SECRET, ASSET)}
+    answer = client.post(asset_path(ASSET), params=params, content=chunks())
+    assert answer.status_code == 413
+    assert recorder.events == []
 
 
 def test_an_unknown_asset_is_404_and_a_later_retry_is_recorded(
