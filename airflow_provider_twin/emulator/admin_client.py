@@ -143,6 +143,12 @@ class EmulatorAdmin:
         result: dict[str, Any] = self._call("POST", f"/sessions/{session_id}/close", json=body)
         return result
 
+    def rate_session(self, session_id: str, rating: int | None) -> dict[str, Any]:
+        """The client rates closed session ``session_id`` (1-5, or None to take a rating back), as
+        TWIN asks after a close; returns the session object."""
+        result: dict[str, Any] = self._call("POST", f"/sessions/{session_id}/rate", json={"rating": rating})
+        return result
+
     # -- many events at once (benchmarks; see docs/emulator.md, "Making many events") --------------
     def make_messages(self, count: int, status: str = "DELIVERED", **options: Any) -> dict[str, Any]:
         """``count`` messages reaching ``status``; options ``channel``, ``delivery_seconds``,

@@ -161,6 +161,34 @@ async def close_session(session_id: str, request: Request) -> Response:
     return json_response(info)
 
 
+@router.post("/sessions/{session_id}/rate")
+async def rate_session(session_id: str, request: Request) -> Response:
+    """The client rates a closed session (``{"rating": 1-5 or null}``), as TWIN asks it to after the
+    close (``sessionRatingRequired``); the session object then carries ``rating``. 409 while the
+    session is open (ASSUMPTION, docs/emulator.md)."""
+    state = state_of(request)
+    body = await read_json_object(request)
+    if isinstance(body, Response):
+        return body
+    rating = body.get("rating")
+    if "rating" not in body:
+        return validation_error({"rating": ["Required: null or an integer from 1 to 5."]})
+    details = close_refusals(0, False, rating)
+    if details:
+        return validation_error(details)
+    with state.lock:
+        session = state.sessions.get(session_id)
+        if session is None:
+            return not_found()
+        now = state.now()
+        state.sessions.sweep(now)
+        if session.is_open(now):
+            return error_response("Session is open: a client rates a session once it is closed.", 409)
+        session.rating = rating
+        info = session.info(now)
+    return json_response(info)
+
+
 def close_refusals(after: Any, rating_required: Any, rating: Any) -> dict[str, list[str]]:
     """What is wrong with the fields of an admin close (empty when nothing is)."""
     details: dict[str, list[str]] = {}

@@ -10,7 +10,7 @@ from starlette.responses import Response
 
 from .auth import authorised_page, require_token
 from .chat_session import DEFAULT_SESSION_TTL, MAX_SESSION_TTL, ChatSession, start_response
-from .clock import parse_filter_bound
+from .clock import parse_aware_datetime, parse_filter_bound
 from .ids import is_uuid
 from .query_params import Query
 from .responses import (
@@ -163,7 +163,8 @@ async def list_sessions(request: Request) -> Response:
 
 
 def started_bounds(query: Query) -> tuple[float | None, float | None] | Response:
-    """The ``from``/``to`` filters on ``startedAt`` (ISO date or date-time, inclusive), or the 422."""
+    """The ``from``/``to`` filters (ISO date or date-time, inclusive; sessions: on ``startedAt``,
+    messages: on ``createdAt``), or the 422."""
     bounds: list[float | None] = []
     details: dict[str, list[str]] = {}
     for key, upper in (("from", False), ("to", True)):
@@ -175,6 +176,16 @@ def started_bounds(query: Query) -> tuple[float | None, float | None] | Response
     if details:
         return validation_error(details)
     return bounds[0], bounds[1]
+
+
+def within(created_at: Any, lower: float | None, upper: float | None) -> bool:
+    """Whether an ISO ``createdAt`` lies within the inclusive bounds (None: unbounded)."""
+    if lower is None and upper is None:
+        return True
+    moment = parse_aware_datetime(created_at) if isinstance(created_at, str) else None
+    if moment is None:
+        return False
+    return (lower is None or moment >= lower) and (upper is None or moment <= upper)
 
 
 @router.get("/sessions/{sessionId}")
@@ -195,16 +206,20 @@ async def get_session(sessionId: str, request: Request) -> Response:
 
 @router.get("/sessions/{sessionId}/messages")
 async def session_messages(sessionId: str, request: Request) -> Response:
-    """Messages of a session, oldest first (twin-api.md §4.5)."""
+    """Messages of a session, oldest first, ``from``/``to`` on ``createdAt`` (inclusive; twin-api.md
+    §4.5)."""
     state = state_of(request)
     with state.lock:
         page = authorised_page(state, request)
         if isinstance(page, Response):
             return page
+        bounds = started_bounds(page.query)
+        if isinstance(bounds, Response):
+            return bounds
         session = state.sessions.get(sessionId)
         if session is None:
             return not_found()
-        messages = session.messages
+        messages = [m for m in session.messages if within(m.get("createdAt"), *bounds)]
         return json_response({"count": len(messages), "items": page.window(messages)})
 
 

@@ -149,3 +149,48 @@ def test_rating_is_null_until_the_admin_close_gives_one(api: TwinApi, twin_emula
             twin_emulator.admin.close_session(session["id"], rating=bad)  # type: ignore[arg-type]
         assert caught.value.response.status_code == 422
         assert set(caught.value.response.json()["details"]) == {"rating"}
+
+
+def test_the_admin_rate_gives_a_closed_session_its_rating(api: TwinApi, twin_emulator: TwinEmulator) -> None:
+    session = start(api)
+    with pytest.raises(httpx.HTTPStatusError) as open_session:
+        twin_emulator.admin.rate_session(session["id"], 2)
+    assert open_session.value.response.status_code == 409
+    closed = twin_emulator.admin.close_session(session["id"], rating_required=True)
+    assert closed["rating"] is None
+    twin_emulator.admin.advance_clock(30)
+    rated = twin_emulator.admin.rate_session(session["id"], 1)
+    assert (rated["rating"], rated["closedAt"]) == (1, closed["closedAt"])
+    assert sessions(api, sessionId=session["id"]).json()["items"][0]["rating"] == 1
+    assert twin_emulator.admin.rate_session(session["id"], None)["rating"] is None
+    for bad in (0, 6, "3"):
+        with pytest.raises(httpx.HTTPStatusError) as caught:
+            twin_emulator.admin.rate_session(session["id"], bad)  # type: ignore[arg-type]
+        assert caught.value.response.status_code == 422
+    with pytest.raises(httpx.HTTPStatusError) as unknown:
+        twin_emulator.admin.rate_session(str(uuid.uuid4()), 3)
+    assert unknown.value.response.status_code == 404
+
+
+def test_session_messages_filter_from_and_to_on_created_at(api: TwinApi, twin_emulator: TwinEmulator) -> None:
+    session = start(api)
+    path = f"/chat/api/v1/sessions/{session['id']}/messages"
+    written = []
+    for text in ("one", "two", "three"):
+        twin_emulator.admin.advance_clock(10)
+        response = post_message(api, session["id"], {"body": text})
+        written.append(response.json())
+
+    def listed(**params: Any) -> list[str]:
+        response = api.http.get(path, params=params, headers=api.headers())
+        assert response.status_code == 200, response.text
+        return [item["id"] for item in response.json()["items"]]
+
+    everything = listed()
+    assert everything[-3:] == [item["id"] for item in written]
+    # "from" is inclusive: the last message read and everything after it.
+    assert listed(**{"from": written[1]["createdAt"]}) == [written[1]["id"], written[2]["id"]]
+    assert listed(to=written[0]["createdAt"]) == everything[:-2]
+    bad = api.http.get(path, params={"from": "soon"}, headers=api.headers())
+    assert bad.status_code == 422
+    assert set(bad.json()["details"]) == {"from"}
