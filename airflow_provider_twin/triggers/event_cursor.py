@@ -1,25 +1,27 @@
-"""The cursor of an event watcher, kept in an Airflow Variable so that it survives the triggerer.
+"""The cursor of an event watcher, kept in Airflow Variables so that it survives the triggerer.
 
 A watcher (an ``AssetWatcher``'s trigger) reports each TWIN fact once: it remembers the ids of
-the events it has handed to Airflow (:class:`~airflow_provider_twin.client.SeenEvents`) in the
-Variable ``twin_events.<cursor_name>``, where ``cursor_name`` is the user's or a digest of the
-connection id and the filter (:func:`cursor_variable`). Variables work in the triggerer on every
-supported Airflow (3.2.0 and later): the trigger's request goes to the triggerer's supervisor
-process, which writes the metadata database.
+the events it has handed to Airflow, for its window, in the Variable
+``twin_events.<cursor_name>`` (an index) and ``twin_events.<cursor_name>.<bucket start>`` (the
+ids of one time bucket, :mod:`.cursor_shards`), where ``cursor_name`` is the user's or a digest
+of the connection id and the filter (:func:`cursor_variable`). The trigger asks the triggerer's
+supervisor to read and write them (:mod:`.cursor_variables`), on every supported Airflow.
 
 **The commit rule: nothing lost.** When the trigger yields an event, the triggerer only queues
-it; its supervisor writes the asset event about a second later (the trigger runner hands over
-its queue every second, the supervisor writes what it received at once). An id written to the
-Variable at once could outlive an asset event lost in that queue by a hard kill, so an event
-enters the *stored* cursor only ``commit_delay`` seconds (default 5) after it was yielded. In
-memory it counts as seen at once, so a running watcher never repeats it. The price: after a
-restart, events yielded in the last ``commit_delay`` seconds before the stop may be reported
-once more, with the same ``event_id`` (consumers dedupe on it). A shorter ``commit_delay``
-narrows that window; one shorter than the triggerer's hand-over (about 2 s) risks a loss.
+it; its supervisor writes the asset event about a second later. An id written at once could
+outlive an asset event lost in that queue by a hard kill, so an event enters the *stored*
+cursor only ``commit_delay`` seconds (default 5) after it was yielded, and only once Airflow
+confirmed the write (a failed write is retried, the ids stay pending). In memory it counts as
+seen at once, so a running watcher never repeats it. The price: after a restart, events yielded
+in the last ``commit_delay`` seconds before the stop may be reported once more, with the same
+``event_id`` (consumers dedupe on it). A ``commit_delay`` shorter than the triggerer's
+hand-over (about 2 s) risks a loss. A cursor that cannot be read is never taken for an empty
+one: the watcher waits until it can read it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
@@ -27,9 +29,18 @@ import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
-from airflow_provider_twin.client import SeenEvents, TwinEvent, TwinInputError
+from airflow_provider_twin.client import TwinEvent, TwinInputError
+from airflow_provider_twin.triggers.cursor_shards import (
+    CursorShards,
+    decode_index,
+    decode_shard,
+    encode_index,
+    merged_shard,
+    shard_key,
+)
+from airflow_provider_twin.triggers.cursor_variables import CursorStore, DocumentStore, VariableCursorStore
 
 #: The prefix of every cursor Variable: ``twin_events.<cursor_name or digest>``.
 VARIABLE_PREFIX = "twin_events."
@@ -69,74 +80,40 @@ def check_commit_delay(commit_delay: Any) -> float:
     return float(commit_delay)
 
 
-class CursorStore(Protocol):
-    """Where a cursor's JSON survives a restart."""
-
-    name: str
-
-    async def load(self) -> Mapping[str, Any] | None:
-        """The stored JSON, or None when there is none yet."""
-
-    async def save(self, data: Mapping[str, Any]) -> None:
-        """Replace the stored JSON."""
-
-
-class VariableCursorStore:
-    """A cursor in the Airflow Variable ``name`` (compact JSON), read and written from a trigger.
-
-    The Task SDK's ``Variable`` is synchronous; in the triggerer it talks to the supervisor,
-    so it runs through ``asgiref``'s ``sync_to_async`` (one worker thread, the event loop free).
-    """
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    async def load(self) -> Mapping[str, Any] | None:
-        from airflow.sdk import Variable  # noqa: PLC0415 - the triggerer's Task SDK
-        from asgiref.sync import sync_to_async  # noqa: PLC0415
-
-        text = await sync_to_async(Variable.get)(self.name, default=None)
-        if not text:
-            return None
-        try:
-            data = json.loads(text)
-        except ValueError:
-            log.warning("Variable %s does not hold a TWIN event cursor; starting afresh", self.name)
-            return None
-        return data if isinstance(data, Mapping) else None
-
-    async def save(self, data: Mapping[str, Any]) -> None:
-        from airflow.sdk import Variable  # noqa: PLC0415 - the triggerer's Task SDK
-        from asgiref.sync import sync_to_async  # noqa: PLC0415
-
-        text = json.dumps(data, separators=(",", ":"))
-        description = "Cursor of a TWIN event watcher: ids of the events already reported (JSON)."
-        await sync_to_async(Variable.set)(self.name, text, description)
-
-
 class EventCursor:
     """A watcher's cursor: seen in memory at once, stored ``commit_delay`` seconds after yielding.
 
+    Stored as shards by the time of each fact (:mod:`.cursor_shards`): the Variable
+    ``store.name`` lists the buckets, ``<store.name>.<bucket start>`` holds a bucket's ids. A write
+    stores the buckets that changed, read first and merged with what is stored (so two copies of a
+    watcher add up instead of overwriting each other), then the index if the buckets changed, and
+    deletes the buckets that left the window. Decoding and encoding run in a worker thread.
+
     :param store: where the cursor survives (a :class:`VariableCursorStore` in a triggerer).
-    :param window_seconds: how long an id is remembered (see :class:`SeenEvents`).
+    :param window_seconds: how long an id is remembered, by the time of its fact.
     :param commit_delay: seconds between yielding an event and storing its id.
     :param clock: monotonic seconds (tests pass their own).
+    :param wall: epoch seconds, for the window (tests pass their own).
     """
 
     def __init__(
         self,
-        store: CursorStore,
+        store: CursorStore | Any,
         window_seconds: float,
         commit_delay: float = DEFAULT_COMMIT_DELAY,
         clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], float] = time.time,
     ) -> None:
-        self.store = store
+        self.store: CursorStore = store if hasattr(store, "put") else DocumentStore(store)
         self.window_seconds = float(window_seconds)
         self.commit_delay = float(commit_delay)
-        self._clock = clock
-        self.seen = SeenEvents(self.window_seconds)
-        self.stored = SeenEvents(self.window_seconds)
+        self._clock, self._wall = clock, wall
+        self.shards = CursorShards(self.window_seconds)
         self._pending: deque[tuple[float, TwinEvent]] = deque()
+        self._pending_ids: set[str] = set()
+        self._dirty: set[int] = set()  # buckets to write again (changed on open)
+        self._gone: set[int] = set()  # buckets that left the window, to delete
+        self._index_stale = False
         self._last_write = float("-inf")
         self.writes = 0
 
@@ -144,13 +121,24 @@ class EventCursor:
         """Read the stored cursor; how many ids it holds.
 
         :raises Exception: whatever the store raises (the caller retries: starting without the
-            stored cursor would report its events again).
+            stored cursor would report its events again). Only a missing index means "none".
         """
-        data = await self.store.load()
-        self.stored = SeenEvents.load(data, self.window_seconds)
-        self.stored.prune()
-        self.seen = SeenEvents.load(self.stored.dump(), self.window_seconds)
-        return len(self.stored)
+        name = self.store.name
+        starts, single = decode_index(await self.store.get(name))
+        for start in starts:
+            ids = await asyncio.to_thread(decode_shard, await self.store.get(shard_key(name, start)))
+            ours = self.shards.start_of(start)
+            self.shards.add(ours, ids)
+            if ours != start:  # a different bucket width: store again in ours
+                self._gone.add(start)
+                self._dirty.add(ours)
+        for event_id, epoch in single.items():  # a cursor of one document: store it as shards
+            self.shards.add(self.shards.start_of(epoch), [event_id])
+        if single:
+            self._dirty.update(self.shards.buckets)
+        self._index_stale = bool(self._dirty)
+        self.prune()
+        return len(self.shards)
 
     def new(self, events: Iterable[TwinEvent]) -> list[TwinEvent]:
         """The events not reported yet (each id once), but none older than the window.
@@ -158,12 +146,19 @@ class EventCursor:
         A fact older than the window is not reported: once forgotten it would be reported again
         at every poll that lists it.
         """
-        horizon = time.time() - self.window_seconds
-        return [event for event in self.seen.new(events) if event.epoch >= horizon]
+        horizon = self._wall() - self.window_seconds
+        fresh: dict[str, TwinEvent] = {}
+        for event in events:
+            event_id = event.event_id
+            if event_id in self.shards or event_id in self._pending_ids or event_id in fresh:
+                continue
+            if event.epoch >= horizon:
+                fresh[event_id] = event
+        return list(fresh.values())
 
     def emitted(self, event: TwinEvent) -> None:
         """``event`` was yielded: seen now, stored once ``commit_delay`` has passed."""
-        self.seen.mark([event])
+        self._pending_ids.add(event.event_id)
         self._pending.append((self._clock() + self.commit_delay, event))
 
     @property
@@ -171,42 +166,78 @@ class EventCursor:
         """Events yielded but not stored yet."""
         return len(self._pending)
 
+    def _has_work(self) -> bool:
+        return bool(self._dirty or self._gone or self._index_stale)
+
     def next_commit_in(self) -> float | None:
-        """Seconds until the next :meth:`commit` has something to store (None: nothing pending)."""
-        if not self._pending:
+        """Seconds until the next :meth:`commit` has something to store (None: nothing to do)."""
+        if not self._pending and not self._has_work():
             return None
-        due = max(self._pending[0][0], self._last_write + MIN_WRITE_INTERVAL)
+        due = self._last_write + MIN_WRITE_INTERVAL
+        if self._pending and not self._has_work():
+            due = max(due, self._pending[0][0])
         return max(0.0, due - self._clock())
 
     async def commit(self) -> int:
-        """Store the ids whose delay has passed (one write); how many. A failed write is retried later."""
+        """Store the ids whose delay has passed; how many. A failed write keeps them pending."""
         now = self._clock()
-        if not self._pending or self._pending[0][0] > now or now - self._last_write < MIN_WRITE_INTERVAL:
+        if now - self._last_write < MIN_WRITE_INTERVAL:
             return 0
-        ripe: list[TwinEvent] = []
+        ripe: list[tuple[float, TwinEvent]] = []
         while self._pending and self._pending[0][0] <= now:
-            ripe.append(self._pending.popleft()[1])
-        self.stored.mark(ripe)
-        self.stored.prune()
+            ripe.append(self._pending.popleft())
+        if not ripe and not self._has_work():
+            return 0
         self._last_write = now
+        fresh: dict[int, list[str]] = {}
+        for _, event in ripe:
+            fresh.setdefault(self.shards.start_of(event.epoch), []).append(event.event_id)
         try:
-            await self.store.save(self.stored.dump())
+            await self._write(fresh)
         except Exception as exc:  # noqa: BLE001 - the ids stay pending; the next commit retries
             log.warning("Cannot store the TWIN event cursor %s (%s); retrying", self.store.name, exc)
-            self._pending.extendleft((now, event) for event in reversed(ripe))
+            self._pending.extendleft(reversed(ripe))
             return 0
+        self._pending_ids.difference_update(event.event_id for _, event in ripe)
         self.writes += 1
         return len(ripe)
 
+    async def _write(self, fresh: Mapping[int, list[str]]) -> None:
+        name = self.store.name
+        for start in sorted(set(fresh) | self._dirty):
+            key = shard_key(name, start)
+            stored, held = await self.store.get(key), self.shards.buckets.get(start, set())
+            ids, text = await asyncio.to_thread(merged_shard, stored, held, fresh.get(start, ()))
+            await self.store.put(key, text)
+            self._index_stale |= start not in self.shards.buckets
+            self.shards.add(start, ids)
+            self._dirty.discard(start)
+        if self._index_stale or self._gone:
+            theirs, _ = decode_index(await self.store.get(name))  # another copy's buckets stay listed
+            horizon = self._wall() - self.window_seconds
+            keep = {s for s in theirs if s + self.shards.width >= horizon and s not in self._gone}
+            await self.store.put(name, encode_index(self.shards.width, keep | set(self.shards.buckets)))
+            self._index_stale = False
+        for start in sorted(self._gone):
+            try:
+                await self.store.delete(shard_key(name, start))
+            except Exception as exc:  # noqa: BLE001 - unlisted already; deleted at a later write
+                log.info("Cannot delete %s yet (%s)", shard_key(name, start), exc)
+                break
+            self._gone.discard(start)
+
     def prune(self) -> None:
-        """Forget ids older than the window in memory (the stored cursor prunes on each write)."""
-        self.seen.prune()
+        """Forget the buckets that left the window; the next write deletes their Variables."""
+        for start in self.shards.expired(self._wall()):
+            self._gone.add(start)
+            self._dirty.discard(start)
 
 
 __all__ = [
     "DEFAULT_COMMIT_DELAY",
     "VARIABLE_PREFIX",
     "CursorStore",
+    "DocumentStore",
     "EventCursor",
     "VariableCursorStore",
     "check_commit_delay",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator
 from typing import Any, cast
 
 import pytest
@@ -20,23 +20,33 @@ from airflow_provider_twin.triggers.events import TwinEventTrigger
 
 
 class MemoryStore:
-    """A cursor store over a shared dict (the Variable table), counting writes; can be made to fail."""
+    """A cursor store over a shared dict (the Variable table) that answers as Airflow's does.
+
+    ``get`` of a missing key is None; a failure raises (``failures["get"]``, ``failures["save"]``
+    count the calls to fail), as the triggerer's supervisor does for an API error.
+    """
 
     def __init__(self, name: str, table: dict[str, str], failures: dict[str, int]) -> None:
         self.name = name
         self.table = table
         self.failures = failures
 
-    async def load(self) -> Mapping[str, Any] | None:
-        text = self.table.get(self.name)
-        return None if text is None else dict(json.loads(text))
+    def _fail(self, kind: str) -> None:
+        if self.failures.get(kind, 0) > 0:
+            self.failures[kind] -= 1
+            raise RuntimeError("API_SERVER_ERROR: the supervisor could not reach the API server")
 
-    async def save(self, data: Mapping[str, Any]) -> None:
-        if self.failures.get("save", 0) > 0:
-            self.failures["save"] -= 1
-            raise RuntimeError("the supervisor did not answer")
-        self.table[self.name] = json.dumps(data)
+    async def get(self, key: str) -> str | None:
+        self._fail("get")
+        return self.table.get(key)
+
+    async def put(self, key: str, text: str) -> None:
+        self._fail("save")
+        self.table[key] = text
         self.failures["writes"] = self.failures.get("writes", 0) + 1
+
+    async def delete(self, key: str) -> None:
+        self.table.pop(key, None)
 
 
 class Variables:
@@ -49,9 +59,17 @@ class Variables:
     def store(self, name: str) -> MemoryStore:
         return MemoryStore(name, self.table, self.failures)
 
+    def shards(self, name: str) -> dict[int, set[str]]:
+        """The stored buckets of the cursor ``name`` that its index lists: start -> ids."""
+        index = json.loads(self.table.get(name) or "{}")
+        return {
+            start: set(json.loads(self.table.get(f"{name}.{start}") or '{"seen": []}')["seen"])
+            for start in index.get("shards", [])
+        }
+
     def ids(self, name: str) -> set[str]:
-        text = self.table.get(name)
-        return set(json.loads(text)["seen"]) if text else set()
+        """The ids the cursor ``name`` holds, as a restarted watcher would read them."""
+        return set().union(*self.shards(name).values())
 
     @property
     def writes(self) -> int:

@@ -1,14 +1,16 @@
-"""The event watchers' cursor: seen at once, stored after the commit delay, bounded by its window."""
+"""The event watchers' cursor: seen at once, stored after the commit delay, in shards by time."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from airflow_provider_twin.client import TwinEvent, TwinInputError
+from airflow_provider_twin.triggers.cursor_shards import bucket_seconds
 from airflow_provider_twin.triggers.event_cursor import EventCursor, check_commit_delay, cursor_variable
 from tests.unit.event_watchers import Variables
 
@@ -32,6 +34,10 @@ def cursor(variables: Variables, clock: Clock, delay: float = 5.0, window: float
     return EventCursor(variables.store(NAME), window, delay, clock=clock)
 
 
+def ids(*numbers: int) -> set[str]:
+    return {f"message:m{n}:UNDELIVERED" for n in numbers}
+
+
 def test_an_emitted_event_is_seen_at_once_and_stored_after_the_delay() -> None:
     variables, clock = Variables(), Clock()
     c = cursor(variables, clock)
@@ -42,10 +48,11 @@ def test_an_emitted_event_is_seen_at_once_and_stored_after_the_delay() -> None:
         c.emitted(e)
     assert c.new([event(1), event(2)]) == []  # seen in memory at once
     assert asyncio.run(c.commit()) == 0
+    assert variables.table == {}
     assert c.next_commit_in() == 5.0
     clock.now += 5.0
     assert asyncio.run(c.commit()) == 2
-    assert variables.ids(NAME) == {"message:m1:UNDELIVERED", "message:m2:UNDELIVERED"}
+    assert variables.ids(NAME) == ids(1, 2)
     assert c.next_commit_in() is None
 
 
@@ -55,13 +62,34 @@ def test_writes_are_batched_at_most_one_a_second() -> None:
     asyncio.run(c.open())
     c.emitted(event(1))
     assert asyncio.run(c.commit()) == 1
+    assert variables.writes == 2  # the bucket, then the index that lists it
     c.emitted(event(2))
     c.emitted(event(3))
     assert asyncio.run(c.commit()) == 0
     assert c.next_commit_in() == pytest.approx(1.0)
     clock.now += 1.0
     assert asyncio.run(c.commit()) == 2
-    assert variables.writes == 2
+    assert variables.writes == 3  # the same bucket again; the index is unchanged
+
+
+def test_a_write_stores_only_the_bucket_that_changed() -> None:
+    """Old facts sit in buckets of their own; a new fact rewrites its bucket, not the window."""
+    variables, clock = Variables(), Clock()
+    c = cursor(variables, clock, delay=0.0, window=3600.0)
+    asyncio.run(c.open())
+    for n in range(50):
+        c.emitted(event(n, age_seconds=600 + n))
+    asyncio.run(c.commit())
+    old = dict(variables.table)
+    clock.now += 1.0
+    c.emitted(event(99))
+    asyncio.run(c.commit())
+    changed = {k for k, v in variables.table.items() if old.get(k) != v}
+    assert len(changed) == 2  # the new bucket and the index listing it
+    new_bucket = next(k for k in changed if k != NAME)
+    assert json.loads(variables.table[new_bucket])["seen"] == ["message:m99:UNDELIVERED"]
+    assert bucket_seconds(3600.0) == 10
+    assert len(variables.shards(NAME)) >= 5
 
 
 def test_a_failed_write_keeps_the_ids_pending_for_the_next_commit() -> None:
@@ -72,9 +100,10 @@ def test_a_failed_write_keeps_the_ids_pending_for_the_next_commit() -> None:
     c.emitted(event(1))
     assert asyncio.run(c.commit()) == 0
     assert c.pending == 1
+    assert c.new([event(1)]) == []  # still seen
     clock.now += 1.0
     assert asyncio.run(c.commit()) == 1
-    assert variables.ids(NAME) == {"message:m1:UNDELIVERED"}
+    assert variables.ids(NAME) == ids(1)
 
 
 def test_a_new_cursor_reads_what_was_stored_and_drops_what_left_the_window() -> None:
@@ -87,6 +116,66 @@ def test_a_new_cursor_reads_what_was_stored_and_drops_what_left_the_window() -> 
     again = cursor(variables, clock, window=600.0)
     assert asyncio.run(again.open()) == 1
     assert [e.event_id for e in again.new([event(1), event(3)])] == ["message:m3:UNDELIVERED"]
+
+
+def test_buckets_that_leave_the_window_are_deleted_and_unlisted() -> None:
+    variables, clock = Variables(), Clock()
+    wall = [time.time()]
+    c = EventCursor(variables.store(NAME), 600.0, 0.0, clock=clock, wall=lambda: wall[0])
+    asyncio.run(c.open())
+    c.emitted(event(1, age_seconds=500))
+    c.emitted(event(2))
+    asyncio.run(c.commit())
+    assert len(variables.table) == 3  # two buckets and the index
+    wall[0] += 200.0  # event 1's bucket is now older than the window
+    c.prune()
+    clock.now += 1.0
+    asyncio.run(c.commit())
+    assert len(variables.table) == 2
+    assert variables.ids(NAME) == ids(2)
+
+
+def test_a_failed_read_is_an_error_not_an_empty_cursor() -> None:
+    """Only "not found" means no cursor: a read error must not start afresh (the window would repeat)."""
+    variables, clock = Variables(), Clock()
+    c = cursor(variables, clock, delay=0.0)
+    asyncio.run(c.open())
+    c.emitted(event(1))
+    asyncio.run(c.commit())
+    variables.failures["get"] = 1
+    with pytest.raises(RuntimeError, match="API_SERVER_ERROR"):
+        asyncio.run(cursor(variables, clock).open())
+    assert asyncio.run(cursor(variables, clock).open()) == 1
+
+
+def test_two_copies_of_a_watcher_add_up_instead_of_overwriting_each_other() -> None:
+    variables, clock = Variables(), Clock()
+    one, two = cursor(variables, clock, delay=0.0), cursor(variables, clock, delay=0.0)
+    asyncio.run(one.open())
+    asyncio.run(two.open())
+    one.emitted(event(1))
+    two.emitted(event(2))
+    two.emitted(event(3, age_seconds=300))
+    asyncio.run(one.commit())
+    asyncio.run(two.commit())
+    assert variables.ids(NAME) == ids(1, 2, 3)
+    clock.now += 1.0
+    one.emitted(event(4))
+    asyncio.run(one.commit())
+    assert variables.ids(NAME) == ids(1, 2, 3, 4)
+
+
+def test_a_single_document_cursor_is_read_and_stored_again_as_shards() -> None:
+    variables, clock = Variables(), Clock()
+    now = time.time()
+    variables.table[NAME] = json.dumps(
+        {"version": 1, "window_seconds": 3600, "seen": {"message:m1:UNDELIVERED": now}}
+    )
+    c = cursor(variables, clock, delay=0.0)
+    assert asyncio.run(c.open()) == 1
+    assert c.new([event(1)]) == []
+    asyncio.run(c.commit())
+    assert variables.ids(NAME) == ids(1)
 
 
 def test_facts_older_than_the_window_are_not_reported() -> None:
