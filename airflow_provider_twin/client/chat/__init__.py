@@ -6,7 +6,7 @@
   and the procedure that starts a session exactly once;
 * :mod:`.events`, :mod:`.wait_result` and :mod:`.session_check`: which events end a wait, how
   a wait ends, and whether REST says a session is closed;
-* :mod:`.session_events`: sessions started and closed and client messages as a stream of
+* :mod:`.session_events`: sessions started, closed and rated and client messages as a stream of
   events (:class:`ChatSessionEvents`), over REST and the websocket's ``sessionClosed``;
 * :mod:`.wait_arguments`: a wait's arguments checked where it is declared and when it runs,
   and the realtime transport (and so the extra) it needs;

@@ -109,9 +109,12 @@ def list_sessions(*, limit: int = 100, offset: int = 0, **filters: Any) -> ApiCa
     return _chat_call("GET", "/sessions", "list chat sessions", _session_page, params=params)
 
 
-def session_messages(session_id: str, *, limit: int = 100, offset: int = 0) -> ApiCall[SessionMessagePage]:
-    """``GET /sessions/{sessionId}/messages``: the session's messages, oldest first (§4.5)."""
+def session_messages(
+    session_id: str, *, limit: int = 100, offset: int = 0, **filters: Any
+) -> ApiCall[SessionMessagePage]:
+    """``GET /sessions/{sessionId}/messages``: the session's messages, oldest first, with filters
+    such as ``from``/``to`` on ``createdAt`` (ISO-8601, inclusive; §4.5)."""
     path = f"{_session_path(session_id)}/messages"
     description = f"read the messages of chat session {session_id}"
-    params = query_params(limit=limit, offset=offset)
+    params = query_params(limit=limit, offset=offset, **filters)
     return _chat_call("GET", path, description, _message_page, params=params)

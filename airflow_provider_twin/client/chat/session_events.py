@@ -1,17 +1,23 @@
-"""Chat sessions as a stream of events: sessions started, sessions closed, client messages.
+"""Chat sessions as a stream of events: sessions started, closed, rated; client messages.
 
 :class:`ChatSessionEvents` follows the sessions of a :class:`ChatEventFilter` over REST and
 turns what TWIN says into :class:`~..core.twin_events.TwinEvent` s whose ids name TWIN's own
-ids (``session:<id>:started``, ``session:<id>:closed``, ``chat-message:<id>``), so a fact
+ids (``session:<id>:started``, ``session:<id>:closed``, ``session:<id>:rated``,
+``chat-message:<id>``), so a fact
 heard twice (two polls, a poll and the websocket, a restarted stream) is one event once the
 cursor (:class:`~..core.twin_events.SeenEvents`) has seen it.
 
 A poll (:meth:`ChatSessionEvents.poll`) lists the sessions started within the filter's window
 (``GET /sessions?chatId=&from=``, twin-api.md §4.4): each listed session is "started", each
-closed one also "closed". TWIN pushes no event for a client's message (the websocket's
-``chatMessageCreated`` is the bot's or an operator's, twin-api.md §5.6), so client messages
-are read over REST: the messages of each session whose ``lastMessageCreatedAt`` moved since
-the last poll (``GET /sessions/{id}/messages``, §4.5), those written by the client.
+closed one also "closed", and each closed one that shows the client's ``rating`` also
+"rated". TWIN asks the client to rate *after* the close (``sessionRatingRequired``), so the
+"closed" event often carries no rating yet; the "rated" event comes at the first poll that
+sees one (once per session: a later change of the rating is not reported again). TWIN pushes
+no event for a client's message (the websocket's ``chatMessageCreated`` is the bot's or an
+operator's, twin-api.md §5.6), so client messages are read over REST: the messages of each
+session whose ``lastMessageCreatedAt`` moved since the last poll (``GET
+/sessions/{id}/messages``, §4.5, ``from`` the last message already read), those written by
+the client.
 
 The websocket tells a close at once: :meth:`ChatSessionEvents.open_sessions` are the sessions
 to listen to, and :meth:`ChatSessionEvents.realtime_closed` turns their ``sessionClosed``
@@ -23,7 +29,8 @@ A poll pages the sessions of the window, :data:`SESSION_PAGE_SIZE` per request (
 per 1,000 sessions started in the window), plus, with client messages asked for, one listing
 per session whose last message moved (:data:`MESSAGE_LISTINGS_AT_ONCE` at a time). The first
 poll of a stream reads the messages of every session of the window that has any; later polls
-only of those that moved.
+only the new messages of those that moved (``from`` the last one read, which is listed again
+and dropped by the cursor).
 A session started before the window is not listed, so its later messages and close are not
 reported by REST.
 """
@@ -49,6 +56,7 @@ from airflow_provider_twin.client.core.flows import Gather, Procedure
 from airflow_provider_twin.client.core.twin_events import (
     CHAT_CLIENT_MESSAGE,
     CHAT_SESSION_CLOSED,
+    CHAT_SESSION_RATED,
     CHAT_SESSION_STARTED,
     TwinEvent,
     epoch_of,
@@ -57,11 +65,13 @@ from airflow_provider_twin.client.core.twin_events import (
 SESSION_STARTED = "session_started"
 SESSION_CLOSED_KIND = "session_closed"
 CLIENT_MESSAGE = "client_message"
+SESSION_RATED = "session_rated"
 #: The kinds of chat event a filter can ask for, and the event type each one gives.
 CHAT_EVENT_KINDS: dict[str, str] = {
     SESSION_STARTED: CHAT_SESSION_STARTED,
     SESSION_CLOSED_KIND: CHAT_SESSION_CLOSED,
     CLIENT_MESSAGE: CHAT_CLIENT_MESSAGE,
+    SESSION_RATED: CHAT_SESSION_RATED,
 }
 
 #: Default window: sessions started in the last day.
@@ -86,7 +96,8 @@ class ChatEventFilter:
     """Which chat events a stream reports; checked when built (:meth:`validate`).
 
     :param chat_id: only sessions of this chat (every chat of the account when None).
-    :param kinds: any of :data:`CHAT_EVENT_KINDS` (a comma-separated string is read too).
+    :param kinds: any of :data:`CHAT_EVENT_KINDS` (a comma-separated string is read too); all
+        four by default.
     :param created_within_seconds: only sessions started this many seconds before a poll.
     """
 
@@ -190,6 +201,19 @@ def session_closed_event(info: Mapping[str, Any], now: float) -> TwinEvent:
     return TwinEvent(f"session:{session_id}:closed", CHAT_SESSION_CLOSED, when, payload)
 
 
+def session_rated_event(info: Mapping[str, Any], now: float) -> TwinEvent | None:
+    """ "Session rated" from a closed REST session object showing a ``rating`` (ASSUMPTION, see
+    docs/emulator.md), else None. TWIN gives no time of the rating: the event's time is the
+    close's (``closedAt``, else ``now``), the same text at every poll."""
+    rating = _rating(info)
+    if rating is None or not is_closed(info):
+        return None
+    session_id = str(info.get("id") or info.get("sessionId"))
+    payload = {"sessionId": session_id, "chatId": info.get("chatId"), "rating": rating}
+    when = str(info.get("closedAt") or _now_iso(now))
+    return TwinEvent(f"session:{session_id}:rated", CHAT_SESSION_RATED, when, payload)
+
+
 def client_message_event(message: Mapping[str, Any], info: Mapping[str, Any], now: float) -> TwinEvent:
     """ "A client wrote" from a session message (time: its ``createdAt``). No text in the payload."""
     message_id = str(message["id"])
@@ -265,14 +289,18 @@ class ChatSessionEvents:
         events.extend(read)
         if self.flt.wants(SESSION_CLOSED_KIND):
             events.extend(session_closed_event(info, now) for info in sessions if is_closed(info))
+        if self.flt.wants(SESSION_RATED):
+            rated = (session_rated_event(info, now) for info in sessions)
+            events.extend(event for event in rated if event is not None)
         self._forget_before(since)
         return events
 
     def _client_messages(self, sessions: list[SessionInfo], now: float) -> Procedure[list[TwinEvent]]:
-        """The client messages of ``sessions``: every page of each, :data:`MESSAGE_LISTINGS_AT_ONCE`
-        listings at a time."""
+        """The client messages of ``sessions``: every page of each from the last message already
+        read (all of a session read for the first time), :data:`MESSAGE_LISTINGS_AT_ONCE` listings
+        at a time."""
         events: list[TwinEvent] = []
-        pending = [(info, session_messages(info["id"], limit=SESSION_PAGE_SIZE)) for info in sessions]
+        pending = [(info, self._messages_after(info["id"])) for info in sessions]
         while pending:
             batch, pending = pending[:MESSAGE_LISTINGS_AT_ONCE], pending[MESSAGE_LISTINGS_AT_ONCE:]
             pages: list[SessionMessagePage] = yield Gather([call for _, call in batch])
@@ -289,6 +317,14 @@ class ChatSessionEvents:
                     last = info.get("lastMessageCreatedAt")
                     self._known[info["id"]].last_message_at = last if isinstance(last, str) else None
         return events
+
+    def _messages_after(self, session_id: str) -> ApiCall[SessionMessagePage]:
+        """The first page of the session's messages from the last one read (inclusive: TWIN's
+        ``from`` is, and a message written in the same millisecond is not skipped)."""
+        known = self._known.get(session_id)
+        last = known.last_message_at if known is not None else None
+        window: dict[str, Any] = {"from": last} if last else {}
+        return session_messages(session_id, limit=SESSION_PAGE_SIZE, **window)
 
     def _forget_before(self, since: float) -> None:
         for session_id in [sid for sid, known in self._known.items() if known.started < since]:
@@ -348,11 +384,13 @@ __all__ = [
     "MESSAGE_LISTINGS_AT_ONCE",
     "SESSION_CLOSED_KIND",
     "SESSION_PAGE_SIZE",
+    "SESSION_RATED",
     "SESSION_STARTED",
     "ChatEventFilter",
     "ChatSessionEvents",
     "client_message_event",
     "is_closed",
     "session_closed_event",
+    "session_rated_event",
     "session_started_event",
 ]

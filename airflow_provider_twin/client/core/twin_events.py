@@ -24,7 +24,15 @@ MESSAGE_STATUS = "message.status"
 CHAT_SESSION_STARTED = "chat.session_started"
 CHAT_SESSION_CLOSED = "chat.session_closed"
 CHAT_CLIENT_MESSAGE = "chat.client_message"
-EVENT_TYPES = (MESSAGE_STATUS, CHAT_SESSION_STARTED, CHAT_SESSION_CLOSED, CHAT_CLIENT_MESSAGE)
+#: A closed session shows the client's rating (TWIN asks for it after the close).
+CHAT_SESSION_RATED = "chat.session_rated"
+EVENT_TYPES = (
+    MESSAGE_STATUS,
+    CHAT_SESSION_STARTED,
+    CHAT_SESSION_CLOSED,
+    CHAT_CLIENT_MESSAGE,
+    CHAT_SESSION_RATED,
+)
 
 #: Default memory of a cursor: a fact older than this is forgotten (and could repeat if TWIN
 #: listed it again). Seven days covers TWIN's longest message validity with room to spare.
@@ -135,6 +143,7 @@ class SeenEvents:
 __all__ = [
     "CHAT_CLIENT_MESSAGE",
     "CHAT_SESSION_CLOSED",
+    "CHAT_SESSION_RATED",
     "CHAT_SESSION_STARTED",
     "DEFAULT_WINDOW_SECONDS",
     "EVENT_TYPES",

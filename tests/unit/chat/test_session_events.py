@@ -23,6 +23,7 @@ from airflow_provider_twin.client.core.flows import Gather
 from airflow_provider_twin.client.core.twin_events import (
     CHAT_CLIENT_MESSAGE,
     CHAT_SESSION_CLOSED,
+    CHAT_SESSION_RATED,
     CHAT_SESSION_STARTED,
 )
 from airflow_provider_twin.emulator import TwinEmulator
@@ -252,6 +253,81 @@ def test_a_close_carries_the_sessions_rating(twin_emulator: TwinEmulator, stream
     twin_emulator.admin.close_session(rated, rating_required=True, rating=2)
     closes = stream(ChatSessionEvents(ChatEventFilter(kinds=["session_closed"])))
     assert [e.payload["rating"] for e in closes] == [2]
+
+
+def test_a_rating_given_after_the_close_is_a_rated_event_once(
+    twin_emulator: TwinEmulator, stream: Any
+) -> None:
+    session = start_session(twin_emulator)
+    twin_emulator.admin.close_session(session, rating_required=True)
+    source, seen = ChatSessionEvents(ChatEventFilter(chat_id=CHAT_ID)), SeenEvents()
+    first = seen.new(stream(source))
+    seen.mark(first)
+    assert CHAT_SESSION_RATED not in by_type(first)
+    assert next(e for e in first if e.type == CHAT_SESSION_CLOSED).payload["rating"] is None
+
+    rated_session = twin_emulator.admin.rate_session(session, 1)
+    later = seen.new(stream(source))
+    seen.mark(later)
+    [rated] = later
+    assert (rated.event_id, rated.type) == (f"session:{session}:rated", CHAT_SESSION_RATED)
+    assert rated.payload == {"sessionId": session, "chatId": CHAT_ID, "rating": 1}
+    assert rated.time == rated_session["closedAt"]
+    assert seen.new(stream(source)) == []
+    # A new stream (after a restart) gives the same event, which its cursor drops.
+    assert [e.event_id for e in stream(ChatSessionEvents(ChatEventFilter(kinds="session_rated")))] == [
+        rated.event_id
+    ]
+
+
+def test_a_session_rated_at_its_close_gives_both_events_and_an_open_one_neither(
+    twin_emulator: TwinEmulator, stream: Any
+) -> None:
+    rated = start_session(twin_emulator)
+    start_session(twin_emulator, clientPhone="79990000009")
+    twin_emulator.admin.close_session(rated, rating_required=True, rating=4)
+    events = stream(ChatSessionEvents(ChatEventFilter(kinds=["session_closed", "session_rated"])))
+    assert by_type(events) == {
+        CHAT_SESSION_CLOSED: [f"session:{rated}:closed"],
+        CHAT_SESSION_RATED: [f"session:{rated}:rated"],
+    }
+    assert [e.payload["rating"] for e in events] == [4, 4]
+    unrated = stream(ChatSessionEvents(ChatEventFilter(kinds=["session_started", "client_message"])))
+    assert CHAT_SESSION_RATED not in by_type(unrated)
+
+
+def test_a_moved_session_is_read_from_its_last_message_read(twin_emulator: TwinEmulator, stream: Any) -> None:
+    session = start_session(twin_emulator, messageBody="one", clientPhone="79990000001")
+    source, seen = ChatSessionEvents(ChatEventFilter(kinds=["client_message"])), SeenEvents()
+    seen.mark(stream(source))
+    twin_emulator.admin.advance_clock(5)
+    wrote = [write(twin_emulator, session, text) for text in ("two", "three")]
+    later = seen.new(stream(source))
+    # Listed from "one" (inclusive, dropped by the cursor): both new messages, nothing lost.
+    assert [e.event_id for e in later] == [f"chat-message:{item['id']}" for item in wrote]
+    assert messages_read(twin_emulator) == 2
+
+
+def test_a_second_listing_of_a_session_asks_from_its_last_message_read() -> None:
+    now = time.time()
+    started = datetime.fromtimestamp(now - 60, timezone.utc).isoformat()
+    moved = datetime.fromtimestamp(now - 30, timezone.utc).isoformat()
+    source = ChatSessionEvents(ChatEventFilter(kinds=["client_message"]))
+
+    def message_listing(last: str) -> Any:
+        poll = source.events(now)
+        next(poll)
+        step = poll.send(
+            {"count": 1, "items": [{"id": "s-1", "startedAt": started, "lastMessageCreatedAt": last}]}
+        )
+        assert isinstance(step, Gather)
+        [call] = step.calls
+        with pytest.raises(StopIteration):
+            poll.send([{"count": 0, "items": []}])
+        return call
+
+    assert "from" not in message_listing(started).params
+    assert message_listing(moved).params["from"] == started
 
 
 def test_client_messages_of_many_sessions_are_read_a_batch_at_a_time(
