@@ -91,7 +91,7 @@ class SessionFollower:
 
 
 class TwinChatEventTrigger(TwinEventTrigger):
-    """Report chat sessions started and closed and client messages: one asset event each.
+    """Report chat sessions started, closed and rated and client messages: one asset event each.
 
     Payloads (besides ``event_id``, ``type`` and ``time``):
 
@@ -99,12 +99,15 @@ class TwinChatEventTrigger(TwinEventTrigger):
     * ``chat.session_closed`` (``session:<id>:closed``): ``sessionId``, ``chatId``,
       ``sessionRatingRequired`` and ``rating`` (int, or None when TWIN gives none);
     * ``chat.client_message`` (``chat-message:<id>``): ``sessionId``, ``chatId``, ``messageId``
-      (no text: read it by id if you need it).
+      (no text: read it by id if you need it);
+    * ``chat.session_rated`` (``session:<id>:rated``): ``sessionId``, ``chatId``, ``rating``,
+      once a closed session shows the client's rating (TWIN asks for it after the close, so it
+      is usually not on the close; seen by a REST poll).
 
     :param twin_conn_id: the ``twin`` connection.
     :param chat_id: only sessions of this chat; default every chat of the account.
     :param events: which kinds to report: ``session_started``, ``session_closed``,
-        ``client_message`` (default all three).
+        ``client_message``, ``session_rated`` (default all four).
     :param created_within_seconds: follow the sessions started this many seconds before each
         poll (default a day); a session started earlier is not reported.
     :param poll_interval: seconds between REST polls.
