@@ -4,17 +4,17 @@ An event watcher (see :mod:`.events`) over
 :class:`~airflow_provider_twin.client.chat.ChatSessionEvents`: every ``poll_interval`` seconds it
 lists the sessions started within ``created_within_seconds`` (and the messages of those whose
 last message moved), and between polls it listens to the open sessions on the connection's
-one chat websocket, shared with the chat sensors' waits (:class:`~.chat.ChatSocket`), so a
-close is reported within a second or so of TWIN announcing it. REST catches everything else:
-what happened while the websocket was down, sessions started since the last poll, and client
-messages (TWIN pushes no event for those).
+one chat websocket, shared with the chat sensors' waits (:mod:`.chat_event_socket`), so the
+close of a session a poll has listed is reported within a second or so of TWIN announcing it.
+REST catches everything else, at poll speed: a session that starts and closes between two
+polls, what happened while the websocket was down (a failed one is reopened with backoff), and
+client messages (TWIN pushes no event for those).
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, ClassVar
 
@@ -22,13 +22,12 @@ from airflow_provider_twin.client import TwinEvent, TwinInputError
 from airflow_provider_twin.client.chat import (
     CHAT_EVENT_KINDS,
     INSTALL_HINT,
-    ChatEvent,
     ChatEventFilter,
     ChatSessionEvents,
     load_realtime,
 )
 from airflow_provider_twin.hooks.twin import TwinHook
-from airflow_provider_twin.triggers.chat import ChatSocket
+from airflow_provider_twin.triggers.chat_event_socket import RealtimeSessions, SessionFollower
 from airflow_provider_twin.triggers.connections import TwinConnection
 from airflow_provider_twin.triggers.event_cursor import DEFAULT_COMMIT_DELAY
 from airflow_provider_twin.triggers.events import (
@@ -39,55 +38,6 @@ from airflow_provider_twin.triggers.events import (
 
 #: Default creation window of the sessions a chat watcher follows: one day.
 DEFAULT_CHAT_WINDOW_SECONDS = 86400.0
-
-
-class SessionFollower:
-    """The open sessions of a stream, watched on a chat websocket; their events in one queue."""
-
-    def __init__(self, hub: Any) -> None:
-        self.hub = hub
-        self.queue: asyncio.Queue[Any] = asyncio.Queue()
-        self._watches: dict[str, tuple[Any, asyncio.Task[None]]] = {}
-
-    def follow(self, session_ids: Iterable[str]) -> None:
-        """Watch exactly ``session_ids`` (new ones joined, others left)."""
-        wanted = list(dict.fromkeys(session_ids))
-        for session_id in [sid for sid in self._watches if sid not in set(wanted)]:
-            self._leave(session_id)
-        if self.hub.failed:
-            return
-        for session_id in wanted:
-            if session_id not in self._watches:
-                watch = self.hub.watch(session_id)
-                self._watches[session_id] = (watch, asyncio.ensure_future(self._pump(watch)))
-
-    @property
-    def watched(self) -> int:
-        return len(self._watches)
-
-    async def _pump(self, watch: Any) -> None:
-        while True:
-            item = await watch.next(None)
-            if isinstance(item, ChatEvent):
-                self.queue.put_nowait(item)
-
-    async def next(self, timeout: float) -> ChatEvent | None:
-        """The next event heard, or None after ``timeout`` seconds."""
-        try:
-            event: ChatEvent = await asyncio.wait_for(self.queue.get(), max(timeout, 0.0))
-        except asyncio.TimeoutError:
-            return None
-        return event
-
-    def _leave(self, session_id: str) -> None:
-        watch, task = self._watches.pop(session_id)
-        task.cancel()
-        self.hub.unwatch(watch)
-
-    def close(self) -> None:
-        """Leave every session."""
-        for session_id in list(self._watches):
-            self._leave(session_id)
 
 
 class TwinChatEventTrigger(TwinEventTrigger):
@@ -165,7 +115,7 @@ class TwinChatEventTrigger(TwinEventTrigger):
         return self._follower(connection)
 
     @asynccontextmanager
-    async def _follower(self, connection: TwinConnection) -> AsyncIterator[SessionFollower | None]:
+    async def _follower(self, connection: TwinConnection) -> AsyncIterator[RealtimeSessions | None]:
         if not self.realtime or not self.filter.wants("session_closed"):
             yield None
             return
@@ -175,25 +125,20 @@ class TwinChatEventTrigger(TwinEventTrigger):
             self.log.warning("%s: polling only, no websocket: %s", self.describe(), INSTALL_HINT)
             yield None
             return
-        async with contextlib.AsyncExitStack() as stack:
-            try:
-                opening = connection.attach(
-                    self.twin_conn_id, lambda: ChatSocket.open(connection), ChatSocket.aclose
-                )
-                socket = await stack.enter_async_context(opening)
-            except Exception as exc:  # noqa: BLE001 - REST polls go on without the websocket
-                self.log.warning("%s: polling only, the websocket failed: %s", self.describe(), exc)
-                yield None
-                return
-            follower = SessionFollower(socket.hub)
-            stack.callback(follower.close)
-            yield follower
+        realtime = RealtimeSessions(connection, self.twin_conn_id, self.describe())
+        try:
+            yield realtime
+        finally:
+            await realtime.aclose()
 
     async def listen(self, connection: TwinConnection, listener: Any, timeout: float) -> list[TwinEvent]:
-        if not isinstance(listener, SessionFollower):
-            return await super().listen(connection, listener, timeout)
-        listener.follow(self._sessions.open_sessions())
-        heard = await listener.next(timeout)
+        """Closes heard on the websocket of the open sessions the REST polls listed."""
+        follower = await listener.current() if isinstance(listener, RealtimeSessions) else None
+        if follower is None:
+            retry = listener.retry_in() if isinstance(listener, RealtimeSessions) else timeout
+            return await super().listen(connection, None, min(timeout, max(retry, 0.05)))
+        follower.follow(self._sessions.open_sessions())
+        heard = await follower.next(timeout)
         if heard is None:
             return []
         with contextlib.suppress(Exception):  # REST reports it at the next poll anyway

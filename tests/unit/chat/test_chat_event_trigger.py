@@ -16,7 +16,7 @@ import pytest
 from airflow_provider_twin.client import TwinInputError
 from airflow_provider_twin.emulator import TwinEmulator
 from airflow_provider_twin.emulator.admin_client import EmulatorAdmin
-from airflow_provider_twin.triggers import TwinChatEventTrigger
+from airflow_provider_twin.triggers import TwinChatEventTrigger, chat_event_socket
 from airflow_provider_twin.triggers.chat import ChatSocket, shared_chat_socket
 from tests.unit.chat.chat_fixtures import CHAT_ID, start_session, until
 from tests.unit.event_watchers import Variables, collect, memory_variables
@@ -161,3 +161,55 @@ async def test_without_a_websocket_the_watcher_polls(
     payloads = await collect(trigger, seconds=1.5)
 
     assert [p["event_id"] for p in payloads] == [f"session:{session_id}:closed"]
+
+
+class StoppedHub:
+    """A websocket hub that has stopped for good (a terminal disconnect)."""
+
+    failed = "disconnected for good: 3501 terminal"
+    sessions: tuple[str, ...] = ()
+
+    async def aclose(self) -> None:
+        return None
+
+
+async def test_a_websocket_that_stops_for_good_is_reopened_and_closes_come_in_real_time_again(
+    fast_realtime: TwinEmulator,
+    twin_connection_env: str,
+    variables: Variables,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(chat_event_socket, "REOPEN_FIRST_WAIT", 0.2)
+    real_open = ChatSocket.open
+    opened: list[ChatSocket] = []
+
+    async def stopped_first(connection: Any, user_id: str | None = None) -> ChatSocket:
+        socket = await real_open(connection, user_id)
+        if not opened:
+            await socket.aclose()
+            socket = ChatSocket(StoppedHub(), socket.checker)
+        opened.append(socket)
+        return socket
+
+    monkeypatch.setattr(ChatSocket, "open", stopped_first)
+    session_id = start_session(fast_realtime)
+    trigger = TwinChatEventTrigger(chat_id=CHAT_ID, events=["session_closed"], poll_interval=60)
+    events = trigger.run()
+
+    async def close_when_listened() -> float:
+        await until(lambda: fast_realtime.admin.realtime()["stats"]["sessions_listened"] >= 1)
+        await asyncio.sleep(0.3)  # joined
+        await asyncio.to_thread(fast_realtime.admin.close_session, session_id)
+        return time.monotonic()
+
+    closer = asyncio.ensure_future(close_when_listened())
+    try:
+        event = await asyncio.wait_for(anext(events), 15)
+    finally:
+        await events.aclose()  # type: ignore[attr-defined]
+    closed_at = await closer
+    assert time.monotonic() - closed_at < 5  # over the reopened websocket, not the 60 s poll
+    assert event.payload["event_id"] == f"session:{session_id}:closed"
+    assert len(opened) == 2
+    assert "the websocket stopped (disconnected for good" in caplog.text
