@@ -1,23 +1,29 @@
-"""Chat follow-up: when support chat sessions close with a low rating, text those clients.
+"""Chat follow-up: when support chat sessions are rated low, text those clients.
 
-No schedule and no sensor: the DAG runs when TWIN says a session closed. The asset
-``twin_support_chat_closed`` has a watcher, a :class:`TwinChatEventTrigger` in Airflow's
-triggerer, which hears a close over TWIN's websocket within a second or so (and polls REST
-every ``poll_interval`` for anything the websocket missed). Each close is one asset event; the
+No schedule and no sensor: the DAG runs when TWIN says a session closed or was rated. The
+asset ``twin_support_chat_closed`` has a watcher, a :class:`TwinChatEventTrigger` in Airflow's
+triggerer, which hears a close over TWIN's websocket within a second or so and polls REST every
+``poll_interval`` for anything the websocket missed and for ratings. TWIN asks the client to
+rate *after* the close (``sessionRatingRequired``), so a close usually carries no rating yet;
+the rating comes as a ``chat.session_rated`` event at a later poll. Each is one asset event; the
 scheduler starts a run for the events that arrived since the last one, so a run may carry
-several closes.
+several.
 
-``pick_low_rated`` reads the run's events (``triggering_asset_events``), keeps the sessions
-rated ``max_rating`` or lower and drops repeats (an event may be reported twice after a
-triggerer restart, always with the same ``event_id``). ``look_up_clients`` reads each session
-from TWIN for its client (events carry ids, never contact details) and
-``send_follow_ups`` texts them, each client once whatever the retries.
+``pick_low_rated`` reads the run's events (``triggering_asset_events``) and keeps the sessions
+rated ``max_rating`` or lower, whichever event carried the rating, once per session: a rating
+given at the close arrives twice (on the close, at once, and as a "rated" event later), and an
+event may be reported twice after a triggerer restart. The sessions already followed up are
+kept in the Variable ``twin_chat_followup.followed_up`` for two days (``max_active_runs=1`` so
+runs see each other's); a client is texted once. ``look_up_clients`` reads each session from
+TWIN for its client (events carry ids, never contact details) and ``send_follow_ups`` texts
+them, each client once whatever the retries; ``remember_followed_up`` then records them.
 
-A run started by hand (the Trigger button) takes its closes from the ``closed_sessions``
+A run started by hand (the Trigger button) takes its sessions from the ``closed_sessions``
 param instead, e.g. ``[{"sessionId": "…", "rating": 1}]``. Against the local emulator, close a
-session with a rating as a client would::
+session and rate it as a client would::
 
-    curl -X POST http://127.0.0.1:8765/_emulator/sessions/<session id>/close \\
+    curl -X POST http://127.0.0.1:8765/_emulator/sessions/<session id>/close
+    curl -X POST http://127.0.0.1:8765/_emulator/sessions/<session id>/rate \\
          -H 'content-type: application/json' -d '{"rating": 1}'
 """
 
@@ -27,10 +33,11 @@ session with a rating as a client would::
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, Asset, AssetWatcher, Param, task
+from airflow.sdk import DAG, Asset, AssetWatcher, Param, Variable, task
 
 from airflow_provider_twin.client.chat import get_session
 from airflow_provider_twin.hooks.twin import TwinHook
@@ -38,6 +45,9 @@ from airflow_provider_twin.operators.messages import TwinSendMessagesOperator
 from airflow_provider_twin.triggers import TwinChatEventTrigger
 
 SUPPORT_CHAT_ID = "0b8f6a52-4c1e-4d3a-9f57-2e6d1c0a9b34"
+#: Variable of the sessions already followed up ({sessionId: when}), kept REMEMBER_SECONDS.
+FOLLOWED_UP_VARIABLE = "twin_chat_followup.followed_up"
+REMEMBER_SECONDS = 2 * 86400
 
 # [START howto_twin_chat_followup_watcher]
 support_chat_closed = Asset(
@@ -47,9 +57,9 @@ support_chat_closed = Asset(
             name="twin_support_chat_closed",
             trigger=TwinChatEventTrigger(
                 chat_id=SUPPORT_CHAT_ID,
-                events=["session_closed"],
+                events=["session_closed", "session_rated"],
                 created_within_seconds=12 * 3600,  # TWIN sessions live at most 12 hours
-                poll_interval=60,  # the websocket brings closes at once; REST catches the rest
+                poll_interval=60,  # the websocket brings closes at once; REST the ratings
             ),
         )
     ],
@@ -58,8 +68,9 @@ support_chat_closed = Asset(
 
 with DAG(
     dag_id="example_twin_chat_followup",
-    description="Text the clients of support chats that closed with a low rating, as they close",
+    description="Text the clients of support chats rated low, as the ratings come",
     schedule=[support_chat_closed],
+    max_active_runs=1,  # each run sees the sessions the previous ones followed up
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     tags=["example", "twin"],
@@ -69,22 +80,32 @@ with DAG(
             [],
             type="array",
             items={"type": "object"},
-            description="For a run started by hand: closed sessions (JSON), as the events carry them",
+            description="For a run started by hand: rated sessions (JSON), as the events carry them",
         ),
     },
     doc_md=__doc__,
 ) as dag:
     # [START howto_twin_chat_followup]
+    def followed_up() -> dict[str, float]:
+        """The sessions followed up within REMEMBER_SECONDS: {sessionId: when}."""
+        known = Variable.get(FOLLOWED_UP_VARIABLE, default={}, deserialize_json=True)
+        horizon = time.time() - REMEMBER_SECONDS
+        return {session: at for session, at in dict(known).items() if at >= horizon}
+
     @task
     def pick_low_rated(params: dict[str, Any], triggering_asset_events: Any = None) -> list[dict[str, Any]]:
-        """The low-rated closes of this run's events, each once (repeats share an event_id)."""
+        """The sessions of this run's events rated low, each once and none followed up before.
+
+        A close that carries a rating and a "rated" event say the same thing: one per session.
+        """
         events = (triggering_asset_events or {}).get(support_chat_closed, [])
-        closes = [event.extra["payload"] for event in events] or list(params["closed_sessions"])
-        unique = {close.get("event_id") or close["sessionId"]: close for close in closes}
+        payloads = [event.extra["payload"] for event in events] or list(params["closed_sessions"])
+        ratings = {p["sessionId"]: p["rating"] for p in payloads if p.get("rating") is not None}
+        done = followed_up()
         return [
-            {"sessionId": close["sessionId"], "rating": close["rating"]}
-            for close in unique.values()
-            if close.get("rating") is not None and close["rating"] <= params["max_rating"]
+            {"sessionId": session_id, "rating": rating}
+            for session_id, rating in ratings.items()
+            if rating <= params["max_rating"] and session_id not in done
         ]
 
     @task
@@ -107,7 +128,15 @@ with DAG(
         """Skip the send when no session of this run was rated low."""
         return bool(recipients)
 
-    recipients = look_up_clients(pick_low_rated())
+    @task
+    def remember_followed_up(low_rated: list[dict[str, Any]]) -> None:
+        """Record the sessions just texted, so a later event of theirs texts nobody again."""
+        done = followed_up()
+        done.update({close["sessionId"]: time.time() for close in low_rated})
+        Variable.set(FOLLOWED_UP_VARIABLE, done, serialize_json=True)
+
+    low_rated = pick_low_rated()
+    recipients = look_up_clients(low_rated)
     follow_ups = TwinSendMessagesOperator(
         task_id="send_follow_ups",
         recipients=recipients,
@@ -115,5 +144,5 @@ with DAG(
         # {{rating}} is a TWIN variable: keep Jinja away from it with raw.
         text="{% raw %}Sorry our chat earned a {{rating}}. A team lead will call you today.{% endraw %}",
     )
-    anyone(recipients) >> follow_ups
+    anyone(recipients) >> follow_ups >> remember_followed_up(low_rated)
     # [END howto_twin_chat_followup]

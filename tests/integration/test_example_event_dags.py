@@ -53,28 +53,39 @@ def start_session(emulator: Any, chat_id: str, phone: str) -> str:
     return session_id
 
 
-def test_chat_followup_texts_the_clients_of_low_rated_sessions(
+def test_chat_followup_texts_the_clients_of_low_rated_sessions_once(
     airflow_twin: Any, example: Callable[[str], ModuleType]
 ) -> None:
     module = example("example_twin_chat_followup")
     chat_id = module.SUPPORT_CHAT_ID
-    ratings = {"79990000501": 1, "79990000502": 5, "79990000503": 2, "79990000504": None}
+    # Rated at the close (1, 5), rated after it (2), never rated.
+    ratings = {"79990000501": 1, "79990000502": 5, "79990000503": None, "79990000504": None}
     sessions = {phone: start_session(airflow_twin, chat_id, phone) for phone in ratings}
     for phone, rating in ratings.items():
         closing = {} if rating is None else {"rating": rating}
-        airflow_twin.admin.close_session(sessions[phone], **closing)
+        airflow_twin.admin.close_session(sessions[phone], rating_required=True, **closing)
+    airflow_twin.admin.rate_session(sessions["79990000503"], 2)
     trigger = TwinChatEventTrigger(**fast(module.support_chat_closed.watchers[0].trigger))
 
-    closes = asyncio.run(collect(trigger, seconds=2.0))
+    events = asyncio.run(collect(trigger, seconds=2.0))
 
-    assert len(closes) == 4
-    run = Run(module.dag, closed_sessions=closes + closes[:1])  # a repeated event is followed up once
+    assert (
+        sorted(event["type"] for event in events) == ["chat.session_closed"] * 4 + ["chat.session_rated"] * 3
+    )
+    run = Run(module.dag, closed_sessions=events + events[:1])  # a repeated event is followed up once
     assert run.state == "success", run.states
     assert sorted(close["rating"] for close in run.value("pick_low_rated")) == [1, 2]
     assert run.task_state("send_follow_ups") == "success"
     texted = {item["destination"]["clientId"] for item in records(airflow_twin)}
     clients = {session["id"]: session["clientId"] for session in airflow_twin.admin.sessions()["items"]}
     assert texted == {clients[sessions["79990000501"]], clients[sessions["79990000503"]]}
+
+    # A later run with the same sessions' events (the close came first, the rating later): no text.
+    again = Run(module.dag, closed_sessions=[e for e in events if e["type"] == "chat.session_rated"])
+    assert again.state == "success", again.states
+    assert again.value("pick_low_rated") == []
+    assert again.task_state("send_follow_ups") == "skipped"
+    assert len(records(airflow_twin)) == 2
 
 
 def test_chat_followup_skips_the_send_when_nobody_rated_low(
