@@ -19,7 +19,11 @@ filter. ``created_within_seconds`` bounds that cost; without ids it is required.
 
 A message whose status changes while a listing pages through it may shift a later page and be
 missed by that poll; a final status (``DELIVERED``, ``UNDELIVERED``...) stays, so the next poll
-reports it.
+reports it. A passing status (``PENDING``, ``SENT``...) is reported only if a poll lists the
+message while it holds it: one shorter than the poll interval, or shifted out of a poll's pages,
+may never be. TWIN pages by offset and documents no stable order (``sort`` and
+``offsetField``/``offsetValue`` have no documented semantics, twin-api.md §1.2), so the listing
+cannot be made immune; status webhooks report every change.
 """
 
 from __future__ import annotations
