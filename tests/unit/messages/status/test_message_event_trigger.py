@@ -54,9 +54,41 @@ def test_kwargs_are_plain_json_that_re_create_the_same_watcher_and_hash() -> Non
     module, _, name = classpath.rpartition(".")
     again = getattr(importlib.import_module(module), name)(**kwargs)
     assert again.serialize() == (classpath, kwargs)
-    assert BaseEventTrigger.hash(*again.serialize()) == BaseEventTrigger.hash(classpath, kwargs)
     assert again.cursor_variable == trigger.cursor_variable
     assert trigger.window == 172800 + 3600  # the creation window and an hour
+
+
+def test_a_re_parsed_dag_finds_its_watcher_in_the_trigger_table() -> None:
+    """Airflow's own path: the DAG's asset watcher serialised, stored as a Trigger row, re-created.
+
+    The DAG processor compares ``BaseEventTrigger.hash`` of each watcher of a freshly parsed DAG
+    with that of the ``Trigger`` rows (classpath and decrypted kwargs); a difference would drop
+    the running watcher and start a new one at every parse.
+    """
+    from airflow.models.trigger import Trigger  # Airflow's metadata model
+    from airflow.sdk import Asset, AssetWatcher
+    from airflow.serialization.decoders import decode_asset_like
+    from airflow.serialization.encoders import encode_asset_like, encode_trigger
+
+    def parsed() -> dict[str, Any]:
+        """The watcher's trigger as the DAG processor sees it in the serialised DAG."""
+        trigger = TwinMessageEventTrigger(
+            statuses="undelivered,expired", group_ids="g1", channels=["sms"], created_within_seconds=172800
+        )
+        asset = Asset("twin_undelivered", watchers=[AssetWatcher(name="twin_undelivered", trigger=trigger)])
+        stored: Any = decode_asset_like(json.loads(json.dumps(encode_asset_like(asset))))
+        encoded: dict[str, Any] = encode_trigger(stored.watchers[0].trigger)
+        return encoded
+
+    first = parsed()
+    row = Trigger(classpath=first["classpath"], kwargs=first["kwargs"])
+    in_table = BaseEventTrigger.hash(row.classpath, row.kwargs)
+    assert BaseEventTrigger.hash(first["classpath"], first["kwargs"]) == in_table
+    again = parsed()  # the next parse of the unchanged DAG file
+    assert BaseEventTrigger.hash(again["classpath"], again["kwargs"]) == in_table
+    module, _, name = row.classpath.rpartition(".")
+    running = getattr(importlib.import_module(module), name)(**row.kwargs)  # as the triggerer makes it
+    assert BaseEventTrigger.hash(*running.serialize()) == in_table
 
 
 @pytest.mark.parametrize(
