@@ -7,11 +7,16 @@ reports each one once as an asset event. The scheduler starts a run for the even
 arrived since the last one, so a campaign's failures are resent in a few runs, not one run
 per message.
 
-``undelivered_ids`` reads the run's events (``triggering_asset_events``) and drops repeats
-(an event may be reported twice after a triggerer restart, with the same ``event_id``).
-Events carry ids and statuses, never addresses, so ``resend_recipients`` reads each message
-from TWIN (``GET /messages?id=…``, 100 ids a request) for its phone and text, and
-``resend_by_sms`` sends them, once whatever the retries.
+``undelivered_ids`` reads the run's events (``triggering_asset_events``) and keeps each
+message once and only if no earlier run resent it: an event may be reported twice after a
+triggerer restart (with the same ``event_id``), and the repeat may start a run of its own. The
+messages resent are kept in the Variable ``twin_resend_undelivered.resent`` for three days,
+longer than the watcher remembers (two days and an hour), and runs go one at a time
+(``max_active_runs=1``) so each sees the ones before. Events carry ids and statuses, never
+addresses, so ``resend_recipients`` reads each message from TWIN (``GET /messages?id=…``, 100
+ids a request) for its phone and text, ``resend_by_sms`` sends them, once whatever the retries,
+and ``remember_resent`` records them. A crash between the send and that record could still
+resend a message once; a Variable of ids suits thousands of failures a day, a table more.
 
 A run started by hand (the Trigger button) takes message ids from the ``message_ids`` param
 instead.
@@ -23,10 +28,11 @@ instead.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pendulum
-from airflow.sdk import DAG, Asset, AssetWatcher, Param, task
+from airflow.sdk import DAG, Asset, AssetWatcher, Param, Variable, task
 
 from airflow_provider_twin.client import notify
 from airflow_provider_twin.hooks.twin import TwinHook
@@ -35,6 +41,9 @@ from airflow_provider_twin.triggers import TwinMessageEventTrigger
 
 #: Message ids per ``GET /messages`` request (TWIN's id filter is a comma-separated list).
 IDS_PER_REQUEST = 100
+#: Variable of the messages already resent ({messageId: when}), kept REMEMBER_SECONDS.
+RESENT_VARIABLE = "twin_resend_undelivered.resent"
+REMEMBER_SECONDS = 3 * 86400
 
 # [START howto_twin_resend_undelivered_watcher]
 undelivered_messenger = Asset(
@@ -58,6 +67,7 @@ with DAG(
     dag_id="example_twin_resend_undelivered",
     description="Resend by SMS the Viber and WhatsApp messages TWIN reports undelivered",
     schedule=[undelivered_messenger],
+    max_active_runs=1,  # each run sees the messages the previous ones resent
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     tags=["example", "twin"],
@@ -72,12 +82,19 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
     # [START howto_twin_resend_undelivered]
+    def resent() -> dict[str, float]:
+        """The messages resent within REMEMBER_SECONDS: {messageId: when}."""
+        known = Variable.get(RESENT_VARIABLE, default={}, deserialize_json=True)
+        horizon = time.time() - REMEMBER_SECONDS
+        return {message_id: at for message_id, at in dict(known).items() if at >= horizon}
+
     @task
     def undelivered_ids(params: dict[str, Any], triggering_asset_events: Any = None) -> list[str]:
-        """The messages of this run's events, each once (repeats share an event_id)."""
+        """The messages of this run's events, each once, none resent by an earlier run."""
         events = (triggering_asset_events or {}).get(undelivered_messenger, [])
         ids = [event.extra["payload"]["id"] for event in events] or list(params["message_ids"])
-        return list(dict.fromkeys(ids))
+        done = resent()
+        return [message_id for message_id in dict.fromkeys(ids) if message_id not in done]
 
     @task
     def resend_recipients(message_ids: list[str]) -> list[dict[str, str]]:
@@ -97,17 +114,25 @@ with DAG(
             if message.get("destination", {}).get("phone") and (message.get("message") or {}).get("text")
         ]
 
+    @task
+    def remember_resent(message_ids: list[str]) -> None:
+        """Record the messages just resent, so a repeated event of theirs resends nothing."""
+        done = resent()
+        done.update(dict.fromkeys(message_ids, time.time()))
+        Variable.set(RESENT_VARIABLE, done, serialize_json=True)
+
     @task.short_circuit
     def anything_to_resend(recipients: list[dict[str, str]]) -> bool:
         """Skip the send when no message of this run can be resent by SMS (no phone, no text)."""
         return bool(recipients)
 
-    recipients = resend_recipients(undelivered_ids())
+    message_ids = undelivered_ids()
+    recipients = resend_recipients(message_ids)
     resend = TwinSendMessagesOperator(
         task_id="resend_by_sms",
         recipients=recipients,
         channels={"sms": {"from": "Northwind"}},
         text="{% raw %}{{text}}{% endraw %}",  # each message's own text, a TWIN variable
     )
-    anything_to_resend(recipients) >> resend
+    anything_to_resend(recipients) >> resend >> remember_resent(message_ids)
     # [END howto_twin_resend_undelivered]

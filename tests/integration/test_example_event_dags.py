@@ -135,6 +135,13 @@ def test_resend_undelivered_sends_each_failed_messenger_message_by_sms(
     ]
     assert sms[0]["destination"]["variables"] == {"text": "Your parcel is on its way"}  # TWIN fills it in
 
+    # The same event again (reported once more after a triggerer restart) starts a run: no SMS.
+    again = Run(module.dag, message_ids=[event["id"] for event in events])
+    assert again.state == "success", again.states
+    assert again.value("undelivered_ids") == []
+    assert again.task_state("resend_by_sms") == "skipped"
+    assert len(records(airflow_twin, channel="SMS")) == 1
+
 
 def test_resend_undelivered_skips_the_send_without_messages(
     airflow_twin: Any, example: Callable[[str], ModuleType]
