@@ -2,8 +2,9 @@
 
 No schedule and no sensor: the DAG runs when TWIN says a session closed or was rated. The
 asset ``twin_support_chat_closed`` has a watcher, a :class:`TwinChatEventTrigger` in Airflow's
-triggerer, which hears a close over TWIN's websocket within a second or so and polls REST every
-``poll_interval`` for anything the websocket missed and for ratings. TWIN asks the client to
+triggerer. It polls REST every ``poll_interval``, and hears over TWIN's websocket, within a
+second or so, the close of each open session a poll has listed; a session that starts and
+closes between two polls, anything the websocket missed, and the ratings come at poll speed. TWIN asks the client to
 rate *after* the close (``sessionRatingRequired``), so a close usually carries no rating yet;
 the rating comes as a ``chat.session_rated`` event at a later poll. Each is one asset event; the
 scheduler starts a run for the events that arrived since the last one, so a run may carry
