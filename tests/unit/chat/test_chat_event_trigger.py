@@ -62,6 +62,7 @@ def test_kwargs_are_plain_json_that_re_create_the_same_watcher() -> None:
         "session_started",
         "session_closed",
         "client_message",
+        "session_rated",
     ]
 
 
