@@ -37,6 +37,7 @@ from airflow_provider_twin.triggers.cursor_shards import (
     decode_index,
     decode_shard,
     encode_index,
+    id_key,
     merged_shard,
     shard_key,
 )
@@ -133,7 +134,7 @@ class EventCursor:
                 self._gone.add(start)
                 self._dirty.add(ours)
         for event_id, epoch in single.items():  # a cursor of one document: store it as shards
-            self.shards.add(self.shards.start_of(epoch), [event_id])
+            self.shards.add(self.shards.start_of(epoch), [id_key(event_id)])
         if single:
             self._dirty.update(self.shards.buckets)
         self._index_stale = bool(self._dirty)
@@ -149,16 +150,16 @@ class EventCursor:
         horizon = self._wall() - self.window_seconds
         fresh: dict[str, TwinEvent] = {}
         for event in events:
-            event_id = event.event_id
-            if event_id in self.shards or event_id in self._pending_ids or event_id in fresh:
+            key = id_key(event.event_id)
+            if key in self.shards or key in self._pending_ids or key in fresh:
                 continue
             if event.epoch >= horizon:
-                fresh[event_id] = event
+                fresh[key] = event
         return list(fresh.values())
 
     def emitted(self, event: TwinEvent) -> None:
         """``event`` was yielded: seen now, stored once ``commit_delay`` has passed."""
-        self._pending_ids.add(event.event_id)
+        self._pending_ids.add(id_key(event.event_id))
         self._pending.append((self._clock() + self.commit_delay, event))
 
     @property
@@ -191,14 +192,14 @@ class EventCursor:
         self._last_write = now
         fresh: dict[int, list[str]] = {}
         for _, event in ripe:
-            fresh.setdefault(self.shards.start_of(event.epoch), []).append(event.event_id)
+            fresh.setdefault(self.shards.start_of(event.epoch), []).append(id_key(event.event_id))
         try:
             await self._write(fresh)
         except Exception as exc:  # noqa: BLE001 - the ids stay pending; the next commit retries
             log.warning("Cannot store the TWIN event cursor %s (%s); retrying", self.store.name, exc)
             self._pending.extendleft(reversed(ripe))
             return 0
-        self._pending_ids.difference_update(event.event_id for _, event in ripe)
+        self._pending_ids.difference_update(id_key(event.event_id) for _, event in ripe)
         self.writes += 1
         return len(ripe)
 

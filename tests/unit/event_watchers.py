@@ -68,7 +68,7 @@ class Variables:
         }
 
     def ids(self, name: str) -> set[str]:
-        """The ids the cursor ``name`` holds, as a restarted watcher would read them."""
+        """The id keys the cursor ``name`` holds (``cursor_shards.id_key`` of each event id)."""
         return set().union(*self.shards(name).values())
 
     @property

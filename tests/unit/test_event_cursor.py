@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from airflow_provider_twin.client import TwinEvent, TwinInputError
-from airflow_provider_twin.triggers.cursor_shards import bucket_seconds
+from airflow_provider_twin.triggers.cursor_shards import bucket_seconds, id_key
 from airflow_provider_twin.triggers.event_cursor import EventCursor, check_commit_delay, cursor_variable
 from tests.unit.event_watchers import Variables
 
@@ -35,7 +35,8 @@ def cursor(variables: Variables, clock: Clock, delay: float = 5.0, window: float
 
 
 def ids(*numbers: int) -> set[str]:
-    return {f"message:m{n}:UNDELIVERED" for n in numbers}
+    """The stored keys of events ``numbers``."""
+    return {id_key(f"message:m{n}:UNDELIVERED") for n in numbers}
 
 
 def test_an_emitted_event_is_seen_at_once_and_stored_after_the_delay() -> None:
@@ -87,7 +88,7 @@ def test_a_write_stores_only_the_bucket_that_changed() -> None:
     changed = {k for k, v in variables.table.items() if old.get(k) != v}
     assert len(changed) == 2  # the new bucket and the index listing it
     new_bucket = next(k for k in changed if k != NAME)
-    assert json.loads(variables.table[new_bucket])["seen"] == ["message:m99:UNDELIVERED"]
+    assert json.loads(variables.table[new_bucket])["seen"] == [id_key("message:m99:UNDELIVERED")]
     assert bucket_seconds(3600.0) == 10
     assert len(variables.shards(NAME)) >= 5
 
@@ -205,3 +206,10 @@ def test_cursor_names_and_commit_delays_are_checked() -> None:
     for bad in (-1, True, "5", float("nan")):
         with pytest.raises(TwinInputError, match="^commit_delay"):
             check_commit_delay(bad)
+
+
+def test_ids_are_kept_as_short_digests() -> None:
+    key = id_key("message:0b8f6a52-4c1e-4d3a-9f57-2e6d1c0a9b34:UNDELIVERED")
+    assert len(key) == 16
+    assert key == id_key("message:0b8f6a52-4c1e-4d3a-9f57-2e6d1c0a9b34:UNDELIVERED")
+    assert key != id_key("message:0b8f6a52-4c1e-4d3a-9f57-2e6d1c0a9b34:DELIVERED")

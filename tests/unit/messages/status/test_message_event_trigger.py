@@ -13,6 +13,7 @@ from airflow.triggers.base import BaseEventTrigger
 
 from airflow_provider_twin.client import TwinInputError
 from airflow_provider_twin.triggers import TwinMessageEventTrigger
+from airflow_provider_twin.triggers.cursor_shards import id_key
 from tests.unit.event_watchers import Variables, collect, memory_variables
 from tests.unit.messages.status.campaigns import LIST_ROUTE, Campaigns
 
@@ -191,7 +192,7 @@ def test_an_event_is_stored_only_commit_delay_after_it_was_yielded(
 
     second = asyncio.run(collect(watcher(commit_delay=0.5), seconds=2.0))
     assert [p["event_id"] for p in second] == [p["event_id"] for p in first]
-    assert variables.ids(watcher().cursor_variable) == {p["event_id"] for p in first}
+    assert variables.ids(watcher().cursor_variable) == {id_key(p["event_id"]) for p in first}
 
 
 def test_failed_polls_and_cursor_writes_do_not_end_the_watcher(twin: Campaigns, variables: Variables) -> None:
