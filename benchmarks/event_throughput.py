@@ -4,17 +4,17 @@ What runs: ``TwinMessageEventTrigger.run()`` - the watcher's own code, as the tr
 - in one asyncio event loop of this process, against the TWIN emulator in a child process. Not
 Airflow's triggerer: the asset events it would write (one row each in the metadata database)
 are not part of the figure, only the watcher's side of the stream is. The cursor's Airflow
-Variable is replaced by an in-memory store that keeps only the size of each write, since outside
-a triggerer there is no supervisor to hand the Variable to; every write still serialises the
-whole cursor, as in a triggerer.
+Variables are replaced by an in-memory key-value store (outside a triggerer there is no
+supervisor to hand them to) that counts what is written; the cursor's own work (its time-bucket
+shards, encoded and merged on each write) is unchanged.
 
 A producer thread has the emulator make ``--rate / 60`` viber messages each second, each
 reaching DELIVERED 0.2 s later (``POST /_emulator/messages``); the watcher lists DELIVERED viber
 messages created in the last ``--created-within`` seconds every ``--poll-interval`` seconds and
 yields one event per message. Every ``--sample`` seconds it prints: events so far, events in the
-last minute, resident memory (RSS) of this process, the ids the cursor holds and the size of
-its last write. Memory should rise while the cursor's window fills (``--window``, it remembers
-ids that long) and then stay flat.
+last minute, resident memory (RSS) of this process, the cursor's Variables and their size, and
+what was written to them so far. Memory should rise while the cursor's window fills
+(``--window``, it remembers ids that long) and then stay flat.
 
 Usage::
 
@@ -27,12 +27,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import json
 import os
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncGenerator, Mapping
+from collections.abc import AsyncGenerator
 from typing import TYPE_CHECKING, Any, cast
 from unittest.mock import patch
 
@@ -43,21 +42,28 @@ if TYPE_CHECKING:
 
 
 class MemoryCursorStore:
-    """The cursor's store, in memory: keeps the last JSON only and the size of every write."""
+    """The cursor's Variables, in memory (key -> text), counting what is written."""
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self.data: Mapping[str, Any] | None = None
+        self.values: dict[str, str] = {}
         self.writes = 0
-        self.last_bytes = 0
+        self.written_bytes = 0
 
-    async def load(self) -> Mapping[str, Any] | None:
-        return self.data
+    async def get(self, key: str) -> str | None:
+        return self.values.get(key)
 
-    async def save(self, data: Mapping[str, Any]) -> None:
-        self.last_bytes = len(json.dumps(data, separators=(",", ":")))
-        self.data = data
+    async def put(self, key: str, text: str) -> None:
+        self.values[key] = text
         self.writes += 1
+        self.written_bytes += len(text)
+
+    async def delete(self, key: str) -> None:
+        self.values.pop(key, None)
+
+    @property
+    def stored_bytes(self) -> int:
+        return sum(len(text) for text in self.values.values())
 
 
 STORES: list[MemoryCursorStore] = []
@@ -130,8 +136,9 @@ async def watch(args: argparse.Namespace, emulator: Emulator) -> dict[str, Any]:
                     "events": count,
                     "last_minute": len(recent),
                     "rss_mib": round(rss_kib() / 1024, 1),
-                    "cursor_ids": len(store.data.get("seen", store.data)) if store and store.data else 0,
-                    "cursor_kib": round(store.last_bytes / 1024, 1) if store else 0,
+                    "cursor_variables": len(store.values) if store else 0,
+                    "cursor_kib": round(store.stored_bytes / 1024, 1) if store else 0,
+                    "written_kib": round(store.written_bytes / 1024) if store else 0,
                 }
                 samples.append(sample)
                 print("  " + "  ".join(f"{k}={v}" for k, v in sample.items()), flush=True)
@@ -187,12 +194,22 @@ def main() -> None:
             f"{s['events']:,}",
             f"{s['last_minute']:,}",
             s["rss_mib"],
-            f"{s['cursor_ids']:,}",
+            s["cursor_variables"],
             s["cursor_kib"],
+            f"{s['written_kib']:,}",
         ]
         for s in samples
     ]
-    headers = ["s", "made", "events", "events last min", "RSS MiB", "cursor ids", "cursor write KiB"]
+    headers = [
+        "s",
+        "made",
+        "events",
+        "events last min",
+        "RSS MiB",
+        "cursor Variables",
+        "cursor KiB",
+        "KiB written so far",
+    ]
     print(
         table(
             headers,
