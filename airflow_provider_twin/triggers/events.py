@@ -16,11 +16,12 @@ websocket) and runs until its DAG is paused or removed. The watchers of one ``tw
 share the triggerer's one client and login (:mod:`.connections`). Errors never end a watcher:
 a failed poll is logged and tried again at the next one.
 
-Each watcher keeps a cursor in the Airflow Variable ``twin_events.<cursor_name or digest>``
-(:mod:`.event_cursor`): what it reported is not reported again after a restart of the
-triggerer, and nothing is lost. Events yielded in the last ``commit_delay`` seconds before a
-restart may be reported once more, with the same ``event_id``. Facts older than the
-cursor's window are neither reported nor remembered.
+Each watcher keeps a cursor in the Airflow Variables ``twin_events.<cursor_name or digest>``
+(an index) and ``twin_events.<…>.<bucket start>`` (:mod:`.event_cursor`): what it reported is
+not reported again after a restart of the triggerer, and nothing is lost. A cursor that cannot
+be read makes the watcher wait and retry, never start empty. Events yielded in the last
+``commit_delay`` seconds before a restart may be reported once more, with the same
+``event_id``. Facts older than the cursor's window are neither reported nor remembered.
 """
 
 from __future__ import annotations
