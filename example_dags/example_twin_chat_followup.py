@@ -4,11 +4,11 @@ No schedule and no sensor: the DAG runs when TWIN says a session closed or was r
 asset ``twin_support_chat_closed`` has a watcher, a :class:`TwinChatEventTrigger` in Airflow's
 triggerer. It polls REST every ``poll_interval``, and hears over TWIN's websocket, within a
 second or so, the close of each open session a poll has listed; a session that starts and
-closes between two polls, anything the websocket missed, and the ratings come at poll speed. TWIN asks the client to
-rate *after* the close (``sessionRatingRequired``), so a close usually carries no rating yet;
-the rating comes as a ``chat.session_rated`` event at a later poll. Each is one asset event; the
-scheduler starts a run for the events that arrived since the last one, so a run may carry
-several.
+closes between two polls, anything the websocket missed, and the ratings come at poll speed.
+TWIN asks the client to rate *after* the close (``sessionRatingRequired``), so a close usually
+carries no rating yet; the rating comes as a ``chat.session_rated`` event at a later poll.
+Each is one asset event; the scheduler starts a run for the events that arrived since the last
+one, so a run may carry several.
 
 ``pick_low_rated`` reads the run's events (``triggering_asset_events``) and keeps the sessions
 rated ``max_rating`` or lower, whichever event carried the rating, once per session: a rating
