@@ -48,6 +48,8 @@ def _run(script: str, *args: str, tmp_path: Path) -> str:
             "emulator_capacity.py",
             ["--batches", "3", "--in-flight", "1,2", "--count-messages", "2000", "--count-runs", "3"],
         ),
+        ("event_throughput.py", ["--minutes", "0.25", "--rate", "1200", "--sample", "5"]),
+        ("event_latency.py", ["--events", "3", "--rate", "3", "--poke-runs", "1"]),
     ],
 )
 def test_benchmark_writes_its_results(script: str, args: list[str], tmp_path: Path) -> None:
@@ -56,6 +58,9 @@ def test_benchmark_writes_its_results(script: str, args: list[str], tmp_path: Pa
     results = json.loads(output.read_text(encoding="utf-8"))
     assert results["machine"], "results carry the machine facts"
     assert "|" in printed, "a table was printed"
+    if script == "event_latency.py":
+        assert set(results["sources"]) == {"websocket", "rest", "webhook"}
+        assert all(found["to_run_queued"]["n"] == 3 for found in results["sources"].values())
     if script == "send_throughput.py":
         assert "File send of 2,000 recipients" in printed
         assert results["file_send"]["accepted"] == 2000
