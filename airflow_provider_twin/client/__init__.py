@@ -24,7 +24,7 @@ from airflow_provider_twin.client import chat
 from airflow_provider_twin.client.core.async_client import AsyncTwinClient
 from airflow_provider_twin.client.core.calls import ApiCall
 from airflow_provider_twin.client.core.config import TwinClientConfig, TwinCredentials, TwinEndpoints
-from airflow_provider_twin.client.core.deadlines import epoch_seconds
+from airflow_provider_twin.client.core.deadlines import epoch_seconds, positive_seconds
 from airflow_provider_twin.client.core.errors import (
     TwinAPIError,
     TwinAuthError,
@@ -77,4 +77,5 @@ __all__ = [
     "error_summary",
     "is_transient",
     "notify",
+    "positive_seconds",
 ]

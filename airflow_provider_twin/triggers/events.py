@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import time
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, nullcontext
@@ -36,7 +35,7 @@ from typing import Any, ClassVar
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
-from airflow_provider_twin.client import TwinEvent, TwinInputError, error_summary
+from airflow_provider_twin.client import TwinEvent, TwinInputError, error_summary, positive_seconds
 from airflow_provider_twin.triggers.connections import TwinConnection, shared_connection
 from airflow_provider_twin.triggers.event_cursor import (
     EventCursor,
@@ -51,14 +50,6 @@ DEFAULT_POLL_INTERVAL = 30.0
 DEFAULT_WINDOW_SECONDS = 7 * 24 * 3600.0
 #: What a watcher with a creation window remembers beyond it (clock differences, slow listings).
 WINDOW_MARGIN_SECONDS = 3600.0
-
-
-def positive_seconds(name: str, value: Any) -> float:
-    """``value`` as positive seconds, else :class:`TwinInputError` naming ``name``."""
-    number = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if not number or not math.isfinite(value) or value <= 0:
-        raise TwinInputError(f"{name}: expected a positive number of seconds, got {value!r}")
-    return float(value)
 
 
 class TwinEventTrigger(BaseEventTrigger):
@@ -200,5 +191,4 @@ __all__ = [
     "DEFAULT_WINDOW_SECONDS",
     "WINDOW_MARGIN_SECONDS",
     "TwinEventTrigger",
-    "positive_seconds",
 ]

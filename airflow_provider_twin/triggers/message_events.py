@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
-from airflow_provider_twin.client import TwinEvent, TwinInputError
+from airflow_provider_twin.client import TwinEvent, TwinInputError, positive_seconds
 from airflow_provider_twin.client.messages import MessageEventFilter, poll_message_events
 from airflow_provider_twin.hooks.twin import TwinHook
 from airflow_provider_twin.triggers.connections import TwinConnection
@@ -21,7 +21,6 @@ from airflow_provider_twin.triggers.events import (
     DEFAULT_WINDOW_SECONDS,
     WINDOW_MARGIN_SECONDS,
     TwinEventTrigger,
-    positive_seconds,
 )
 
 

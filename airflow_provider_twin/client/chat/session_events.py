@@ -38,7 +38,6 @@ reported by REST.
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
@@ -51,6 +50,7 @@ from airflow_provider_twin.client.chat.models import SessionInfo, SessionMessage
 from airflow_provider_twin.client.chat.session_check import CLOSED_STATUSES
 from airflow_provider_twin.client.core.async_client import AsyncTwinClient
 from airflow_provider_twin.client.core.calls import ApiCall, comma_list, next_page
+from airflow_provider_twin.client.core.deadlines import positive_seconds
 from airflow_provider_twin.client.core.errors import TwinInputError, TwinNotFoundError
 from airflow_provider_twin.client.core.flows import Gather, Procedure
 from airflow_provider_twin.client.core.twin_events import (
@@ -132,16 +132,7 @@ class ChatEventFilter:
         unknown = [kind for kind in self.kinds if kind not in CHAT_EVENT_KINDS]
         if unknown:
             raise TwinInputError(f"kinds: unknown chat event kind(s) {unknown!r}; use {known}")
-        window = self.created_within_seconds
-        if (
-            isinstance(window, bool)
-            or not isinstance(window, (int, float))
-            or not math.isfinite(window)
-            or window <= 0
-        ):
-            raise TwinInputError(
-                f"created_within_seconds: expected a positive number of seconds, got {window!r}"
-            )
+        positive_seconds("created_within_seconds", self.created_within_seconds)
 
     def to_json(self) -> dict[str, Any]:
         """JSON values, the same for equal filters: a trigger's kwargs, a cursor's key."""

@@ -1,4 +1,4 @@
-"""Absolute moments, such as a wait's deadline, as UTC epoch seconds.
+"""Absolute moments (a wait's deadline) as UTC epoch seconds, and durations checked once.
 
 A deadline is fixed once (when a sensor first checks) and serialized with its trigger, so it
 must read the same after a triggerer restart whichever form it was given in.
@@ -6,7 +6,11 @@ must read the same after a triggerer restart whichever form it was given in.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
+from typing import Any
+
+from airflow_provider_twin.client.core.errors import TwinInputError
 
 
 def epoch_seconds(value: float | int | str | datetime) -> float:
@@ -26,3 +30,15 @@ def epoch_seconds(value: float | int | str | datetime) -> float:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.timestamp()
+
+
+def positive_seconds(name: str, value: Any) -> float:
+    """``value`` as a positive, finite number of seconds; else :class:`TwinInputError` naming ``name``.
+
+    The one check of every duration a user gives (poll intervals, windows), so that a bad one
+    fails where it is written (a DAG file's parse) rather than in a running watcher.
+    """
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not number or not math.isfinite(value) or value <= 0:
+        raise TwinInputError(f"{name}: expected a positive number of seconds, got {value!r}")
+    return float(value)

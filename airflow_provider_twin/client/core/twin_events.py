@@ -16,8 +16,9 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
+
+from airflow_provider_twin.client.core.deadlines import epoch_seconds
 
 #: Event types, as they appear in payloads and in docs/events.md.
 MESSAGE_STATUS = "message.status"
@@ -47,13 +48,9 @@ def epoch_of(value: str | None, default: float | None = None) -> float:
     """
     if value:
         try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return epoch_seconds(value)
         except ValueError:
             pass
-        else:
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=timezone.utc)
-            return moment.timestamp()
     return time.time() if default is None else default
 
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timezone
@@ -38,6 +37,7 @@ from typing import Any
 
 from airflow_provider_twin.client.core.async_client import AsyncTwinClient
 from airflow_provider_twin.client.core.calls import ApiCall, comma_list, next_page
+from airflow_provider_twin.client.core.deadlines import positive_seconds
 from airflow_provider_twin.client.core.errors import TwinInputError
 from airflow_provider_twin.client.core.flows import Gather, Procedure
 from airflow_provider_twin.client.core.twin_events import MESSAGE_STATUS, TwinEvent
@@ -129,15 +129,8 @@ class MessageEventFilter:
         if not self.statuses:
             raise TwinInputError("statuses: name at least one message status to report (e.g. 'UNDELIVERED')")
         window = self.created_within_seconds
-        if window is not None and (
-            isinstance(window, bool)
-            or not isinstance(window, (int, float))
-            or not math.isfinite(window)
-            or window <= 0
-        ):
-            raise TwinInputError(
-                f"created_within_seconds: expected a positive number of seconds, got {window!r}"
-            )
+        if window is not None:
+            positive_seconds("created_within_seconds", window)
         if window is None and not self.has_ids:
             raise TwinInputError(
                 "created_within_seconds: required when no bulk_ids, group_ids or flow_ids are given "
