@@ -24,6 +24,7 @@ from airflow_provider_twin.client.messages import (
     rejected_threshold,
     run_coroutine,
 )
+from airflow_provider_twin.hooks.secret_masking import mask_secret
 from airflow_provider_twin.hooks.twin import TwinHook
 from airflow_provider_twin.operators.failures import airflow_error
 
@@ -124,7 +125,10 @@ def _settings(op: TwinSendMessagesOperator) -> dict[str, Any]:
         else:
             from airflow_provider_twin.webhooks.callback_urls import callback_url  # noqa: PLC0415
 
-            settings["callback_url"] = callback_url(op.webhook_asset)
+            url = callback_url(op.webhook_asset)
+            # The asset's token (the URL's last parameter) lets anyone post events: never in a log.
+            mask_secret(url.rpartition("token=")[2])
+            settings["callback_url"] = url
             op.log.info("TWIN's status webhooks become events of the asset %s", op.webhook_asset)
     return settings
 

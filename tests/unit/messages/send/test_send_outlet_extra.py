@@ -66,3 +66,19 @@ def test_webhook_asset_takes_an_asset_or_its_name() -> None:
     for bad in ("", 5):
         with pytest.raises(TwinInputError, match="^webhook_asset"):
             operator(recipients=["+79990000001"], webhook_asset=bad)
+
+
+def test_the_webhook_token_is_masked_once_the_url_is_made(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The callbackUrl's token lets anyone post asset events: no log may show it."""
+    from airflow_provider_twin.operators.campaign_send import _settings
+    from airflow_provider_twin.webhooks.callback_urls import webhook_token
+
+    masked: list[str] = []
+    monkeypatch.setattr("airflow_provider_twin.operators.campaign_send.mask_secret", masked.append)
+    monkeypatch.setenv("AIRFLOW__TWIN__WEBHOOK_SECRET", "a-master-secret-for-tests")
+    monkeypatch.setenv("AIRFLOW__TWIN__WEBHOOK_BASE_URL", "https://airflow.example.com")
+    settings = _settings(operator(recipients=["+79990000001"], webhook_asset="delivered"))
+    token = webhook_token("a-master-secret-for-tests", "delivered")
+    assert settings["callback_url"].endswith(f"token={token}")
+    assert masked == [token]
+    assert "a-master-secret-for-tests" not in settings["callback_url"]
