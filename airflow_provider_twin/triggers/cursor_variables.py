@@ -15,7 +15,6 @@ Airflow's metadata database; secrets backends are not consulted.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Protocol
 
 #: The description written with every cursor Variable.
@@ -64,32 +63,6 @@ class CursorStore(Protocol):
 
     async def delete(self, key: str) -> None:
         """Delete ``key`` (a missing one counts as deleted)."""
-
-
-class DocumentStore:
-    """A store of one JSON document (``load()``/``save(data)``), as cursor stores were before shards.
-
-    Each write saves the document written (a shard or the index); reads see this process's writes.
-    """
-
-    def __init__(self, store: Any) -> None:
-        self.store = store
-        self.name: str = store.name
-        self.values: dict[str, str] | None = None
-
-    async def get(self, key: str) -> str | None:
-        if self.values is None:
-            data = await self.store.load()
-            self.values = {self.name: json.dumps(data)} if data else {}
-        return self.values.get(key)
-
-    async def put(self, key: str, text: str) -> None:
-        await self.store.save(json.loads(text))
-        (self.values if self.values is not None else {}).update({key: text})
-
-    async def delete(self, key: str) -> None:
-        if self.values is not None:
-            self.values.pop(key, None)
 
 
 class VariableCursorStore:
@@ -148,4 +121,4 @@ class VariableCursorStore:
             raise CursorStoreError(f"deleting Variable {key}: {reply!r}")
 
 
-__all__ = ["DESCRIPTION", "CursorStore", "CursorStoreError", "DocumentStore", "VariableCursorStore"]
+__all__ = ["DESCRIPTION", "CursorStore", "CursorStoreError", "VariableCursorStore"]

@@ -41,7 +41,7 @@ from airflow_provider_twin.triggers.cursor_shards import (
     merged_shard,
     shard_key,
 )
-from airflow_provider_twin.triggers.cursor_variables import CursorStore, DocumentStore, VariableCursorStore
+from airflow_provider_twin.triggers.cursor_variables import CursorStore, VariableCursorStore
 
 #: The prefix of every cursor Variable: ``twin_events.<cursor_name or digest>``.
 VARIABLE_PREFIX = "twin_events."
@@ -99,13 +99,13 @@ class EventCursor:
 
     def __init__(
         self,
-        store: CursorStore | Any,
+        store: CursorStore,
         window_seconds: float,
         commit_delay: float = DEFAULT_COMMIT_DELAY,
         clock: Callable[[], float] = time.monotonic,
         wall: Callable[[], float] = time.time,
     ) -> None:
-        self.store: CursorStore = store if hasattr(store, "put") else DocumentStore(store)
+        self.store = store
         self.window_seconds = float(window_seconds)
         self.commit_delay = float(commit_delay)
         self._clock, self._wall = clock, wall
@@ -238,7 +238,6 @@ __all__ = [
     "DEFAULT_COMMIT_DELAY",
     "VARIABLE_PREFIX",
     "CursorStore",
-    "DocumentStore",
     "EventCursor",
     "VariableCursorStore",
     "check_commit_delay",
