@@ -15,6 +15,7 @@ Airflow's metadata database; secrets backends are not consulted.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Protocol
 
 #: The description written with every cursor Variable.
@@ -32,6 +33,26 @@ def _comms() -> Any:
     if comms is None:
         raise CursorStoreError("no link to Airflow's supervisor: a watcher keeps its cursor in a triggerer")
     return comms
+
+
+async def _exchange(msg: Any) -> Any:
+    """Send ``msg`` to the supervisor and return its reply, finishing the exchange even if cancelled.
+
+    On Airflow 3.2 the triggerer's comms send a request and then wait for its reply under one
+    lock; a request abandoned half-way (the watcher cancelled while it waits) leaves its reply
+    unread, and the next request of any trigger, or of the triggerer itself, fails with "Response
+    read out of order!", which stops the triggerer. So the exchange runs in its own task, shielded
+    from the caller's cancellation: the caller stops waiting, the reply is still read.
+    """
+    task = asyncio.ensure_future(_comms().asend(msg))
+    task.add_done_callback(_drop_result)
+    return await asyncio.shield(task)
+
+
+def _drop_result(task: asyncio.Future[Any]) -> None:
+    """Retrieve an abandoned exchange's error, so that asyncio does not report it as unhandled."""
+    if not task.cancelled():
+        task.exception()
 
 
 def _error_of(exc: Exception) -> Any:
@@ -82,7 +103,7 @@ class VariableCursorStore:
         from airflow.sdk.execution_time.comms import ErrorResponse, GetVariable, VariableResult  # noqa: PLC0415
 
         try:
-            reply = await _comms().asend(GetVariable(key=key))
+            reply = await _exchange(GetVariable(key=key))
         except Exception as exc:
             if _not_found(_error_of(exc)):
                 return None
@@ -100,7 +121,7 @@ class VariableCursorStore:
         """
         from airflow.sdk.execution_time.comms import ErrorResponse, PutVariable  # noqa: PLC0415
 
-        reply = await _comms().asend(PutVariable(key=key, value=text, description=DESCRIPTION))
+        reply = await _exchange(PutVariable(key=key, value=text, description=DESCRIPTION))
         if isinstance(reply, ErrorResponse):
             raise CursorStoreError(f"writing Variable {key}: {reply!r}")
 
@@ -112,7 +133,7 @@ class VariableCursorStore:
         from airflow.sdk.execution_time.comms import DeleteVariable, ErrorResponse  # noqa: PLC0415
 
         try:
-            reply = await _comms().asend(DeleteVariable(key=key))
+            reply = await _exchange(DeleteVariable(key=key))
         except Exception as exc:
             if _not_found(_error_of(exc)):
                 return

@@ -129,3 +129,32 @@ def test_a_cursor_whose_read_fails_is_not_opened_empty_and_its_writes_are_retrie
     again = EventCursor(VariableCursorStore(NAME), 3600.0)
     assert asyncio.run(again.open()) == 1
     assert again.new([event]) == []
+
+
+def test_a_cancelled_request_still_reads_its_reply(supervisor: Supervisor) -> None:
+    """Cancelled mid-request, the exchange runs to its end: Airflow 3.2's comms read replies in order."""
+    supervisor.table[NAME] = "{}"
+    replied: list[Any] = []
+    release = asyncio.Event()
+    answer = supervisor.asend
+
+    async def slow(msg: Any) -> Any:
+        await release.wait()
+        reply = await answer(msg)
+        replied.append(reply)
+        return reply
+
+    async def scenario() -> None:
+        supervisor.asend = slow  # type: ignore[method-assign]
+        reading = asyncio.ensure_future(VariableCursorStore(NAME).get(NAME))
+        await asyncio.sleep(0.01)
+        reading.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await reading
+        assert replied == []
+        release.set()
+        for _ in range(10):
+            await asyncio.sleep(0)
+        assert [type(r) for r in replied] == [VariableResult]  # the reply was read all the same
+
+    asyncio.run(scenario())
