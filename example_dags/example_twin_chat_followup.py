@@ -13,11 +13,17 @@ one, so a run may carry several.
 ``pick_low_rated`` reads the run's events (``triggering_asset_events``) and keeps the sessions
 rated ``max_rating`` or lower, whichever event carried the rating, once per session: a rating
 given at the close arrives twice (on the close, at once, and as a "rated" event later), and an
-event may be reported twice after a triggerer restart. The sessions already followed up are
-kept in the Variable ``twin_chat_followup.followed_up`` for two days (``max_active_runs=1`` so
+event may be reported twice after a triggerer restart. Each session followed up gets a
+Variable of its own, ``twin_chat_followup.<sessionId>`` holding when (``max_active_runs=1`` so
 runs see each other's); a client is texted once. ``look_up_clients`` reads each session from
 TWIN for its client (events carry ids, never contact details) and ``send_follow_ups`` texts
 them, each client once whatever the retries; ``remember_followed_up`` then records them.
+
+The limits: a task's ``Variable.get`` answers a failed read as "missing", so a failed read
+texts that one client again, and a crash between the send and the record could text a run's
+clients again; neither erases another session's record. On Airflow 3.3 and later the records
+older than two days are deleted; Airflow 3.2 cannot list Variables, so there they stay (one
+small Variable a session followed up: delete ``twin_chat_followup.*`` now and then).
 
 A run started by hand (the Trigger button) takes its sessions from the ``closed_sessions``
 param instead, e.g. ``[{"sessionId": "…", "rating": 1}]``. Against the local emulator, close a
@@ -46,8 +52,9 @@ from airflow_provider_twin.operators.messages import TwinSendMessagesOperator
 from airflow_provider_twin.triggers import TwinChatEventTrigger
 
 SUPPORT_CHAT_ID = "0b8f6a52-4c1e-4d3a-9f57-2e6d1c0a9b34"
-#: Variable of the sessions already followed up ({sessionId: when}), kept REMEMBER_SECONDS.
-FOLLOWED_UP_VARIABLE = "twin_chat_followup.followed_up"
+#: Prefix of the Variables of the sessions followed up, one a session holding when, kept
+#: REMEMBER_SECONDS: a failed read or write concerns one session, never the others' records.
+FOLLOWED_UP_PREFIX = "twin_chat_followup."
 REMEMBER_SECONDS = 2 * 86400
 
 # [START howto_twin_chat_followup_watcher]
@@ -87,11 +94,19 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
     # [START howto_twin_chat_followup]
-    def followed_up() -> dict[str, float]:
-        """The sessions followed up within REMEMBER_SECONDS: {sessionId: when}."""
-        known = Variable.get(FOLLOWED_UP_VARIABLE, default={}, deserialize_json=True)
+    def followed_up(session_id: str) -> bool:
+        """Whether the session was followed up; a failed read says no (one more text at most)."""
+        return Variable.get(FOLLOWED_UP_PREFIX + session_id, default=None) is not None
+
+    def forget_old_follow_ups() -> None:
+        """Delete the records older than REMEMBER_SECONDS where Airflow lists Variables (3.3+)."""
+        if not hasattr(Variable, "keys"):
+            return  # Airflow 3.2: the records stay
         horizon = time.time() - REMEMBER_SECONDS
-        return {session: at for session, at in dict(known).items() if at >= horizon}
+        for key in list(Variable.keys(prefix=FOLLOWED_UP_PREFIX)):
+            at = Variable.get(key, default=None, deserialize_json=True)
+            if at is not None and at < horizon:  # a failed read (None) deletes nothing
+                Variable.delete(key)
 
     @task
     def pick_low_rated(params: dict[str, Any], triggering_asset_events: Any = None) -> list[dict[str, Any]]:
@@ -102,11 +117,10 @@ with DAG(
         events = (triggering_asset_events or {}).get(support_chat_closed, [])
         payloads = [event.extra["payload"] for event in events] or list(params["closed_sessions"])
         ratings = {p["sessionId"]: p["rating"] for p in payloads if p.get("rating") is not None}
-        done = followed_up()
         return [
             {"sessionId": session_id, "rating": rating}
             for session_id, rating in ratings.items()
-            if rating <= params["max_rating"] and session_id not in done
+            if rating <= params["max_rating"] and not followed_up(session_id)
         ]
 
     @task
@@ -132,9 +146,9 @@ with DAG(
     @task
     def remember_followed_up(low_rated: list[dict[str, Any]]) -> None:
         """Record the sessions just texted, so a later event of theirs texts nobody again."""
-        done = followed_up()
-        done.update({close["sessionId"]: time.time() for close in low_rated})
-        Variable.set(FOLLOWED_UP_VARIABLE, done, serialize_json=True)
+        for close in low_rated:
+            Variable.set(FOLLOWED_UP_PREFIX + close["sessionId"], time.time(), serialize_json=True)
+        forget_old_follow_ups()
 
     low_rated = pick_low_rated()
     recipients = look_up_clients(low_rated)

@@ -9,14 +9,20 @@ per message.
 
 ``undelivered_ids`` reads the run's events (``triggering_asset_events``) and keeps each
 message once and only if no earlier run resent it: an event may be reported twice after a
-triggerer restart (with the same ``event_id``), and the repeat may start a run of its own. The
-messages resent are kept in the Variable ``twin_resend_undelivered.resent`` for three days,
-longer than the watcher remembers (two days and an hour), and runs go one at a time
-(``max_active_runs=1``) so each sees the ones before. Events carry ids and statuses, never
-addresses, so ``resend_recipients`` reads each message from TWIN (``GET /messages?id=…``, 100
-ids a request) for its phone and text, ``resend_by_sms`` sends them, once whatever the retries,
-and ``remember_resent`` records them. A crash between the send and that record could still
-resend a message once; a Variable of ids suits thousands of failures a day, a table more.
+triggerer restart (with the same ``event_id``), and the repeat may start a run of its own. Each
+message resent gets a Variable of its own, ``twin_resend_undelivered.<messageId>`` holding when,
+kept three days, longer than the watcher remembers (two days and an hour), and runs go one at
+a time (``max_active_runs=1``) so each sees the ones before. Events carry ids and statuses,
+never addresses, so ``resend_recipients`` reads each message from TWIN (``GET /messages?id=…``,
+100 ids a request) for its phone and text, ``resend_by_sms`` sends them, once whatever the
+retries, and ``remember_resent`` records them.
+
+The limits: a task's ``Variable.get`` answers a failed read as "missing", so a failed read
+resends that one message, and a crash between the send and the record could resend a run's
+messages once; neither erases another message's record. On Airflow 3.3 and later the records
+older than three days are deleted (each run that resent something reads them all: fine for
+thousands of failures a day, a table beyond); Airflow 3.2 cannot list Variables, so there they
+stay (delete ``twin_resend_undelivered.*`` now and then).
 
 A run started by hand (the Trigger button) takes message ids from the ``message_ids`` param
 instead.
@@ -41,8 +47,9 @@ from airflow_provider_twin.triggers import TwinMessageEventTrigger
 
 #: Message ids per ``GET /messages`` request (TWIN's id filter is a comma-separated list).
 IDS_PER_REQUEST = 100
-#: Variable of the messages already resent ({messageId: when}), kept REMEMBER_SECONDS.
-RESENT_VARIABLE = "twin_resend_undelivered.resent"
+#: Prefix of the Variables of the messages resent, one a message holding when, kept
+#: REMEMBER_SECONDS: a failed read or write concerns one message, never the others' records.
+RESENT_PREFIX = "twin_resend_undelivered."
 REMEMBER_SECONDS = 3 * 86400
 
 # [START howto_twin_resend_undelivered_watcher]
@@ -82,19 +89,26 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
     # [START howto_twin_resend_undelivered]
-    def resent() -> dict[str, float]:
-        """The messages resent within REMEMBER_SECONDS: {messageId: when}."""
-        known = Variable.get(RESENT_VARIABLE, default={}, deserialize_json=True)
+    def resent(message_id: str) -> bool:
+        """Whether the message was resent; a failed read says no (one more SMS at most)."""
+        return Variable.get(RESENT_PREFIX + message_id, default=None) is not None
+
+    def forget_old_resends() -> None:
+        """Delete the records older than REMEMBER_SECONDS where Airflow lists Variables (3.3+)."""
+        if not hasattr(Variable, "keys"):
+            return  # Airflow 3.2: the records stay
         horizon = time.time() - REMEMBER_SECONDS
-        return {message_id: at for message_id, at in dict(known).items() if at >= horizon}
+        for key in list(Variable.keys(prefix=RESENT_PREFIX)):
+            at = Variable.get(key, default=None, deserialize_json=True)
+            if at is not None and at < horizon:  # a failed read (None) deletes nothing
+                Variable.delete(key)
 
     @task
     def undelivered_ids(params: dict[str, Any], triggering_asset_events: Any = None) -> list[str]:
         """The messages of this run's events, each once, none resent by an earlier run."""
         events = (triggering_asset_events or {}).get(undelivered_messenger, [])
         ids = [event.extra["payload"]["id"] for event in events] or list(params["message_ids"])
-        done = resent()
-        return [message_id for message_id in dict.fromkeys(ids) if message_id not in done]
+        return [message_id for message_id in dict.fromkeys(ids) if not resent(message_id)]
 
     @task
     def resend_recipients(message_ids: list[str]) -> list[dict[str, str]]:
@@ -117,9 +131,9 @@ with DAG(
     @task
     def remember_resent(message_ids: list[str]) -> None:
         """Record the messages just resent, so a repeated event of theirs resends nothing."""
-        done = resent()
-        done.update(dict.fromkeys(message_ids, time.time()))
-        Variable.set(RESENT_VARIABLE, done, serialize_json=True)
+        for message_id in message_ids:
+            Variable.set(RESENT_PREFIX + message_id, time.time(), serialize_json=True)
+        forget_old_resends()
 
     @task.short_circuit
     def anything_to_resend(recipients: list[dict[str, str]]) -> bool:

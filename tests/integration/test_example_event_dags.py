@@ -88,6 +88,49 @@ def test_chat_followup_texts_the_clients_of_low_rated_sessions_once(
     assert len(records(airflow_twin)) == 2
 
 
+def stored(key: str) -> Any:
+    """The Variable ``key`` as the metadata database holds it (JSON), or None."""
+    from airflow.models.variable import Variable
+
+    return Variable.get(key, default_var=None, deserialize_json=True)
+
+
+def store(key: str, value: Any) -> None:
+    from airflow.models.variable import Variable
+
+    Variable.set(key, value, serialize_json=True)
+
+
+def lists_variables() -> bool:
+    """Whether a task can list Variables (Airflow 3.3 and later), which old records' deletion needs."""
+    from airflow.sdk import Variable
+
+    return hasattr(Variable, "keys")
+
+
+def test_chat_followup_records_each_session_apart_and_forgets_old_ones(
+    airflow_twin: Any, example: Callable[[str], ModuleType]
+) -> None:
+    module = example("example_twin_chat_followup")
+    prefix, now = module.FOLLOWED_UP_PREFIX, time.time()
+    store(prefix + "s-recent", now - 3600)  # followed up an hour ago: kept, and never texted again
+    store(prefix + "s-old", now - module.REMEMBER_SECONDS - 60)
+    session = start_session(airflow_twin, module.SUPPORT_CHAT_ID, "79990000505")
+    airflow_twin.admin.close_session(session, rating=1)
+
+    run = Run(
+        module.dag,
+        closed_sessions=[{"sessionId": session, "rating": 1}, {"sessionId": "s-recent", "rating": 1}],
+    )
+
+    assert run.state == "success", run.states
+    assert run.value("pick_low_rated") == [{"sessionId": session, "rating": 1}]
+    assert len(records(airflow_twin)) == 1
+    assert stored(prefix + session) >= now  # this run's record, written beside the others
+    assert stored(prefix + "s-recent") == now - 3600
+    assert (stored(prefix + "s-old") is None) is lists_variables()  # Airflow 3.2 keeps old records
+
+
 def test_chat_followup_skips_the_send_when_nobody_rated_low(
     airflow_twin: Any, example: Callable[[str], ModuleType]
 ) -> None:
@@ -141,6 +184,39 @@ def test_resend_undelivered_sends_each_failed_messenger_message_by_sms(
     assert again.value("undelivered_ids") == []
     assert again.task_state("resend_by_sms") == "skipped"
     assert len(records(airflow_twin, channel="SMS")) == 1
+
+
+def test_resend_undelivered_keeps_the_other_messages_records_and_forgets_old_ones(
+    airflow_twin: Any, example: Callable[[str], ModuleType]
+) -> None:
+    module = example("example_twin_resend_undelivered")
+    prefix, now = module.RESENT_PREFIX, time.time()
+    store(prefix + "m-recent", now - 3600)
+    store(prefix + "m-old", now - module.REMEMBER_SECONDS - 60)
+    hook = TwinHook()
+    try:
+        created = hook.get_client().send(
+            notify.create_messages(
+                [
+                    {
+                        "destinations": [{"phone": "79990000611"}],
+                        "channels": {"sms": {"from": "N", "text": "Hi"}},
+                    }
+                ]
+            )
+        )
+    finally:
+        hook.close()
+    message_id = created[0]["id"]
+    assert message_id is not None
+
+    run = Run(module.dag, message_ids=[message_id, "m-recent"])
+
+    assert run.state == "success", run.states
+    assert run.value("undelivered_ids") == [message_id]
+    assert stored(prefix + message_id) >= now
+    assert stored(prefix + "m-recent") == now - 3600
+    assert (stored(prefix + "m-old") is None) is lists_variables()
 
 
 def test_resend_undelivered_skips_the_send_without_messages(
