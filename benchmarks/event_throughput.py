@@ -61,6 +61,9 @@ class MemoryCursorStore:
     async def delete(self, key: str) -> None:
         self.values.pop(key, None)
 
+    async def keys(self) -> list[str] | None:
+        return sorted(k for k in self.values if k == self.name or k.startswith(self.name + "."))
+
     @property
     def stored_bytes(self) -> int:
         return sum(len(text) for text in self.values.values())

@@ -69,6 +69,12 @@ def merged_shard(stored: str | None, *parts: Iterable[str]) -> tuple[set[str], s
     return ids, encode_shard(ids)
 
 
+def unlisted_starts(index_key: str, keys: Iterable[str] | None) -> list[int]:
+    """The buckets among a cursor's stored ``keys`` (found without an index: a first write cut short)."""
+    tails = [key[len(index_key) + 1 :] for key in keys or () if key.startswith(index_key + ".")]
+    return sorted(int(tail) for tail in tails if tail.lstrip("-").isdigit())
+
+
 def encode_index(width: int, starts: Iterable[int]) -> str:
     """The index's JSON text: bucket width and the starts of the stored buckets."""
     body = {"version": FORMAT_VERSION, "bucket_seconds": width, "shards": sorted(set(starts))}
@@ -151,4 +157,5 @@ __all__ = [
     "id_key",
     "merged_shard",
     "shard_key",
+    "unlisted_starts",
 ]

@@ -16,10 +16,16 @@ Airflow's metadata database; secrets backends are not consulted.
 from __future__ import annotations
 
 import asyncio
+import sys
+import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
 #: The description written with every cursor Variable.
 DESCRIPTION = "Cursor of a TWIN event watcher: ids of the events already reported (JSON)."
+#: Fewest seconds between two "not found" answers that make a Variable count as missing where
+#: the store cannot list its keys (Airflow 3.2): a read that failed may answer "not found".
+CONFIRM_MISSING_SECONDS = 3.0
 
 
 class CursorStoreError(RuntimeError):
@@ -85,6 +91,9 @@ class CursorStore(Protocol):
     async def delete(self, key: str) -> None:
         """Delete ``key`` (a missing one counts as deleted)."""
 
+    async def keys(self) -> list[str] | None:
+        """The keys ``name`` and ``name.*`` stored now; None when the store cannot list them."""
+
 
 class VariableCursorStore:
     """Variables ``<name>`` and ``<name>.*`` in Airflow's metadata database, from a trigger.
@@ -141,5 +150,81 @@ class VariableCursorStore:
         if isinstance(reply, ErrorResponse) and not _not_found(reply):
             raise CursorStoreError(f"deleting Variable {key}: {reply!r}")
 
+    async def keys(self) -> list[str] | None:
+        """The Variables of this cursor (``name`` and ``name.*``) that exist, from the database.
 
-__all__ = ["DESCRIPTION", "CursorStore", "CursorStoreError", "VariableCursorStore"]
+        Asked with the Task SDK's ``GetVariableKeys`` (a query of the metadata database that
+        raises on a failure, unlike a read), which a triggerer answers from Airflow 3.3 on; None
+        on an Airflow without it.
+
+        :raises Exception: an error answer or failure.
+        """
+        if not _can_list_keys():
+            return None
+        from airflow.sdk.execution_time.comms import GetVariableKeys, VariableKeysResult  # noqa: PLC0415
+
+        found: list[str] = []
+        while True:
+            reply = await _exchange(GetVariableKeys(prefix=self.name, limit=1000, offset=len(found)))
+            if not isinstance(reply, VariableKeysResult):
+                raise CursorStoreError(f"listing Variables {self.name}*: {reply!r}")
+            found.extend(reply.keys)
+            if not reply.keys or len(found) >= reply.total_entries:
+                break
+        return [key for key in found if key == self.name or key.startswith(self.name + ".")]
+
+
+def _can_list_keys() -> bool:
+    """Whether the triggerer answers ``GetVariableKeys`` (Airflow 3.3 on)."""
+    try:
+        from airflow.sdk.execution_time.comms import GetVariableKeys  # noqa: F401, PLC0415
+    except ImportError:
+        return False
+    runner = sys.modules.get("airflow.jobs.triggerer_job_runner")  # the triggerer's own comms
+    return runner is None or hasattr(runner, "GetVariableKeys")
+
+
+class MissingVariables:
+    """Confirms a "not found" answer before it is believed (a failed read may answer it too).
+
+    :param store: the cursor's store; its key listing confirms at once where Airflow has one.
+    :param clock: monotonic seconds.
+    """
+
+    def __init__(self, store: CursorStore, clock: Callable[[], float] = time.monotonic) -> None:
+        self.store = store
+        self._clock = clock
+        self._since: dict[str, float] = {}  # keys read as missing, not confirmed yet
+
+    async def confirm(self, key: str) -> list[str] | None:
+        """``key`` read as missing: return once that is confirmed, else raise (the caller retries).
+
+        Confirmed by the cursor's key listing (returned), or where the store cannot list, by a
+        second "not found" at least :data:`CONFIRM_MISSING_SECONDS` after the first.
+
+        :raises CursorStoreError: the key exists, or the miss is not confirmed yet.
+        """
+        keys = await self.store.keys()
+        if keys is not None:
+            if key in keys:
+                raise CursorStoreError(f"{key} exists but was read as missing")
+            return keys
+        first = self._since.setdefault(key, self._clock())
+        if self._clock() - first < CONFIRM_MISSING_SECONDS:
+            raise CursorStoreError(f"{key} was read as missing; asking again to be sure")
+        del self._since[key]
+        return None
+
+    def found(self, key: str) -> None:
+        """``key`` was read: an earlier miss was not one."""
+        self._since.pop(key, None)
+
+
+__all__ = [
+    "CONFIRM_MISSING_SECONDS",
+    "DESCRIPTION",
+    "CursorStore",
+    "CursorStoreError",
+    "MissingVariables",
+    "VariableCursorStore",
+]

@@ -16,22 +16,29 @@ seen at once, so a running watcher never repeats it. The price: after a restart,
 in the last ``commit_delay`` seconds before the stop may be reported once more, with the same
 ``event_id`` (consumers dedupe on it). A ``commit_delay`` shorter than the triggerer's
 hand-over (about 2 s) risks a loss. A cursor that cannot be read is never taken for an empty
-one: the watcher waits until it can read it.
+one: the watcher waits until it can read it. Nor is a "not found" answer taken at its word (the
+supervisor reads Variables through Airflow's ``Variable.get``, which answers "not found" for a
+failed read too): a missing cursor, or a missing bucket its index lists, counts as missing once
+the database's key listing confirms it (Airflow 3.3) or after two "not found" answers at least
+:data:`.cursor_variables.CONFIRM_MISSING_SECONDS` apart (Airflow 3.2); until then the open or
+the write is retried.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
-import re
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
-from airflow_provider_twin.client import TwinEvent, TwinInputError
+from airflow_provider_twin.client import TwinEvent
+from airflow_provider_twin.triggers.cursor_settings import (
+    DEFAULT_COMMIT_DELAY,
+    VARIABLE_PREFIX,
+    check_commit_delay,
+    cursor_variable,
+)
 from airflow_provider_twin.triggers.cursor_shards import (
     CursorShards,
     decode_index,
@@ -40,45 +47,14 @@ from airflow_provider_twin.triggers.cursor_shards import (
     id_key,
     merged_shard,
     shard_key,
+    unlisted_starts,
 )
-from airflow_provider_twin.triggers.cursor_variables import CursorStore, VariableCursorStore
+from airflow_provider_twin.triggers.cursor_variables import CursorStore, MissingVariables, VariableCursorStore
 
-#: The prefix of every cursor Variable: ``twin_events.<cursor_name or digest>``.
-VARIABLE_PREFIX = "twin_events."
-#: Default seconds between yielding an event and storing its id (see the module doc).
-DEFAULT_COMMIT_DELAY = 5.0
 #: Fewest seconds between two writes of a cursor (a burst of events is stored in one write).
 MIN_WRITE_INTERVAL = 1.0
-_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,200}$")
 
 log = logging.getLogger(__name__)
-
-
-def cursor_variable(cursor_name: str | None, twin_conn_id: str, source: str, flt: Mapping[str, Any]) -> str:
-    """The Variable holding a watcher's cursor: ``twin_events.<cursor_name>``, or a digest.
-
-    The digest (16 hex digits of SHA-256) covers the connection id, the source (``messages``,
-    ``chat``) and the filter's JSON, so the same watcher finds its cursor after a restart or a
-    DAG edit that leaves its filter alone, and a changed filter starts afresh.
-
-    :raises TwinInputError: a ``cursor_name`` that is empty, too long or not made of letters,
-        digits, ``_``, ``.`` and ``-``.
-    """
-    if cursor_name is not None:
-        if not isinstance(cursor_name, str) or not _NAME.match(cursor_name):
-            raise TwinInputError(
-                f"cursor_name: expected 1-200 letters, digits, '_', '.' or '-', got {cursor_name!r}"
-            )
-        return VARIABLE_PREFIX + cursor_name
-    identity = json.dumps([twin_conn_id, source, flt], sort_keys=True, separators=(",", ":"))
-    return VARIABLE_PREFIX + hashlib.sha256(identity.encode()).hexdigest()[:16]
-
-
-def check_commit_delay(commit_delay: Any) -> float:
-    """``commit_delay`` as seconds, refusing a negative or non-numeric value (naming the field)."""
-    if isinstance(commit_delay, bool) or not isinstance(commit_delay, (int, float)) or not commit_delay >= 0:
-        raise TwinInputError(f"commit_delay: expected seconds >= 0, got {commit_delay!r}")
-    return float(commit_delay)
 
 
 class EventCursor:
@@ -115,6 +91,8 @@ class EventCursor:
         self._dirty: set[int] = set()  # buckets to write again (changed on open)
         self._gone: set[int] = set()  # buckets that left the window, to delete
         self._index_stale = False
+        self._listed: set[int] = set()  # buckets known to be stored
+        self._missing = MissingVariables(store, clock)
         self._last_write = float("-inf")
         self.writes = 0
 
@@ -125,11 +103,23 @@ class EventCursor:
             stored cursor would report its events again). Only a missing index means "none".
         """
         name = self.store.name
-        starts, single = decode_index(await self.store.get(name))
+        text = await self.store.get(name)
+        if text is None:
+            single: dict[str, float] = {}
+            starts, orphans = unlisted_starts(name, await self._missing.confirm(name)), True
+        else:
+            (starts, single), orphans = decode_index(text), False
         for start in starts:
-            ids = await asyncio.to_thread(decode_shard, await self.store.get(shard_key(name, start)))
+            key = shard_key(name, start)
+            stored = await self.store.get(key)
+            if stored is None:
+                await self._missing.confirm(key)
+                continue
+            self._missing.found(key)
+            ids = await asyncio.to_thread(decode_shard, stored)
             ours = self.shards.start_of(start)
             self.shards.add(ours, ids)
+            self._listed.add(start)
             if ours != start:  # a different bucket width: store again in ours
                 self._gone.add(start)
                 self._dirty.add(ours)
@@ -137,7 +127,7 @@ class EventCursor:
             self.shards.add(self.shards.start_of(epoch), [id_key(event_id)])
         if single:
             self._dirty.update(self.shards.buckets)
-        self._index_stale = bool(self._dirty)
+        self._index_stale = bool(self._dirty) or (orphans and bool(self._listed))
         self.prune()
         return len(self.shards)
 
@@ -208,13 +198,18 @@ class EventCursor:
         for start in sorted(set(fresh) | self._dirty):
             key = shard_key(name, start)
             stored, held = await self.store.get(key), self.shards.buckets.get(start, set())
+            if stored is None and start in self._listed:  # never overwrite it with our ids alone
+                await self._missing.confirm(key)
+            self._missing.found(key)
             ids, text = await asyncio.to_thread(merged_shard, stored, held, fresh.get(start, ()))
             await self.store.put(key, text)
             self._index_stale |= start not in self.shards.buckets
             self.shards.add(start, ids)
+            self._listed.add(start)
             self._dirty.discard(start)
         if self._index_stale or self._gone:
             theirs, _ = decode_index(await self.store.get(name))  # another copy's buckets stay listed
+            self._listed.update(s for s in theirs if s not in self._gone)
             horizon = self._wall() - self.window_seconds
             keep = {s for s in theirs if s + self.shards.width >= horizon and s not in self._gone}
             await self.store.put(name, encode_index(self.shards.width, keep | set(self.shards.buckets)))
@@ -226,6 +221,7 @@ class EventCursor:
                 log.info("Cannot delete %s yet (%s)", shard_key(name, start), exc)
                 break
             self._gone.discard(start)
+            self._listed.discard(start)
 
     def prune(self) -> None:
         """Forget the buckets that left the window; the next write deletes their Variables."""

@@ -48,6 +48,13 @@ class MemoryStore:
     async def delete(self, key: str) -> None:
         self.table.pop(key, None)
 
+    async def keys(self) -> list[str] | None:
+        """The cursor's keys, as Airflow 3.3 lists them (``failures["keys"]`` fail; "unlisted": None)."""
+        self._fail("keys")
+        if self.failures.get("unlisted"):
+            return None
+        return sorted(k for k in self.table if k == self.name or k.startswith(self.name + "."))
+
 
 class Variables:
     """The Variables the watchers of a test wrote (name -> JSON text), and their stored ids."""

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from airflow.sdk.exceptions import AirflowRuntimeError, ErrorType
-from airflow.sdk.execution_time import task_runner
+from airflow.sdk.execution_time import comms, task_runner
 from airflow.sdk.execution_time.comms import (
     DeleteVariable,
     ErrorResponse,
@@ -25,6 +25,7 @@ from airflow.sdk.execution_time.comms import (
 )
 
 from airflow_provider_twin.client import TwinEvent
+from airflow_provider_twin.triggers import cursor_variables
 from airflow_provider_twin.triggers.cursor_variables import CursorStoreError, VariableCursorStore
 from airflow_provider_twin.triggers.event_cursor import EventCursor
 
@@ -56,6 +57,12 @@ class Supervisor:
         if isinstance(msg, PutVariable):
             self.table[msg.key] = str(msg.value)
             return OKResponse(ok=True)
+        if type(msg).__name__ == "GetVariableKeys":  # Airflow 3.3 on
+            from airflow.sdk.execution_time.comms import VariableKeysResult
+
+            keys = sorted(k for k in self.table if k.startswith(msg.prefix))
+            page = keys[msg.offset : msg.offset + msg.limit]
+            return VariableKeysResult(keys=page, total_entries=len(keys))
         if isinstance(msg, DeleteVariable):
             if self.table.pop(msg.key, None) is None:
                 raise api_error(404)
@@ -111,8 +118,9 @@ def test_without_a_supervisor_the_store_refuses(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_a_cursor_whose_read_fails_is_not_opened_empty_and_its_writes_are_retried(
-    supervisor: Supervisor,
+    supervisor: Supervisor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(cursor_variables, "CONFIRM_MISSING_SECONDS", 0.0)  # Airflow 3.2: no second look
     event = TwinEvent(
         "message:m1:UNDELIVERED", "message.status", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     )
@@ -158,3 +166,12 @@ def test_a_cancelled_request_still_reads_its_reply(supervisor: Supervisor) -> No
         assert [type(r) for r in replied] == [VariableResult]  # the reply was read all the same
 
     asyncio.run(scenario())
+
+
+def test_the_cursor_keys_are_listed_where_airflow_can(supervisor: Supervisor) -> None:
+    supervisor.table.update({NAME: "{}", f"{NAME}.10": "{}", f"{NAME}x": "{}", "other": "{}"})
+    keys = asyncio.run(VariableCursorStore(NAME).keys())
+    if hasattr(comms, "GetVariableKeys"):  # Airflow 3.3: the database's listing
+        assert keys == [NAME, f"{NAME}.10"]
+    else:  # Airflow 3.2 cannot list: a miss is confirmed by asking again later
+        assert keys is None

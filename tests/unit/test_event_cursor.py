@@ -213,3 +213,78 @@ def test_ids_are_kept_as_short_digests() -> None:
     assert len(key) == 16
     assert key == id_key("message:0b8f6a52-4c1e-4d3a-9f57-2e6d1c0a9b34:UNDELIVERED")
     assert key != id_key("message:0b8f6a52-4c1e-4d3a-9f57-2e6d1c0a9b34:DELIVERED")
+
+
+def test_a_missing_cursor_is_confirmed_by_the_key_listing_before_starting_empty() -> None:
+    """Airflow 3.3: "not found" for a cursor whose Variables are listed is a failed read."""
+    variables, clock = Variables(), Clock()
+    first = cursor(variables, clock, delay=0.0)
+    asyncio.run(first.open())
+    first.emitted(event(1))
+    assert asyncio.run(first.commit()) == 1
+    index = variables.table.pop(NAME)
+    variables.failures["keys"] = 1
+    with pytest.raises(RuntimeError):  # cannot list: not opened empty
+        asyncio.run(cursor(variables, clock).open())
+    # the index is gone but its bucket is stored (a first write cut short): its ids are read
+    again = cursor(variables, clock, delay=0.0)
+    assert asyncio.run(again.open()) == 1
+    assert again.new([event(1)]) == []
+    clock.now += 1.0
+    asyncio.run(again.commit())
+    assert json.loads(variables.table[NAME])["shards"] == json.loads(index)["shards"]  # listed again
+
+
+def test_a_cursor_that_exists_but_reads_as_missing_is_not_opened() -> None:
+    variables, clock = Variables(), Clock()
+    variables.table[NAME] = '{"version":2,"bucket_seconds":10,"shards":[]}'
+    store = variables.store(NAME)
+
+    async def not_found(key: str) -> str | None:
+        return None  # what Airflow's Variable.get answers for a failed read
+
+    store.get = not_found  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="exists but was read as missing"):
+        asyncio.run(EventCursor(store, 3600.0, clock=clock).open())
+
+
+def test_without_a_key_listing_missing_takes_two_answers_seconds_apart() -> None:
+    """Airflow 3.2: a cursor read as missing is opened empty only at a second "not found" >= 3 s later."""
+    variables, clock = Variables(), Clock()
+    variables.failures["unlisted"] = 1
+    c = cursor(variables, clock)
+    with pytest.raises(RuntimeError, match="asking again"):
+        asyncio.run(c.open())
+    clock.now += 1.0
+    with pytest.raises(RuntimeError, match="asking again"):
+        asyncio.run(c.open())
+    clock.now += 2.0
+    assert asyncio.run(c.open()) == 0
+
+
+def test_a_listed_bucket_read_as_missing_is_not_overwritten_with_the_ids_in_memory() -> None:
+    variables, clock = Variables(), Clock()
+    first = cursor(variables, clock, delay=0.0)
+    asyncio.run(first.open())
+    first.emitted(event(1))
+    asyncio.run(first.commit())
+    (bucket,) = [k for k in variables.table if k != NAME]
+    variables.failures["unlisted"] = 1
+    reader = cursor(variables, clock, delay=0.0)
+    asyncio.run(reader.open())
+    stored = variables.table[bucket]
+    original = reader.store.get
+
+    async def flaky(key: str) -> str | None:
+        return None if key == bucket else await original(key)
+
+    reader.store.get = flaky  # type: ignore[method-assign]
+    reader.emitted(event(2))
+    clock.now += 1.0
+    assert asyncio.run(reader.commit()) == 0  # read as missing: retried, not overwritten
+    assert variables.table[bucket] == stored
+    assert reader.pending == 1
+    reader.store.get = original  # type: ignore[method-assign]
+    clock.now += 1.0
+    assert asyncio.run(reader.commit()) == 1
+    assert variables.ids(NAME) == ids(1, 2)
