@@ -4,8 +4,11 @@ A chat watcher (:mod:`.chat_events`) hears closes of the open sessions it knows 
 polls listed) on the connection's one chat websocket, shared with the chat sensors' waits
 (:class:`~.chat.ChatSocket`). A websocket hub can stop for good (a terminal disconnect, retries
 exhausted); then :class:`RealtimeSessions` logs why, lets go of that socket and opens one
-again, waiting 1 s, 2 s, 4 s... up to a minute between attempts. REST polls go on meanwhile,
-so nothing is lost while the websocket is away, only later.
+again, waiting 1 s, 2 s, 4 s... up to a minute between attempts. Opening a socket does not
+connect it (it connects with its first wait), so a successful open says nothing: the wait
+starts again from 1 s only once an event came through the socket, or it stayed connected and
+working for :data:`REOPEN_MAX_WAIT`. REST polls go on meanwhile, so nothing is lost while the
+websocket is away, only later.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from airflow_provider_twin.triggers.connections import TwinConnection
 
 #: Seconds before the first attempt to reopen a failed websocket, doubled per failure.
 REOPEN_FIRST_WAIT = 1.0
-#: The longest wait between two attempts.
+#: The longest wait between two attempts; also how long a socket stays connected before the
+#: wait starts again from :data:`REOPEN_FIRST_WAIT`.
 REOPEN_MAX_WAIT = 60.0
 
 log = logging.getLogger(__name__)
@@ -35,6 +39,7 @@ class SessionFollower:
     def __init__(self, hub: Any) -> None:
         self.hub = hub
         self.queue: asyncio.Queue[Any] = asyncio.Queue()
+        self.heard = False  # an event came through: the socket works
         self._watches: dict[str, tuple[Any, asyncio.Task[None]]] = {}
 
     def follow(self, session_ids: Iterable[str]) -> None:
@@ -57,6 +62,7 @@ class SessionFollower:
         while True:
             item = await watch.next(None)
             if isinstance(item, ChatEvent):
+                self.heard = True
                 self.queue.put_nowait(item)
 
     async def next(self, timeout: float) -> ChatEvent | None:
@@ -95,10 +101,12 @@ class RealtimeSessions:
         self._stack: contextlib.AsyncExitStack | None = None
         self._wait = REOPEN_FIRST_WAIT
         self._retry_at = 0.0
+        self._connected_since: float | None = None
 
     async def current(self) -> SessionFollower | None:
         """The follower on a working websocket, reopening a failed one when its wait is over."""
         if self.follower is not None and not self.follower.hub.failed:
+            self._proven(self.follower)
             return self.follower
         if self.follower is not None:
             await self._stopped(self.follower.hub.failed)
@@ -122,8 +130,20 @@ class RealtimeSessions:
         if socket.hub.failed:  # the shared socket had stopped already: let go and retry later
             await self._stopped(socket.hub.failed)
             return None
-        self._wait = REOPEN_FIRST_WAIT
+        self._proven(follower)
         return follower
+
+    def _proven(self, follower: SessionFollower) -> None:
+        """Start the wait from the first again once the socket proved itself (see the module doc)."""
+        now = time.monotonic()
+        if not getattr(follower.hub, "connected", False):
+            self._connected_since = None
+        elif self._connected_since is None:
+            self._connected_since = now
+        if follower.heard or (
+            self._connected_since is not None and now - self._connected_since >= REOPEN_MAX_WAIT
+        ):
+            self._wait = REOPEN_FIRST_WAIT
 
     async def _stopped(self, reason: str | None) -> None:
         log.warning(
@@ -146,6 +166,7 @@ class RealtimeSessions:
     async def aclose(self) -> None:
         """Leave the sessions and let go of the websocket (closed once nobody else uses it)."""
         stack, self._stack, self.follower = self._stack, None, None
+        self._connected_since = None
         if stack is not None:
             await stack.aclose()
 

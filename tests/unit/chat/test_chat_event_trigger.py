@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import inspect
 import json
 import re
 import time
+import types
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -214,3 +217,73 @@ async def test_a_websocket_that_stops_for_good_is_reopened_and_closes_come_in_re
     assert event.payload["event_id"] == f"session:{session_id}:closed"
     assert len(opened) == 2
     assert "the websocket stopped (disconnected for good" in caplog.text
+
+
+class FlakyHub:
+    """A websocket hub the test connects and stops at will."""
+
+    def __init__(self) -> None:
+        self.failed: str | None = None
+        self.connected = False
+        self.sessions: tuple[str, ...] = ()
+
+
+class FlakyConnection:
+    """A connection whose shared websocket is a new :class:`FlakyHub` at each open."""
+
+    def __init__(self) -> None:
+        self.hubs: list[FlakyHub] = []
+
+    def attach(self, key: str, factory: Any, closer: Any) -> Any:
+        @contextlib.asynccontextmanager
+        async def attached() -> AsyncIterator[Any]:
+            self.hubs.append(FlakyHub())
+            yield types.SimpleNamespace(hub=self.hubs[-1])
+
+        return attached()
+
+
+async def test_the_reopen_wait_starts_again_only_once_a_socket_proved_itself(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Opening does not connect: a socket that fails before it worked keeps the wait growing."""
+    now = [1000.0]
+    monkeypatch.setattr(chat_event_socket, "time", types.SimpleNamespace(monotonic=lambda: now[0]))
+    connection = FlakyConnection()
+    realtime = chat_event_socket.RealtimeSessions(connection, "twin_default", "test")  # type: ignore[arg-type]
+
+    async def open_then_fail() -> float:
+        """Open a socket (once the wait is over), let it stop; the next wait."""
+        now[0] += realtime.retry_in()
+        assert await realtime.current() is not None
+        connection.hubs[-1].failed = "disconnected for good"
+        assert await realtime.current() is None
+        return realtime.retry_in()
+
+    assert [await open_then_fail() for _ in range(3)] == [1.0, 2.0, 4.0]  # never connected: growing
+    now[0] += realtime.retry_in()
+    assert await realtime.current() is not None
+    connection.hubs[-1].connected = True
+    await realtime.current()
+    now[0] += chat_event_socket.REOPEN_MAX_WAIT - 1
+    await realtime.current()  # connected, not long enough yet
+    connection.hubs[-1].failed = "disconnected for good"
+    assert await realtime.current() is None
+    assert realtime.retry_in() == 8.0
+    now[0] += realtime.retry_in()
+    assert await realtime.current() is not None
+    connection.hubs[-1].connected = True
+    await realtime.current()
+    now[0] += chat_event_socket.REOPEN_MAX_WAIT
+    await realtime.current()  # connected and working for a minute: proven
+    assert await open_then_fail() == 1.0
+    assert await open_then_fail() == 2.0
+    now[0] += realtime.retry_in()
+    follower = await realtime.current()
+    assert follower is not None
+    follower.heard = True  # an event came through
+    await realtime.current()
+    connection.hubs[-1].failed = "disconnected for good"
+    assert await realtime.current() is None
+    assert realtime.retry_in() == 1.0
+    await realtime.aclose()
