@@ -32,12 +32,20 @@ class CursorStoreError(RuntimeError):
     """The supervisor did not do what was asked (the caller retries)."""
 
 
+class NoSupervisorError(CursorStoreError):
+    """No link to a triggerer's supervisor: a permanent error (the watcher is not in a triggerer)."""
+
+
 def _comms() -> Any:
     from airflow.sdk.execution_time import task_runner  # noqa: PLC0415 - the triggerer's Task SDK
 
     comms = getattr(task_runner, "SUPERVISOR_COMMS", None)
-    if comms is None:
-        raise CursorStoreError("no link to Airflow's supervisor: a watcher keeps its cursor in a triggerer")
+    if comms is None or not callable(getattr(comms, "asend", None)):
+        raise NoSupervisorError(
+            "no link to a triggerer's supervisor, so the watcher cannot keep its cursor in Airflow "
+            "Variables: a TWIN event watcher runs in Airflow's triggerer (an AssetWatcher's trigger), "
+            "not in dag.test() or a plain Python process"
+        )
     return comms
 
 
@@ -226,5 +234,6 @@ __all__ = [
     "CursorStore",
     "CursorStoreError",
     "MissingVariables",
+    "NoSupervisorError",
     "VariableCursorStore",
 ]

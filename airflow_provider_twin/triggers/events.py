@@ -37,6 +37,7 @@ from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from airflow_provider_twin.client import TwinEvent, TwinInputError, error_summary, positive_seconds
 from airflow_provider_twin.triggers.connections import TwinConnection, shared_connection
+from airflow_provider_twin.triggers.cursor_variables import NoSupervisorError
 from airflow_provider_twin.triggers.event_cursor import (
     EventCursor,
     VariableCursorStore,
@@ -146,10 +147,15 @@ class TwinEventTrigger(BaseEventTrigger):
                 await cursor.commit()
 
     async def _open(self, cursor: EventCursor) -> None:
-        """Read the stored cursor, retrying while the triggerer cannot (never start without it)."""
+        """Read the stored cursor, retrying while the triggerer cannot (never start without it).
+
+        :raises NoSupervisorError: at once, outside a triggerer (no link to its supervisor).
+        """
         while True:
             try:
                 held = await cursor.open()
+            except NoSupervisorError:  # not in a triggerer: waiting would not help
+                raise
             except Exception as exc:  # noqa: BLE001 - retried: an empty start would repeat events
                 self.log.warning("Cannot read the cursor %s (%s); retrying", self.cursor_variable, exc)
                 await asyncio.sleep(min(self.poll_interval, 10.0))

@@ -25,8 +25,12 @@ from airflow.sdk.execution_time.comms import (
 )
 
 from airflow_provider_twin.client import TwinEvent
-from airflow_provider_twin.triggers import cursor_variables
-from airflow_provider_twin.triggers.cursor_variables import CursorStoreError, VariableCursorStore
+from airflow_provider_twin.triggers import TwinMessageEventTrigger, cursor_variables
+from airflow_provider_twin.triggers.cursor_variables import (
+    CursorStoreError,
+    NoSupervisorError,
+    VariableCursorStore,
+)
 from airflow_provider_twin.triggers.event_cursor import EventCursor
 
 NAME = "twin_events.test"
@@ -175,3 +179,24 @@ def test_the_cursor_keys_are_listed_where_airflow_can(supervisor: Supervisor) ->
         assert keys == [NAME, f"{NAME}.10"]
     else:  # Airflow 3.2 cannot list: a miss is confirmed by asking again later
         assert keys is None
+
+
+class InProcessComms:
+    """What ``dag.test()`` installs: a synchronous ``send`` only, no triggerer's ``asend``."""
+
+    def send(self, msg: Any) -> Any:
+        raise AssertionError(msg)
+
+
+@pytest.mark.parametrize("comms_object", [None, InProcessComms()])
+def test_outside_a_triggerer_a_watcher_stops_at_once_saying_why(
+    comms_object: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(task_runner, "SUPERVISOR_COMMS", comms_object, raising=False)
+    trigger = TwinMessageEventTrigger(statuses=["UNDELIVERED"], created_within_seconds=60)
+
+    async def first_event() -> Any:
+        return await asyncio.wait_for(anext(aiter(trigger.run())), 5)
+
+    with pytest.raises(NoSupervisorError, match="runs in Airflow's triggerer"):
+        asyncio.run(first_event())
