@@ -3,14 +3,21 @@
 An event watcher's cursor lives in Variables (see :mod:`.event_cursor`). The Task SDK's
 ``Variable.get(key, default=None)`` answers ``None`` for a missing Variable *and* for any error on
 the way (its execution-API secrets backend swallows them), and on Airflow 3.2 ``Variable.set``
-logs a failed write instead of raising; before each write it also asks every other secrets
-backend (Vault...) for the key. A cursor cannot live with that: a failed read taken for "no
-cursor" reports the whole window again, a failed write taken for stored loses the retry. So this
-store talks to the triggerer's supervisor directly, with the Task SDK's own messages
-(``GetVariable``, ``PutVariable``, ``DeleteVariable`` over ``SUPERVISOR_COMMS.asend``, from the
-trigger's event loop, on Airflow 3.2 and 3.3 alike): only a ``VARIABLE_NOT_FOUND`` answer means
-"none"; every other error raises, and the caller retries. The cursor's Variables are those of
-Airflow's metadata database; secrets backends are not consulted.
+logs a failed write instead of raising. A cursor cannot live with that: a failed read taken for
+"no cursor" reports the whole window again, a failed write taken for stored loses the retry. So
+this store talks to the triggerer's supervisor directly, with the Task SDK's own messages
+(``GetVariable``, ``PutVariable``, ``DeleteVariable``, and ``GetVariableKeys`` where Airflow has
+it, over ``SUPERVISOR_COMMS.asend``, from the trigger's event loop, on Airflow 3.2 and 3.3
+alike): an error answer raises, and the caller retries.
+
+The supervisor hands these to the execution API, whose routes call Airflow's own
+``Variable.get``, ``Variable.set`` and ``Variable.delete``: a read consults the secrets backends
+(environment variables, a custom backend such as Vault) before the metadata database, and may be
+served from Airflow's Variable cache; a write checks the other backends for the key first
+(``check_for_write_conflict``) and is stored in the metadata database. And that ``Variable.get``
+also turns some backend or database errors into "not found", so a ``VARIABLE_NOT_FOUND`` answer
+is confirmed before it is believed (:class:`MissingVariables`). Define no cursor Variable in a
+secrets backend: the watcher would read it there and write to the database.
 """
 
 from __future__ import annotations
