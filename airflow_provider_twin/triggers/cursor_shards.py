@@ -81,6 +81,16 @@ def encode_index(width: int, starts: Iterable[int]) -> str:
     return json.dumps(body, separators=(",", ":"))
 
 
+def index_width(text: str | None, default: int) -> int:
+    """The bucket width an index's text records (``default`` when it records none)."""
+    try:
+        data: Any = json.loads(text) if text else None
+    except ValueError:
+        return default
+    width = data.get("bucket_seconds") if isinstance(data, Mapping) else None
+    return width if isinstance(width, int) and not isinstance(width, bool) and width > 0 else default
+
+
 def decode_index(text: str | None) -> tuple[list[int], dict[str, float]]:
     """The bucket starts an index lists, or the ids of a single-document cursor (version 1).
 
@@ -155,6 +165,7 @@ __all__ = [
     "encode_index",
     "encode_shard",
     "id_key",
+    "index_width",
     "merged_shard",
     "shard_key",
     "unlisted_starts",

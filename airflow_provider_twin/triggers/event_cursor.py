@@ -16,12 +16,8 @@ seen at once, so a running watcher never repeats it. The price: after a restart,
 in the last ``commit_delay`` seconds before the stop may be reported once more, with the same
 ``event_id`` (consumers dedupe on it). A ``commit_delay`` shorter than the triggerer's
 hand-over (about 2 s) risks a loss. A cursor that cannot be read is never taken for an empty
-one: the watcher waits until it can read it. Nor is a "not found" answer taken at its word (the
-supervisor reads Variables through Airflow's ``Variable.get``, which answers "not found" for a
-failed read too): a missing cursor, or a missing bucket its index lists, counts as missing once
-the database's key listing confirms it (Airflow 3.3) or after two "not found" answers at least
-:data:`.cursor_variables.CONFIRM_MISSING_SECONDS` apart (Airflow 3.2); until then the open or
-the write is retried.
+one: the watcher waits until it can read it, and believes a "not found" (of the cursor, or of
+a bucket its index lists) only once confirmed (:class:`.cursor_variables.MissingVariables`).
 """
 
 from __future__ import annotations
@@ -33,18 +29,14 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 
 from airflow_provider_twin.client import TwinEvent
-from airflow_provider_twin.triggers.cursor_settings import (
-    DEFAULT_COMMIT_DELAY,
-    VARIABLE_PREFIX,
-    check_commit_delay,
-    cursor_variable,
-)
+from airflow_provider_twin.triggers.cursor_settings import DEFAULT_COMMIT_DELAY
 from airflow_provider_twin.triggers.cursor_shards import (
     CursorShards,
     decode_index,
     decode_shard,
     encode_index,
     id_key,
+    index_width,
     merged_shard,
     shard_key,
     unlisted_starts,
@@ -53,6 +45,8 @@ from airflow_provider_twin.triggers.cursor_variables import CursorStore, Missing
 
 #: Fewest seconds between two writes of a cursor (a burst of events is stored in one write).
 MIN_WRITE_INTERVAL = 1.0
+#: Longest wait before retrying the deletion of buckets that left the window (doubled per failure).
+MAX_DELETE_WAIT = 300.0
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +84,8 @@ class EventCursor:
         self._pending_ids: set[str] = set()
         self._dirty: set[int] = set()  # buckets to write again (changed on open)
         self._gone: set[int] = set()  # buckets that left the window, to delete
+        self._unlisted: set[int] = set()  # buckets of _gone the stored index no longer lists
+        self._delete_at, self._delete_wait = float("-inf"), MIN_WRITE_INTERVAL
         self._index_stale = False
         self._listed: set[int] = set()  # buckets known to be stored
         self._missing = MissingVariables(store, clock)
@@ -109,6 +105,7 @@ class EventCursor:
             starts, orphans = unlisted_starts(name, await self._missing.confirm(name)), True
         else:
             (starts, single), orphans = decode_index(text), False
+        width = index_width(text, self.shards.width)
         for start in starts:
             key = shard_key(name, start)
             stored = await self.store.get(key)
@@ -117,7 +114,7 @@ class EventCursor:
                 continue
             self._missing.found(key)
             ids = await asyncio.to_thread(decode_shard, stored)
-            ours = self.shards.start_of(start)
+            ours = self.shards.start_of(start + width - 1)  # the last of ours it overlaps
             self.shards.add(ours, ids)
             self._listed.add(start)
             if ours != start:  # a different bucket width: store again in ours
@@ -158,7 +155,8 @@ class EventCursor:
         return len(self._pending)
 
     def _has_work(self) -> bool:
-        return bool(self._dirty or self._gone or self._index_stale)
+        deletable = bool(self._gone) and self._clock() >= self._delete_at
+        return bool(self._dirty or self._index_stale or self._gone - self._unlisted or deletable)
 
     def next_commit_in(self) -> float | None:
         """Seconds until the next :meth:`commit` has something to store (None: nothing to do)."""
@@ -207,21 +205,33 @@ class EventCursor:
             self.shards.add(start, ids)
             self._listed.add(start)
             self._dirty.discard(start)
-        if self._index_stale or self._gone:
-            theirs, _ = decode_index(await self.store.get(name))  # another copy's buckets stay listed
-            self._listed.update(s for s in theirs if s not in self._gone)
+        if self._index_stale or self._gone - self._unlisted:
+            index = await self.store.get(name)  # another copy's buckets stay listed
+            theirs, width = decode_index(index)[0], index_width(index, self.shards.width)
             horizon = self._wall() - self.window_seconds
-            keep = {s for s in theirs if s + self.shards.width >= horizon and s not in self._gone}
+            self._gone.update(s for s in theirs if s + width < horizon)  # theirs to delete too
+            self._listed.update(s for s in theirs if s not in self._gone)
+            keep = {s for s in theirs if s not in self._gone}
             await self.store.put(name, encode_index(self.shards.width, keep | set(self.shards.buckets)))
-            self._index_stale = False
+            self._index_stale, self._unlisted = False, set(self._gone)
+        if self._gone and self._clock() >= self._delete_at:
+            await self._delete_gone()
+
+    async def _delete_gone(self) -> None:
+        """Delete the unlisted buckets; after a failure wait longer before the next attempt."""
         for start in sorted(self._gone):
+            key = shard_key(self.store.name, start)
             try:
-                await self.store.delete(shard_key(name, start))
+                await self.store.delete(key)
             except Exception as exc:  # noqa: BLE001 - unlisted already; deleted at a later write
-                log.info("Cannot delete %s yet (%s)", shard_key(name, start), exc)
-                break
+                log.info("Cannot delete %s yet (%s); retrying in %.0f s", key, exc, self._delete_wait)
+                self._delete_at = self._clock() + self._delete_wait
+                self._delete_wait = min(self._delete_wait * 2, MAX_DELETE_WAIT)
+                return
             self._gone.discard(start)
+            self._unlisted.discard(start)
             self._listed.discard(start)
+        self._delete_wait = MIN_WRITE_INTERVAL
 
     def prune(self) -> None:
         """Forget the buckets that left the window; the next write deletes their Variables."""
@@ -230,12 +240,4 @@ class EventCursor:
             self._dirty.discard(start)
 
 
-__all__ = [
-    "DEFAULT_COMMIT_DELAY",
-    "VARIABLE_PREFIX",
-    "CursorStore",
-    "EventCursor",
-    "VariableCursorStore",
-    "check_commit_delay",
-    "cursor_variable",
-]
+__all__ = ["DEFAULT_COMMIT_DELAY", "CursorStore", "EventCursor", "VariableCursorStore"]

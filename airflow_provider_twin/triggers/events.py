@@ -37,13 +37,9 @@ from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from airflow_provider_twin.client import TwinEvent, TwinInputError, error_summary, positive_seconds
 from airflow_provider_twin.triggers.connections import TwinConnection, shared_connection
+from airflow_provider_twin.triggers.cursor_settings import check_commit_delay, cursor_variable
 from airflow_provider_twin.triggers.cursor_variables import NoSupervisorError
-from airflow_provider_twin.triggers.event_cursor import (
-    EventCursor,
-    VariableCursorStore,
-    check_commit_delay,
-    cursor_variable,
-)
+from airflow_provider_twin.triggers.event_cursor import EventCursor, VariableCursorStore
 
 #: Default seconds between two polls of TWIN.
 DEFAULT_POLL_INTERVAL = 30.0

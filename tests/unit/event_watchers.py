@@ -46,6 +46,7 @@ class MemoryStore:
         self.failures["writes"] = self.failures.get("writes", 0) + 1
 
     async def delete(self, key: str) -> None:
+        self._fail("delete")
         self.table.pop(key, None)
 
     async def keys(self) -> list[str] | None:

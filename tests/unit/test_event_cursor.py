@@ -10,8 +10,9 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from airflow_provider_twin.client import TwinEvent, TwinInputError
+from airflow_provider_twin.triggers.cursor_settings import check_commit_delay, cursor_variable
 from airflow_provider_twin.triggers.cursor_shards import bucket_seconds, id_key
-from airflow_provider_twin.triggers.event_cursor import EventCursor, check_commit_delay, cursor_variable
+from airflow_provider_twin.triggers.event_cursor import EventCursor
 from tests.unit.event_watchers import Variables
 
 NAME = "twin_events.test"
@@ -288,3 +289,57 @@ def test_a_listed_bucket_read_as_missing_is_not_overwritten_with_the_ids_in_memo
     clock.now += 1.0
     assert asyncio.run(reader.commit()) == 1
     assert variables.ids(NAME) == ids(1, 2)
+
+
+def test_expired_buckets_another_copy_listed_are_unlisted_and_deleted() -> None:
+    variables, clock = Variables(), Clock()
+    now = time.time()
+    c = EventCursor(variables.store(NAME), 600.0, 0.0, clock=clock, wall=lambda: now)
+    asyncio.run(c.open())
+    old = int(now - 2000) // 10 * 10  # another copy's bucket, long out of the window
+    variables.table[f"{NAME}.{old}"] = '{"version":2,"seen":["x"]}'
+    variables.table[NAME] = json.dumps({"version": 2, "bucket_seconds": 10, "shards": [old]})
+    c.emitted(event(1))
+    assert asyncio.run(c.commit()) == 1
+    assert old not in json.loads(variables.table[NAME])["shards"]
+    assert f"{NAME}.{old}" not in variables.table  # deleted, not left behind
+
+
+def test_a_failing_delete_is_retried_with_a_growing_wait_without_rewriting_the_index() -> None:
+    variables, clock = Variables(), Clock()
+    wall = [time.time()]
+    c = EventCursor(variables.store(NAME), 600.0, 0.0, clock=clock, wall=lambda: wall[0])
+    asyncio.run(c.open())
+    c.emitted(event(1, age_seconds=500))
+    c.emitted(event(2))
+    asyncio.run(c.commit())
+    wall[0] += 200.0
+    c.prune()
+    variables.failures["delete"] = 3
+    clock.now += 1.0
+    asyncio.run(c.commit())  # the index is rewritten, the delete fails: retried in 1 s
+    writes, seen = variables.writes, []
+    for _ in range(8):
+        clock.now += 1.0
+        asyncio.run(c.commit())
+        seen.append((variables.failures["delete"], len(variables.table)))
+    # failed again at +1 s (next in 2 s) and +3 s (next in 4 s), deleted at +7 s
+    assert seen == [(1, 3), (1, 3), (0, 3), (0, 3), (0, 3), (0, 3), (0, 2), (0, 2)]
+    assert variables.writes == writes  # the index is not rewritten at each attempt
+    assert c.next_commit_in() is None
+
+
+def test_buckets_of_a_wider_width_are_filed_by_their_end_not_their_start() -> None:
+    """A narrower width must not forget an old bucket's ids before its last fact leaves the window."""
+    variables, clock = Variables(), Clock()
+    now = time.time()
+    start = int(now - 1000) // 100 * 100
+    variables.table[f"{NAME}.{start}"] = json.dumps({"version": 2, "seen": sorted(ids(1))})
+    variables.table[NAME] = json.dumps({"version": 2, "bucket_seconds": 100, "shards": [start]})
+    c = EventCursor(variables.store(NAME), 3600.0, 0.0, clock=clock, wall=lambda: now)
+    assert c.shards.width == 10
+    asyncio.run(c.open())
+    assert set(c.shards.buckets) == {start + 90}  # the last 10 s bucket the 100 s bucket covers
+    clock.now += 1.0
+    asyncio.run(c.commit())
+    assert variables.shards(NAME) == {start + 90: ids(1)}
