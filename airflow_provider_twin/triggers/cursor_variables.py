@@ -39,6 +39,10 @@ class CursorStoreError(RuntimeError):
     """The supervisor did not do what was asked (the caller retries)."""
 
 
+class UnconfirmedMissingError(CursorStoreError):
+    """A Variable read as missing once: asked again :data:`CONFIRM_MISSING_SECONDS` later."""
+
+
 class NoSupervisorError(CursorStoreError):
     """No link to a triggerer's supervisor: a permanent error (the watcher is not in a triggerer)."""
 
@@ -49,9 +53,8 @@ def _comms() -> Any:
     comms = getattr(task_runner, "SUPERVISOR_COMMS", None)
     if comms is None or not callable(getattr(comms, "asend", None)):
         raise NoSupervisorError(
-            "no link to a triggerer's supervisor, so the watcher cannot keep its cursor in Airflow "
-            "Variables: a TWIN event watcher runs in Airflow's triggerer (an AssetWatcher's trigger), "
-            "not in dag.test() or a plain Python process"
+            "no link to a triggerer's supervisor for the cursor's Variables: a TWIN event watcher "
+            "runs in Airflow's triggerer (an AssetWatcher's trigger), not in dag.test() or a script"
         )
     return comms
 
@@ -226,7 +229,7 @@ class MissingVariables:
             return keys
         first = self._since.setdefault(key, self._clock())
         if self._clock() - first < CONFIRM_MISSING_SECONDS:
-            raise CursorStoreError(f"{key} was read as missing; asking again to be sure")
+            raise UnconfirmedMissingError(f"{key} was read as missing; asking again to be sure")
         del self._since[key]
         return None
 
@@ -242,5 +245,6 @@ __all__ = [
     "CursorStoreError",
     "MissingVariables",
     "NoSupervisorError",
+    "UnconfirmedMissingError",
     "VariableCursorStore",
 ]

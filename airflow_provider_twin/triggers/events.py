@@ -38,7 +38,11 @@ from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 from airflow_provider_twin.client import TwinEvent, TwinInputError, error_summary, positive_seconds
 from airflow_provider_twin.triggers.connections import TwinConnection, shared_connection
 from airflow_provider_twin.triggers.cursor_settings import check_commit_delay, cursor_variable
-from airflow_provider_twin.triggers.cursor_variables import NoSupervisorError
+from airflow_provider_twin.triggers.cursor_variables import (
+    CONFIRM_MISSING_SECONDS,
+    NoSupervisorError,
+    UnconfirmedMissingError,
+)
 from airflow_provider_twin.triggers.event_cursor import EventCursor, VariableCursorStore
 
 #: Default seconds between two polls of TWIN.
@@ -152,6 +156,10 @@ class TwinEventTrigger(BaseEventTrigger):
                 held = await cursor.open()
             except NoSupervisorError:  # not in a triggerer: waiting would not help
                 raise
+            except UnconfirmedMissingError as exc:  # Airflow 3.2: a second look confirms it
+                self.log.info("%s", exc)
+                await asyncio.sleep(CONFIRM_MISSING_SECONDS)
+                continue
             except Exception as exc:  # noqa: BLE001 - retried: an empty start would repeat events
                 self.log.warning("Cannot read the cursor %s (%s); retrying", self.cursor_variable, exc)
                 await asyncio.sleep(min(self.poll_interval, 10.0))

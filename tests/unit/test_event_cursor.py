@@ -10,10 +10,12 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from airflow_provider_twin.client import TwinEvent, TwinInputError
+from airflow_provider_twin.triggers import TwinMessageEventTrigger, cursor_variables
+from airflow_provider_twin.triggers import events as event_triggers
 from airflow_provider_twin.triggers.cursor_settings import check_commit_delay, cursor_variable
 from airflow_provider_twin.triggers.cursor_shards import bucket_seconds, id_key
 from airflow_provider_twin.triggers.event_cursor import EventCursor
-from tests.unit.event_watchers import Variables
+from tests.unit.event_watchers import Variables, memory_variables
 
 NAME = "twin_events.test"
 
@@ -343,3 +345,18 @@ def test_buckets_of_a_wider_width_are_filed_by_their_end_not_their_start() -> No
     clock.now += 1.0
     asyncio.run(c.commit())
     assert variables.shards(NAME) == {start + 90: ids(1)}
+
+
+async def test_a_watcher_confirms_a_missing_cursor_a_few_seconds_later(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Airflow 3.2: a watcher with no cursor yet starts after a second look, not after a retry's wait."""
+    variables = memory_variables(monkeypatch)
+    variables.failures["unlisted"] = 1
+    monkeypatch.setattr(event_triggers, "CONFIRM_MISSING_SECONDS", 0.2)
+    monkeypatch.setattr(cursor_variables, "CONFIRM_MISSING_SECONDS", 0.2)
+    trigger = TwinMessageEventTrigger(statuses=["UNDELIVERED"], created_within_seconds=60, poll_interval=60)
+    cursor = EventCursor(variables.store(trigger.cursor_variable), trigger.window)
+    started = time.monotonic()
+    await asyncio.wait_for(trigger._open(cursor), 5)
+    assert 0.2 <= time.monotonic() - started < 2  # not the 10 s wait of a failed read
