@@ -8,7 +8,6 @@ tests simulate "the TWIN service went away and came back".
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import signal
 import socket
@@ -24,19 +23,10 @@ import uvicorn
 
 from .admin_client import EmulatorAdmin
 from .app import create_app
+from .loopback import is_loopback
 from .middleware import install_drop_log_filter
 from .settings import EmulatorSettings
 from .state import EmulatorState
-
-
-def is_loopback(host: str) -> bool:
-    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import json
 import logging
 from collections import deque
@@ -31,6 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 
 from .clock import iso_or_none
+from .loopback import is_loopback
 from .webhook_schedule import StatusChange
 
 if TYPE_CHECKING:
@@ -46,16 +46,6 @@ SENDERS = 16
 DELIVERY_LOG_SIZE = 100_000
 
 QUEUED, SENDING, DELIVERED, FAILED, REFUSED = "queued", "sending", "delivered", "failed", "refused"
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def url_without_query(url: str) -> str:
@@ -76,7 +66,7 @@ def refusal(url: str, allow_any_host: bool) -> str | None:
         return "Not a valid URL."
     if parts.scheme not in ("http", "https") or not host:
         return "Not an http(s) URL."
-    if not allow_any_host and not is_loopback_host(host):
+    if not allow_any_host and not is_loopback(host):
         return f"Host {host} is not a loopback host; set webhook_allow_any_host to deliver there."
     return None
 
@@ -346,7 +336,6 @@ __all__ = [
     "SWEEP_INTERVAL",
     "WebhookDelivery",
     "WebhookDispatcher",
-    "is_loopback_host",
     "refusal",
     "url_without_query",
 ]
