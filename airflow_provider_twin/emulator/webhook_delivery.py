@@ -123,6 +123,11 @@ class WebhookDelivery:
         }
 
 
+#: A queued webhook: the generation it was queued in, its log entry, the change, the message's
+#: previous delivery (to wait for) and this one's completion.
+_Queued = tuple[int, "WebhookDelivery", StatusChange, "asyncio.Future[None] | None", "asyncio.Future[None]"]
+
+
 class WebhookDispatcher:
     """The sweeper, the queue and the senders of one emulator, plus the log of deliveries."""
 
@@ -132,7 +137,10 @@ class WebhookDispatcher:
         self._next_id = 1
         self._generation = 0
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._queue: asyncio.Queue[tuple[int, WebhookDelivery, StatusChange]] | None = None
+        self._queue: asyncio.Queue[_Queued] | None = None
+        #: The last queued delivery of each message, done once sent: its next change waits for it,
+        #: so the changes of one message reach the receiver in order (as TWIN made them).
+        self._last_of: dict[str, asyncio.Future[None]] = {}
         self._wake: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -150,6 +158,7 @@ class WebhookDispatcher:
             return
         self._loop = loop
         self._queue = asyncio.Queue()
+        self._last_of = {}
         self._wake = asyncio.Event()
         client = httpx.AsyncClient(trust_env=False, follow_redirects=False)
         self._tasks = [loop.create_task(self._sweep_forever(client), name="twin-webhook-sweeper")]
@@ -227,7 +236,10 @@ class WebhookDispatcher:
                     delivery.result, delivery.last_error = REFUSED, refused
                     delivery.finished_at = state.now()
                     continue
-                queue.put_nowait((self._generation, delivery, change))
+                previous = self._last_of.get(change.message_id)
+                done = asyncio.get_running_loop().create_future()
+                self._last_of[change.message_id] = done
+                queue.put_nowait((self._generation, delivery, change, previous, done))
         return len(changes)
 
     async def _sweep_forever(self, client: httpx.AsyncClient) -> None:
@@ -251,13 +263,19 @@ class WebhookDispatcher:
         queue = self._queue
         assert queue is not None
         while True:
-            generation, delivery, change = await queue.get()
+            generation, delivery, change, previous, done = await queue.get()
             try:
+                if previous is not None:
+                    await asyncio.shield(previous)  # the message's earlier change goes first
                 if generation == self._generation:
                     await self._deliver(client, delivery, change, generation)
             except Exception:
                 logger.exception("Sending webhook %s failed", delivery.id)
             finally:
+                if not done.done():
+                    done.set_result(None)
+                if self._last_of.get(change.message_id) is done:
+                    del self._last_of[change.message_id]
                 queue.task_done()
 
     async def _deliver(
