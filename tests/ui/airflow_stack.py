@@ -113,6 +113,9 @@ class AirflowStack:
     def _environment(self, demo: ModuleType, poke_seconds: float) -> dict[str, str]:
         # As under `make airflow`: twin_default is stored in the database (see start()), not in the env.
         env: dict[str, str] = demo.airflow_env(self.home, None, poke_seconds)
+        # Four components, event watchers and the browser write to one SQLite file: wait up to 30 s
+        # for its lock (SQLite's default 5 s failed an unpause under a loaded CI machine).
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] += "?timeout=30"
         env.update(
             {
                 "AIRFLOW__API__BASE_URL": self.base_url,
