@@ -8,7 +8,8 @@ logs a failed write instead of raising. A cursor cannot live with that: a failed
 this store talks to the triggerer's supervisor directly, with the Task SDK's own messages
 (``GetVariable``, ``PutVariable``, ``DeleteVariable``, and ``GetVariableKeys`` where Airflow has
 it, over ``SUPERVISOR_COMMS.asend``, from the trigger's event loop, on Airflow 3.2 and 3.3
-alike): an error answer raises, and the caller retries.
+alike; each request runs to its reply even when the watcher is cancelled, see
+:mod:`.supervisor_requests`): an error answer raises, and the caller retries.
 
 The supervisor hands these to the execution API, whose routes call Airflow's own
 ``Variable.get``, ``Variable.set`` and ``Variable.delete``: a read consults the secrets backends
@@ -22,11 +23,16 @@ secrets backend: the watcher would read it there and write to the database.
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
+
+from airflow_provider_twin.triggers.supervisor_requests import (
+    NoSupervisorLinkError,
+    error_response_of,
+    supervisor_request,
+)
 
 #: The description written with every cursor Variable.
 DESCRIPTION = "Cursor of a TWIN event watcher: ids of the events already reported (JSON)."
@@ -43,47 +49,24 @@ class UnconfirmedMissingError(CursorStoreError):
     """A Variable read as missing once: asked again :data:`CONFIRM_MISSING_SECONDS` later."""
 
 
-class NoSupervisorError(CursorStoreError):
+class NoSupervisorError(CursorStoreError, NoSupervisorLinkError):
     """No link to a triggerer's supervisor: a permanent error (the watcher is not in a triggerer)."""
 
 
-def _comms() -> Any:
-    from airflow.sdk.execution_time import task_runner  # noqa: PLC0415 - the triggerer's Task SDK
-
-    comms = getattr(task_runner, "SUPERVISOR_COMMS", None)
-    if comms is None or not callable(getattr(comms, "asend", None)):
+async def _exchange(msg: Any) -> Any:
+    """Send ``msg`` to the supervisor, run to its reply even if cancelled (:mod:`.supervisor_requests`)."""
+    try:
+        return await supervisor_request(msg)
+    except NoSupervisorLinkError:
         raise NoSupervisorError(
             "no link to a triggerer's supervisor for the cursor's Variables: a TWIN event watcher "
             "runs in Airflow's triggerer (an AssetWatcher's trigger), not in dag.test() or a script"
-        )
-    return comms
-
-
-async def _exchange(msg: Any) -> Any:
-    """Send ``msg`` to the supervisor and return its reply, finishing the exchange even if cancelled.
-
-    On Airflow 3.2 the triggerer's comms send a request and then wait for its reply under one
-    lock; a request abandoned half-way (the watcher cancelled while it waits) leaves its reply
-    unread, and the next request of any trigger, or of the triggerer itself, fails with "Response
-    read out of order!", which stops the triggerer. So the exchange runs in its own task, shielded
-    from the caller's cancellation: the caller stops waiting, the reply is still read.
-    """
-    task = asyncio.ensure_future(_comms().asend(msg))
-    task.add_done_callback(_drop_result)
-    return await asyncio.shield(task)
-
-
-def _drop_result(task: asyncio.Future[Any]) -> None:
-    """Retrieve an abandoned exchange's error, so that asyncio does not report it as unhandled."""
-    if not task.cancelled():
-        task.exception()
+        ) from None
 
 
 def _error_of(exc: Exception) -> Any:
     """The ``ErrorResponse`` an ``AirflowRuntimeError`` carries (None for any other exception)."""
-    from airflow.sdk.exceptions import AirflowRuntimeError  # noqa: PLC0415
-
-    return exc.error if isinstance(exc, AirflowRuntimeError) else None
+    return error_response_of(exc)
 
 
 def _not_found(error: Any) -> bool:
