@@ -3,7 +3,8 @@
 Said once here, relied upon everywhere (the send operator, the notifier, raw messages):
 
 * ``phone``: ``+``, spaces, dashes and parentheses are removed; what is left must be 10-15
-  digits (international format with country code, as TWIN expects, e.g. ``79991234567``).
+  digits (international format with country code, as TWIN expects, e.g. ``79991234567``):
+  :func:`~..core.phones.normalize_phone`, which the chat domain uses too.
 * ``email``: trimmed; must look like ``local@domain.tld`` (no spaces, one ``@``, a dot in the
   domain, at most 254 characters) and hold no invisible character (zero-width spaces and
   joiners, soft hyphens, byte-order marks, control characters, blank fillers: what
@@ -18,37 +19,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from airflow_provider_twin.client.core.phones import (
+    MAX_PHONE_DIGITS,
+    MIN_PHONE_DIGITS,
+    PHONE_DELETED,
+    normalize_phone,
+)
 from airflow_provider_twin.client.core.problems import Problems, shown
 
-MIN_PHONE_DIGITS, MAX_PHONE_DIGITS = 10, 15
 MAX_EMAIL_LENGTH = 254
 #: TWIN's limit of an external id (twin-api.md §3.2.6).
 MAX_EXTERNAL_ID_BYTES = 10240
 
-#: The characters :func:`normalize_phone` deletes from a phone number without a regular
-#: expression (the common case, much faster); any other white space goes through ``_PHONE_JUNK``.
-PHONE_DELETED = "+ -()\t\u00a0"
-_PHONE_DELETE = str.maketrans("", "", PHONE_DELETED)
-_PHONE_JUNK = re.compile(r"[+\s\-()]")
 _EMAIL_MATCH = re.compile(r"[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+").fullmatch
-
-
-def normalize_phone(value: Any) -> str | None:
-    """Digits of a phone number, or None when it is not one (see the module docstring)."""
-    kind = type(value)
-    if kind is str:
-        digits: str = value
-        if not (digits.isdigit() and digits.isascii()):
-            digits = digits.translate(_PHONE_DELETE)
-            if not (digits.isdigit() and digits.isascii()):
-                digits = _PHONE_JUNK.sub("", digits)
-                if not (digits.isdigit() and digits.isascii()):
-                    return None
-    elif kind is int and value > 0:
-        digits = str(value)
-    else:
-        return None
-    return digits if MIN_PHONE_DIGITS <= len(digits) <= MAX_PHONE_DIGITS else None
 
 
 #: Blank characters that Unicode counts as printable letters or symbols (Hangul fillers, the
@@ -104,3 +87,17 @@ def read_address(key: str, value: Any, where: str, problems: Problems) -> str | 
         problems.add(f"{where}.externalId: longer than {MAX_EXTERNAL_ID_BYTES} bytes")
         return None
     return text or None
+
+
+__all__ = [
+    "INVISIBLE_LETTERS",
+    "MAX_EMAIL_LENGTH",
+    "MAX_EXTERNAL_ID_BYTES",
+    "MAX_PHONE_DIGITS",
+    "MIN_PHONE_DIGITS",
+    "PHONE_DELETED",
+    "has_invisible",
+    "normalize_email",
+    "normalize_phone",
+    "read_address",
+]
