@@ -68,11 +68,14 @@ def supervisor(monkeypatch: pytest.MonkeyPatch) -> Supervisor:
 def test_a_response_is_read_and_the_first_one_recorded_wins(supervisor: Supervisor) -> None:
     assert asyncio.run(hitl_response(TI_ID)).response_received is False
     recorded = asyncio.run(record_hitl_response(TI_ID, ["Approve"], {"reason": "ok"}))
-    assert recorded is not None and recorded.chosen_options == ["Approve"]
-    assert recorded.responded_at is not None and recorded.responded_at.tzinfo is not None
+    assert recorded is not None
+    assert recorded.chosen_options == ["Approve"]
+    assert recorded.responded_at is not None
+    assert recorded.responded_at.tzinfo is not None
     assert asyncio.run(record_hitl_response(TI_ID, ["Reject"], {})) is None  # 409: already answered
     now = asyncio.run(hitl_response(TI_ID))
-    assert now.response_received and now.chosen_options == ["Approve"]
+    assert now.response_received
+    assert now.chosen_options == ["Approve"]
     assert isinstance(supervisor.sent[0].ti_id, UUID)
 
 
@@ -128,7 +131,8 @@ def test_a_cancelled_caller_leaves_the_request_to_finish(supervisor: Supervisor)
         await asyncio.sleep(0.3)
 
     asyncio.run(cancel_midway())
-    assert len(finished) == 1 and supervisor.row["chosen_options"] == ["Approve"]
+    assert len(finished) == 1
+    assert supervisor.row["chosen_options"] == ["Approve"]
 
 
 def test_outside_a_triggerer_it_says_so(monkeypatch: pytest.MonkeyPatch) -> None:
