@@ -1,0 +1,164 @@
+"""Which options an approver's chat reply chooses: numbers, option texts, yes and no.
+
+An approver answers the question in a chat with whatever a person types: the number of an
+option (``2``, ``2.``, ``#2``, ``2)``; several with ``multiple``: ``1, 3``, ``1 3``,
+``1 и 3``, ``1 and 3``), the option's text (case, spaces, punctuation and the Cyrillic yo/ie do
+not matter) or a yes/no word in English or Russian (``ok``, ``да``, ``👍``, ``нет``...), which
+counts only when exactly one option reads as a yes (``Approve``, ``Yes``, ``Да``...) or a no
+(``Reject``, ``No``, ``Нет``...). With ``multiple`` the reply may also list option texts or
+numbers separated by commas, semicolons or lines.
+
+A wrong decision is worse than a second question: a reply that two readings take to
+different options, a number out of range or several numbers where one is asked for choose
+nothing (None), and the conversation answers with help instead. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+#: Words (and emoji) that say yes, and option labels that read as a yes.
+YES_WORDS = frozenset(
+    {
+        "yes",
+        "y",
+        "ok",
+        "okay",
+        "approve",
+        "approved",
+        "confirm",
+        "accept",
+        "👍",
+        "да",
+        "ок",
+        "одобряю",
+        "одобрить",
+        "согласен",
+        "подтверждаю",
+    }
+)
+#: Words (and emoji) that say no, and option labels that read as a no.
+NO_WORDS = frozenset(
+    {"no", "n", "reject", "rejected", "decline", "cancel", "👎", "нет", "отклонить", "отклоняю", "отмена"}
+)
+
+#: Emoji modifiers (skin tones, the emoji presentation selector) that do not change a reply.
+_EMOJI_MODIFIERS = str.maketrans("", "", "\ufe0f\U0001f3fb\U0001f3fc\U0001f3fd\U0001f3fe\U0001f3ff")
+#: What separates numbers in a reply: commas, semicolons, plus, ampersand, slash, white space.
+_NUMBER_SEPARATORS = re.compile(r"[,;+&/\s]+")
+#: Conjunctions between numbers (``1 and 3``, ``1 и 3``).
+_CONJUNCTIONS = frozenset({"and", "и"})
+#: One option number: ``2``, ``#2``, ``№2``, ``2.``, ``2)``.
+_NUMBER = re.compile(r"[#№]?(\d{1,6})[.)]?")
+#: What separates option texts in a reply that chooses several.
+_TEXT_SEPARATORS = re.compile(r"[,;\n]+")
+#: Replies longer than this are not read as numbers (nobody lists that many).
+_MAX_NUMBERS_LENGTH = 200
+
+
+def normalized(text: str) -> str:
+    """``text`` compared loosely: case-folded, the Cyrillic yo read as ie, letters and digits only
+    (emoji and other symbols kept when nothing else is there)."""
+    folded = text.casefold().replace("\u0451", "\u0435").translate(_EMOJI_MODIFIERS)
+    kept = "".join(char for char in folded if char.isalnum())
+    return kept or "".join(folded.split())
+
+
+def _numbers(text: str) -> list[int] | None:
+    """The option numbers a reply lists (1-based, in order), or None when it is not a list of
+    numbers."""
+    if len(text) > _MAX_NUMBERS_LENGTH:
+        return None
+    tokens = [token for token in _NUMBER_SEPARATORS.split(text.casefold()) if token]
+    words = [token for token in tokens if token not in _CONJUNCTIONS]
+    if not words:
+        return None
+    found = []
+    for token in words:
+        match = _NUMBER.fullmatch(token)
+        if match is None:
+            return None
+        found.append(int(match.group(1)))
+    return found
+
+
+def _by_number(text: str, options: Sequence[str], multiple: bool) -> list[str] | bool | None:
+    """The options a list of numbers chooses; False when ``text`` is no list of numbers, None
+    when the numbers choose nothing (out of range, several where one is asked)."""
+    numbers = _numbers(text)
+    if numbers is None:
+        return False
+    if not multiple and len(numbers) > 1:
+        return None
+    if any(not 1 <= number <= len(options) for number in numbers):
+        return None
+    return [options[number - 1] for number in numbers]
+
+
+def _by_text(text: str, options: Sequence[str]) -> list[str] | bool | None:
+    """The option whose text the reply is; False when none, None when several read alike."""
+    wanted = normalized(text)
+    if not wanted:
+        return False
+    found = [option for option in options if normalized(option) == wanted]
+    if not found:
+        return False
+    return found if len(set(found)) == 1 else None
+
+
+def _by_yes_no(text: str, options: Sequence[str]) -> list[str] | bool | None:
+    """The one yes-like (or no-like) option a yes (or no) word chooses; False otherwise."""
+    word = normalized(text)
+    for vocabulary in (YES_WORDS, NO_WORDS):
+        if word in vocabulary:
+            alike = [option for option in options if normalized(option) in vocabulary]
+            return alike if len(set(alike)) == 1 else False
+    return False
+
+
+def _single(text: str, options: Sequence[str], multiple: bool) -> list[str] | None:
+    """Every reading of the whole reply; None unless they agree on something."""
+    readings = [_by_text(text, options), _by_number(text, options, multiple), _by_yes_no(text, options)]
+    chosen = [reading for reading in readings if reading is not False]
+    if not chosen or any(reading is None for reading in chosen):
+        return None
+    first = set(chosen[0])  # type: ignore[arg-type]
+    if any(set(reading) != first for reading in chosen[1:]):  # type: ignore[arg-type]
+        return None
+    return chosen[0]  # type: ignore[return-value]
+
+
+def _in_order(chosen: Sequence[str], options: Sequence[str]) -> list[str]:
+    wanted = set(chosen)
+    return list(dict.fromkeys(option for option in options if option in wanted))
+
+
+def match_reply(text: str, options: Sequence[str], *, multiple: bool = False) -> list[str] | None:
+    """The options ``text`` chooses, in the order of ``options`` and each once; None when the
+    reply chooses nothing for sure (see the module docstring).
+
+    :param text: the approver's message.
+    :param options: the question's options, as Airflow shows them.
+    :param multiple: whether several options may be chosen.
+    """
+    if not isinstance(text, str) or not text.strip() or not options:
+        return None
+    whole = _single(text.strip(), options, multiple)
+    if whole is not None:
+        return _in_order(whole, options)
+    if not multiple:
+        return None
+    pieces = [piece.strip() for piece in _TEXT_SEPARATORS.split(text) if piece.strip()]
+    if len(pieces) < 2:
+        return None
+    chosen: list[str] = []
+    for piece in pieces:
+        found = _single(piece, options, multiple=False)
+        if found is None:
+            return None
+        chosen.extend(found)
+    return _in_order(chosen, options)
+
+
+__all__ = ["NO_WORDS", "YES_WORDS", "match_reply", "normalized"]

@@ -1,0 +1,121 @@
+"""What an approval conversation over TWIN chat says, in English or Russian.
+
+The question (subject, body, numbered options, how to answer, the Airflow link), the help sent
+after a reply that chooses nothing, and the outcome told to every approver at the end. Texts
+say only what they are given (subject, body, options, a link, who decided): no credentials, no
+internal ids. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from airflow_provider_twin.client.core.errors import TwinInputError
+from airflow_provider_twin.client.core.problems import shown
+
+#: Languages the conversation speaks.
+LANGUAGES: tuple[str, ...] = ("en", "ru")
+
+Language = Literal["en", "ru"]
+#: How a request ended: answered in the chat, in Airflow, or by its timeout.
+OUTCOME_KINDS: tuple[str, ...] = ("chat", "airflow", "timeout")
+
+
+def check_language(value: Any) -> Language:
+    """``value`` as one of :data:`LANGUAGES` (case-insensitive).
+
+    :raises TwinInputError: naming ``language``.
+    """
+    text = value.strip().lower() if isinstance(value, str) else value
+    if text == "en":
+        return "en"
+    if text == "ru":
+        return "ru"
+    raise TwinInputError(f"language: {shown(value)} is not one of {', '.join(LANGUAGES)}")
+
+
+_ASK = {
+    ("en", False): "Reply with the number or the text of an option:",
+    ("en", True): "Reply with the numbers or the texts of one or more options (e.g. 1, 3):",
+    ("ru", False): "Ответьте номером или текстом варианта:",
+    ("ru", True): "Ответьте номерами или текстами одного или нескольких вариантов (например, 1, 3):",
+}
+_HELP = {
+    ("en", False): "Please answer with the number or the text of an option:",
+    ("en", True): "Please answer with the numbers or the texts of one or more options (e.g. 1, 3):",
+    ("ru", False): "Пожалуйста, ответьте номером или текстом варианта:",
+    (
+        "ru",
+        True,
+    ): "Пожалуйста, ответьте номерами или текстами одного или нескольких вариантов (например, 1, 3):",
+}
+_LINK = {"en": "Or answer in Airflow: {link}", "ru": "Или ответьте в Airflow: {link}"}
+_OUTCOMES = {
+    ("chat", "en"): "Recorded: {options}. Thank you.",
+    ("chat", "ru"): "Записано: {options}. Спасибо.",
+    ("airflow", "en"): "Already decided in Airflow by {who}: {options}",
+    ("airflow", "ru"): "Уже решено в Airflow ({who}): {options}",
+    ("airflow-anonymous", "en"): "Already decided in Airflow: {options}",
+    ("airflow-anonymous", "ru"): "Уже решено в Airflow: {options}",
+    ("timeout", "en"): "No answer in time: {options} taken by default.",
+    ("timeout", "ru"): "Ответа не было вовремя: по умолчанию выбрано {options}.",
+    ("timeout-empty", "en"): "No answer in time.",
+    ("timeout-empty", "ru"): "Ответа не было вовремя.",
+}
+
+
+def _numbered(options: Sequence[str]) -> str:
+    return "\n".join(f"{number}. {option}" for number, option in enumerate(options, 1))
+
+
+def question_text(  # noqa: PLR0917 (the question's parts, in the order it shows them)
+    subject: str,
+    body: str | None,
+    options: Sequence[str],
+    multiple: bool,
+    link: str | None,
+    language: str,
+) -> str:
+    """The question: subject, body, how to answer, the numbered options, the Airflow link."""
+    lang = check_language(language)
+    parts = [str(subject or "").strip(), str(body or "").strip()]
+    parts.append(f"{_ASK[lang, bool(multiple)]}\n{_numbered(options)}")
+    if link:
+        parts.append(_LINK[lang].format(link=link))
+    return "\n\n".join(part for part in parts if part)
+
+
+def help_text(options: Sequence[str], multiple: bool, language: str) -> str:
+    """The reply to a message that chooses nothing: how to answer, and the options again."""
+    return f"{_HELP[check_language(language), bool(multiple)]}\n{_numbered(options)}"
+
+
+def outcome_text(kind: str, chosen: Sequence[str], who: str | None, language: str) -> str:
+    """What the approvers are told at the end: their answer ``chat``, an answer given in
+    Airflow (by ``who`` when known), or the defaults taken at the ``timeout``.
+
+    :raises TwinInputError: for another ``kind`` or language.
+    """
+    lang = check_language(language)
+    options = ", ".join(chosen)
+    if kind == "airflow" and not who:
+        kind_key = "airflow-anonymous"
+    elif kind == "timeout" and not chosen:
+        kind_key = "timeout-empty"
+    elif kind in OUTCOME_KINDS:
+        kind_key = kind
+    else:
+        raise TwinInputError(f"kind: {shown(kind)} is not one of chat, airflow, timeout")
+    return _OUTCOMES[kind_key, lang].format(options=options, who=who)
+
+
+__all__ = [
+    "LANGUAGES",
+    "OUTCOME_KINDS",
+    "Language",
+    "check_language",
+    "help_text",
+    "outcome_text",
+    "question_text",
+]
