@@ -170,6 +170,39 @@ class EmulatorAdmin:
         result: list[dict[str, Any]] = self._call("POST", "/sessions/client-messages", json=options)["items"]
         return result
 
+    def reply_in_chat(
+        self,
+        body: str,
+        *,
+        session_id: str | None = None,
+        session_name: str | None = None,
+        chat_id: str | None = None,
+        phone: str | None = None,
+        messenger_user_id: str | None = None,
+        client_id: str | None = None,
+        external_id: str | None = None,
+    ) -> dict[str, Any]:
+        """The client of an open chat session replies ``body`` (a ``CLIENT`` message).
+
+        The session is found by every criterion given (at least one besides ``chat_id``): its id,
+        its name, or the client's phone (compared digit by digit), messenger user id, client id or
+        external id; ``chat_id`` narrows them to one chat. The latest started of several gets the
+        reply. Returns ``{"id", "createdAt", "sessionId"}``; no open session matches: 404.
+        """
+        fields = {
+            "body": body,
+            "sessionId": session_id,
+            "sessionName": session_name,
+            "chatId": chat_id,
+            "phone": phone,
+            "messengerUserId": messenger_user_id,
+            "clientId": client_id,
+            "externalId": external_id,
+        }
+        payload = {key: value for key, value in fields.items() if value is not None}
+        result: dict[str, Any] = self._call("POST", "/chat/replies", json=payload)
+        return result
+
     def close_sessions(self, **options: Any) -> list[dict[str, Any]]:
         """Close open sessions; options ``session_ids``, ``chat_id``, ``count``, ``after_seconds``,
         ``rating_required``, ``rating``."""

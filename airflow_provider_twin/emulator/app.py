@@ -14,6 +14,7 @@ from .middleware import TrafficMiddleware
 from .responses import error_response
 from .routes_admin import ADMIN_PREFIX
 from .routes_admin import router as admin_router
+from .routes_admin_chat import router as admin_chat_router
 from .routes_admin_events import router as admin_events_router
 from .routes_admin_webhooks import router as admin_webhooks_router
 from .routes_chat import router as chat_router
@@ -52,6 +53,7 @@ def create_app(settings: EmulatorSettings | None = None, *, state: EmulatorState
         admin_router,
         admin_webhooks_router,
         admin_events_router,
+        admin_chat_router,
     )
     for router in routers:
         app.include_router(router)

@@ -1,8 +1,14 @@
 """The realtime hub: every websocket connection of one emulator, and the publications they receive.
 
 Events come from the session store (``session_closed`` → ``sessionClosed``, ``bot_message`` →
-``chatMessageCreated``) and from the admin API (any §5.6 event, raw publications, dropping
-connections).
+``chatMessageCreated``, ``client_message`` → ``showTypingIndicator`` ``{"authorType": "BOT"}``)
+and from the admin API (any §5.6 event, raw publications, dropping connections).
+
+ASSUMPTION (twin-api.md §5.6): TWIN publishes no event for a client's message (``chatMessageCreated``
+is BOT or OPERATOR). When a client writes into a session, the emulated bot "types": the session's
+listeners get ``showTypingIndicator`` ``{"authorType": "BOT"}`` (a documented event), whichever way
+the message came (``POST /sessions/{id}/clients/messages``, a start or continue with ``messageBody``,
+the admin client messages and chat replies).
 """
 
 from __future__ import annotations
@@ -21,8 +27,11 @@ from .centrifugo_protocol import DISCONNECT_SHUTDOWN
 from .centrifugo_settings import CentrifugoSettings
 from .clock import iso
 from .realtime_events import message_event
-from .session_events import BOT_MESSAGE, SESSION_CLOSED, SESSIONS_RESET, SessionEvent
+from .session_events import BOT_MESSAGE, CLIENT_MESSAGE, SESSION_CLOSED, SESSIONS_RESET, SessionEvent
 from .state import EmulatorState
+
+#: The payload of the emulated bot's typing indicator after a client message.
+BOT_TYPING: dict[str, Any] = {"authorType": "BOT"}
 
 
 class CentrifugoHub:
@@ -210,6 +219,10 @@ class CentrifugoHub:
             message = event.data.get("message")
             if isinstance(message, dict):
                 self.publish(event.session_id, "chatMessageCreated", message_event(message))
+        elif event.kind == CLIENT_MESSAGE:
+            # ASSUMPTION (twin-api.md §5.6): client messages are not published; the emulated bot
+            # "types" in answer to one, which tells listeners that the client wrote.
+            self.publish(event.session_id, "showTypingIndicator", BOT_TYPING)
 
     def _ensure_sweeper(self) -> None:
         if self._sweeper is None or self._sweeper.done():

@@ -21,12 +21,13 @@ and keep running status totals of the segments that reached their final time
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from .message_intake import MessageIntake
 from .message_query import MessageIndexes, MessageQuery
-from .message_records import RecordTable
+from .message_records import RecordTable, Segment
 from .message_rendering import cancel_item, render_internal
 from .outcomes import OutcomePicker
 from .statuses import CANCELLED, DELAYED, PENDING
@@ -53,6 +54,8 @@ class MessageStore:
         self.intake = MessageIntake(self.records)
         self.indexes = MessageIndexes(self.records)
         self.webhooks = WebhookSchedule(self.records)
+        #: Told of every stored segment of the ``chat`` channel (they open chat sessions when sent).
+        self.on_chat_segments: Callable[[list[Segment]], None] | None = None
         self._clear_counters()
 
     def reset(self) -> None:
@@ -91,6 +94,10 @@ class MessageStore:
         self.indexes.add(batch.bulk_id, batch.task_id, segments)
         if any(message.callback_url for message in plan.messages):
             self.webhooks.add_segments(segments)
+        if self.on_chat_segments is not None:
+            chat = [seg for seg in segments if seg.key == "chat"]
+            if chat:
+                self.on_chat_segments(chat)
         self.messages_created += len(plan.messages)
         self.destinations_created += plan.destination_count
         self.records_created += batch.records

@@ -122,6 +122,8 @@ async def create_messages(request: Request) -> Response:
             settings.time_ranges_utc_offset_minutes * 60,
         )
         state.note_stored(result.records)
+        # A chat-channel attempt sent at once opens (or continues) its chat session now.
+        state.chat_channel.settle()
     return raw_json_response(result.body, 201)
 
 

@@ -3,11 +3,16 @@
 Closing is lazy like everything else in the emulator; :meth:`SessionStore.sweep` fires the
 ``session_closed`` events of sessions whose close time has passed, and callers (the admin close route,
 chat routes, or a realtime module's timer) invoke it.
+
+Opening can be lazy too: sessions that Notify messages open through their ``chat`` channel come into
+being at their message's send time (:mod:`.chat_channel_sessions`). Every lookup first runs
+:attr:`SessionStore.settle`, which opens the sessions whose time has come, so no reader sees the
+store without them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .chat_session import BOT_AUTHOR_ID, BOT_AUTHOR_NAME, ChatSession
@@ -41,6 +46,8 @@ class SessionStore(SessionEventSource):
 
     def __init__(self) -> None:
         super().__init__()
+        #: Run before every lookup and sweep: opens the sessions due by now (set by the state).
+        self.settle: Callable[[], None] | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -52,26 +59,46 @@ class SessionStore(SessionEventSource):
         self.emit(SessionEvent(SESSIONS_RESET, "", "", 0.0))
 
     # -- lookups -------------------------------------------------------------------------------------
+    def _settle(self) -> None:
+        if self.settle is not None:
+            self.settle()
+
     def get(self, session_id: str) -> ChatSession | None:
+        self._settle()
         return self._sessions.get(session_id.lower())
 
     def all(self) -> list[ChatSession]:
+        self._settle()
         return list(self._sessions.values())
 
-    def find_open_for_client(self, chat_id: str, body: Mapping[str, Any], now: float) -> ChatSession | None:
-        """The most recent open session of ``chat_id`` whose client matches any identity field of ``body``."""
+    def find_open_for_client(
+        self, chat_id: str, body: Mapping[str, Any], now: float, *, name: str | None = None
+    ) -> ChatSession | None:
+        """The open session of ``chat_id`` whose client matches any identity field of ``body``.
+
+        Without ``name``: the most recently created one. With ``name``: the latest started of those
+        named ``name``, else the latest started of all (only sessions started by ``now`` count).
+        """
+        self._settle()
         wanted = {
             key: body[key] for key in CLIENT_IDENTITY_FIELDS if isinstance(body.get(key), str) and body[key]
         }
         if not wanted:
             return None
+        found: list[ChatSession] = []
         for session in reversed(self._by_chat.get(chat_id, [])):
             if not session.is_open(now):
                 continue
             identity = session.identity()
             if any(identity.get(key) == value for key, value in wanted.items()):
-                return session
-        return None
+                if name is None:
+                    return session
+                if session.started_at <= now:
+                    found.append(session)
+        named = [session for session in found if session.name == name]
+        pool = named or found
+        # max() keeps the first of equal start times: the most recently created one.
+        return max(pool, key=lambda session: session.started_at) if pool else None
 
     def search(
         self,
@@ -85,6 +112,7 @@ class SessionStore(SessionEventSource):
         started_to: float | None = None,
     ) -> list[ChatSession]:
         """Sessions in creation order that match every given filter (``startedAt`` bounds inclusive)."""
+        self._settle()
         wanted_ids = None if session_ids is None else {value.lower() for value in session_ids}
         wanted_chats = None if chat_ids is None else {value.lower() for value in chat_ids}
         wanted_names = None if names is None else set(names)
@@ -135,10 +163,7 @@ class SessionStore(SessionEventSource):
         self.emit(SessionEvent(SESSION_STARTED, session.id, chat_id, now, {"clientId": session.client_id}))
         self._add_client_message(session, body, now)
         if greeting:
-            message = session.add_message(
-                "BOT", greeting, now, author_id=BOT_AUTHOR_ID, author_name=BOT_AUTHOR_NAME
-            )
-            self.emit(SessionEvent(BOT_MESSAGE, session.id, chat_id, now, {"message": message}))
+            self.add_bot_message(session, greeting, now)
         return session
 
     def continue_session(self, session: ChatSession, body: Mapping[str, Any], now: float) -> None:
@@ -183,8 +208,18 @@ class SessionStore(SessionEventSource):
         self.emit(SessionEvent(CLIENT_MESSAGE, session.id, session.chat_id, now, {"message": message}))
         return message
 
+    def add_bot_message(self, session: ChatSession, body: str, now: float) -> dict[str, Any]:
+        """A message of the chat's bot in ``session`` (published as ``chatMessageCreated``).
+
+        Not client activity: the session's ttl keeps counting from the client's last activity.
+        """
+        message = session.add_message("BOT", body, now, author_id=BOT_AUTHOR_ID, author_name=BOT_AUTHOR_NAME)
+        self.emit(SessionEvent(BOT_MESSAGE, session.id, session.chat_id, now, {"message": message}))
+        return message
+
     def sweep(self, now: float) -> int:
         """Fire ``session_closed`` for sessions that are closed at ``now``; returns how many fired."""
+        self._settle()
         fired = 0
         for session in self._sessions.values():
             if session.close_event_fired or session.is_open(now):

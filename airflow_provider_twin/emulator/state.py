@@ -11,6 +11,7 @@ from typing import Any
 
 from starlette.requests import Request
 
+from .chat_channel_sessions import ChatChannelSessions
 from .clock import wall_clock
 from .counters import Counters, RequestLog
 from .faults import FaultRegistry
@@ -53,6 +54,12 @@ class EmulatorState:
         #: Sends the status webhooks of ``callbackUrl`` messages (:mod:`.webhook_delivery`).
         self.webhooks = WebhookDispatcher(self)
         self.messages.webhooks.on_add = self.webhooks.ensure_running
+        #: Chat sessions opened by the ``chat`` channel of Notify messages, when they are sent.
+        self.chat_channel = ChatChannelSessions(
+            self.messages.records, self.sessions, lambda: self.settings, self.now
+        )
+        self.messages.on_chat_segments = self.chat_channel.add_segments
+        self.sessions.settle = self.chat_channel.settle
         self._stored_since_freeze = 0
         self.clock_offset = 0.0
 
@@ -111,6 +118,7 @@ class EmulatorState:
         """
         with self.lock:
             self.messages.reset()
+            self.chat_channel.reset()
             self.sessions.reset()
             self.webhooks.reset()
             self.counters.clear()

@@ -282,9 +282,9 @@ def _validate_channel_fields(
         if field in _STRING_CHANNEL_FIELDS:
             if type(value) is not str:
                 errors.add(f"{message_path}.channels.{name}.{field}", "Must be a string.")
-        elif field == "required":
+        elif field in ("required", "continueLastOrStartNewSession"):
             if type(value) is not bool:
-                errors.add(f"{message_path}.channels.{name}.required", "Must be a boolean.")
+                errors.add(f"{message_path}.channels.{name}.{field}", "Must be a boolean.")
         elif field == "validityPeriod":
             if type(value) is not int or not 1 <= value <= 2880:
                 errors.add(
