@@ -5,6 +5,11 @@
 * :mod:`.messages`: TWIN notify (campaigns, status, cancel): calls, validation, bulk sending;
 * :mod:`.chat`: TWIN chat sessions and their realtime events.
 
+A conversation of the chat domain (an approval's question, help and outcome:
+``chat.chat_message``) is sent through notify's ``chat`` channel at most once by
+:func:`chat_message_procedure` (``TwinClient.run``) or :func:`send_chat` (async), exported
+here so that a chat adapter reaches it through this face.
+
 Every event source (message statuses, chat sessions, status webhooks) gives
 :class:`TwinEvent` s with stable ids; :class:`SeenEvents` is a stream's cursor.
 
@@ -47,8 +52,14 @@ from airflow_provider_twin.client.core.retry import RetryPolicy
 from airflow_provider_twin.client.core.sync_client import TwinClient
 from airflow_provider_twin.client.core.twin_events import SeenEvents, TwinEvent
 from airflow_provider_twin.client.messages import api as notify
+from airflow_provider_twin.client.messages.chat_delivery import (
+    DEFAULT_CHAT_ATTEMPTS,
+    chat_message_procedure,
+    send_chat,
+)
 
 __all__ = [
+    "DEFAULT_CHAT_ATTEMPTS",
     "ApiCall",
     "AsyncTwinClient",
     "RetryPolicy",
@@ -73,9 +84,11 @@ __all__ = [
     "TwinTransportError",
     "TwinValidationError",
     "chat",
+    "chat_message_procedure",
     "epoch_seconds",
     "error_summary",
     "is_transient",
     "notify",
     "positive_seconds",
+    "send_chat",
 ]

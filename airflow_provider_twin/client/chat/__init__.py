@@ -10,6 +10,11 @@
   events (:class:`ChatSessionEvents`), over REST and the websocket's ``sessionClosed``;
 * :mod:`.wait_arguments`: a wait's arguments checked where it is declared and when it runs,
   and the realtime transport (and so the extra) it needs;
+* :mod:`.approval_replies`, :mod:`.approval_chat`, :mod:`.approval_texts` and
+  :mod:`.approval_inbox`: a human approval over chat: which options a reply chooses, the
+  approvers and the Notify messages that ask them (sent by the client face's
+  ``send_chat`` / ``chat_message_procedure``), what the conversation says, and the approvers'
+  replies read from their sessions;
 * :mod:`.realtime`: following sessions over TWIN's websocket (its transports need the
   ``realtime`` extra and load on first use, see :func:`load_realtime`).
 """
@@ -23,6 +28,31 @@ from airflow_provider_twin.client.chat.api import (
     list_sessions,
     session_messages,
     start_session,
+)
+from airflow_provider_twin.client.chat.approval_chat import (
+    APPROVER_FIELDS,
+    MAX_CHAT_TEXT,
+    MAX_SESSION_NAME,
+    Approver,
+    approver_from_json,
+    chat_message,
+    conversation_bulk_id,
+    parse_approvers,
+    session_name,
+)
+from airflow_provider_twin.client.chat.approval_inbox import (
+    CLOCK_SLACK_SECONDS,
+    ApprovalInbox,
+    ApproverReply,
+)
+from airflow_provider_twin.client.chat.approval_replies import NO_WORDS, YES_WORDS, match_reply
+from airflow_provider_twin.client.chat.approval_texts import (
+    LANGUAGES,
+    OUTCOME_KINDS,
+    check_language,
+    help_text,
+    outcome_text,
+    question_text,
 )
 from airflow_provider_twin.client.chat.events import (
     EVENT_NAMES,
@@ -80,8 +110,10 @@ from airflow_provider_twin.client.chat.wait_result import (
 )
 
 __all__ = [
+    "APPROVER_FIELDS",
     "BODY_FIELDS",
     "CHAT_EVENT_KINDS",
+    "CLOCK_SLACK_SECONDS",
     "CLOSED_STATUSES",
     "DEFAULT_FALLBACK_INTERVAL",
     "DEFAULT_RECHECK_INTERVAL",
@@ -90,10 +122,19 @@ __all__ = [
     "ERROR_REST",
     "EVENT_NAMES",
     "INSTALL_HINT",
+    "LANGUAGES",
+    "MAX_CHAT_TEXT",
+    "MAX_SESSION_NAME",
     "MAX_SESSION_TTL",
+    "NO_WORDS",
+    "OUTCOME_KINDS",
     "REUSED_MESSAGES_LIMIT",
     "SESSION_CLOSED",
     "SESSION_ID_NAMESPACE",
+    "YES_WORDS",
+    "ApprovalInbox",
+    "Approver",
+    "ApproverReply",
     "ChatEvent",
     "ChatEventFilter",
     "ChatSessionEvents",
@@ -103,23 +144,33 @@ __all__ = [
     "SessionChecker",
     "TwinRealtimeError",
     "WaitResult",
+    "approver_from_json",
     "build_body",
+    "chat_message",
+    "check_language",
     "check_session",
     "check_wait_arguments",
     "closed_result",
     "closed_status_set",
     "continue_or_start_session",
+    "conversation_bulk_id",
     "error_result",
     "failed_result",
     "get_session",
+    "help_text",
     "known_after_rendering",
     "list_sessions",
     "load_realtime",
+    "match_reply",
+    "outcome_text",
+    "parse_approvers",
+    "question_text",
     "realtime_extra_problem",
     "require_realtime",
     "session_id_for",
     "session_id_of",
     "session_messages",
+    "session_name",
     "start_once",
     "start_request",
     "start_session",
