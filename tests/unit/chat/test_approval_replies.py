@@ -1,0 +1,107 @@
+"""Which options an approver's chat reply chooses (numbers, option texts, yes/no in EN and RU)."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_twin.client.chat import match_reply
+
+APPROVE = ["Approve", "Reject"]
+RU = ["Одобрить", "Отклонить"]
+COLOURS = ["Red", "Green", "Blue"]
+
+
+@pytest.mark.parametrize(
+    ("text", "options", "chosen"),
+    [
+        # numbers
+        ("1", APPROVE, ["Approve"]),
+        (" 2 ", APPROVE, ["Reject"]),
+        ("2.", APPROVE, ["Reject"]),
+        ("#2", APPROVE, ["Reject"]),
+        ("2)", APPROVE, ["Reject"]),
+        ("№1", RU, ["Одобрить"]),
+        # option texts: case, spaces, punctuation and the Cyrillic yo/ie do not matter
+        ("approve", APPROVE, ["Approve"]),
+        ("  REJECT!! ", APPROVE, ["Reject"]),
+        ("отклонить.", RU, ["Отклонить"]),
+        ("green light", ["Green-Light", "Stop"], ["Green-Light"]),
+        ("Ёлка", ["Елка", "Сосна"], ["Елка"]),
+        ("елка", ["Ёлка", "Сосна"], ["Ёлка"]),
+        # yes/no words, English and Russian, to the yes-like or no-like option
+        ("yes", APPROVE, ["Approve"]),
+        ("OK", APPROVE, ["Approve"]),
+        ("y", APPROVE, ["Approve"]),
+        ("👍", APPROVE, ["Approve"]),
+        ("👍🏽", APPROVE, ["Approve"]),
+        ("no", APPROVE, ["Reject"]),
+        ("👎", APPROVE, ["Reject"]),
+        ("Да", APPROVE, ["Approve"]),
+        ("да!", RU, ["Одобрить"]),
+        ("ок", RU, ["Одобрить"]),
+        ("согласен", ["Yes", "No"], ["Yes"]),
+        ("Нет", RU, ["Отклонить"]),
+        ("отмена", ["Да", "Нет"], ["Нет"]),
+        ("approve", ["Да", "Нет"], ["Да"]),
+        ("cancel", ["Confirm", "Cancel"], ["Cancel"]),
+    ],
+)
+def test_a_reply_chooses_one_option(text: str, options: list[str], chosen: list[str]) -> None:
+    assert match_reply(text, options) == chosen
+
+
+@pytest.mark.parametrize(
+    ("text", "options"),
+    [
+        ("3", APPROVE),  # out of range
+        ("0", APPROVE),
+        ("-1", APPROVE),
+        ("1, 2", APPROVE),  # several numbers where one is asked
+        ("1 и 2", RU),
+        ("maybe", APPROVE),
+        ("", APPROVE),
+        ("   ", APPROVE),
+        ("yes", ["Red", "Blue"]),  # no yes-like option
+        ("да", ["Red", "Blue"]),
+        ("да", ["Yes", "OK", "No"]),  # two yes-like options: which one?
+        ("1", ["2", "1"]),  # the number and the text name different options
+        ("approve", ["Approve", "APPROVE!"]),  # two options read alike
+        ("approve it", APPROVE),
+        ("1 approve", APPROVE),
+    ],
+)
+def test_a_reply_that_chooses_nothing_for_sure_gives_none(text: str, options: list[str]) -> None:
+    assert match_reply(text, options) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "chosen"),
+    [
+        ("1, 3", ["Red", "Blue"]),
+        ("1 3", ["Red", "Blue"]),
+        ("3 и 1", ["Red", "Blue"]),
+        ("1 and 3", ["Red", "Blue"]),
+        ("#1; #2.", ["Red", "Green"]),
+        ("3,1,3", ["Red", "Blue"]),  # the order of the options, each once
+        ("2", ["Green"]),
+        ("blue", ["Blue"]),
+        ("blue, red", ["Red", "Blue"]),
+        ("Blue\n1", ["Red", "Blue"]),
+    ],
+)
+def test_with_multiple_a_reply_may_choose_several_options(text: str, chosen: list[str]) -> None:
+    assert match_reply(text, COLOURS, multiple=True) == chosen
+
+
+@pytest.mark.parametrize("text", ["1, 4", "0 1", "red, purple", "red; 9", "4"])
+def test_with_multiple_one_unknown_part_chooses_nothing(text: str) -> None:
+    assert match_reply(text, COLOURS, multiple=True) is None
+
+
+def test_an_option_equal_to_its_own_number_is_no_ambiguity() -> None:
+    assert match_reply("2", ["1", "2"]) == ["2"]
+    assert match_reply("yes", ["Yes", "No"]) == ["Yes"]  # text and yes-word agree
+
+
+def test_no_options_choose_nothing() -> None:
+    assert match_reply("1", []) is None
