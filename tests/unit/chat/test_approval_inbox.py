@@ -1,0 +1,203 @@
+"""The approvers' replies, read from their own chat sessions on the emulator.
+
+Sessions start over REST (``POST /chats/{chatId}/sessions`` with the session's name and the
+client), the approver writes with ``POST /sessions/{id}/clients/messages``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from airflow_provider_twin.client import ApiCall, AsyncTwinClient, TwinInputError
+from airflow_provider_twin.client.chat import (
+    CLOCK_SLACK_SECONDS,
+    ApprovalInbox,
+    Approver,
+    ApproverReply,
+    parse_approvers,
+    session_name,
+)
+from airflow_provider_twin.client.core.flows import Finished, Gather, Procedure, resume
+from airflow_provider_twin.emulator import TwinEmulator
+from tests.unit.chat.chat_fixtures import CHAT_ID, emulator_config
+
+OTHER_CHAT = "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d"
+MESSAGES_PATH = "/messages"
+
+
+def start(emulator: TwinEmulator, name: str | None, chat_id: str = CHAT_ID, **body: Any) -> str:
+    """Start a chat session over REST; returns its id."""
+    response = httpx.post(
+        f"{emulator.base_url}/chat/api/v1/chats/{chat_id}/sessions",
+        json={"name": name, **body} if name else body,
+    )
+    assert response.status_code == 201, response.text
+    session_id: str = response.json()["id"]
+    return session_id
+
+
+def write(emulator: TwinEmulator, session_id: str, text: str) -> str:
+    """The client writes in its session; returns the message id."""
+    response = httpx.post(
+        f"{emulator.base_url}/chat/api/v1/sessions/{session_id}/clients/messages",
+        json={"body": text},
+        headers={"Authorization": f"Bearer {emulator.admin.mint_token()}"},
+    )
+    assert response.status_code in {200, 201}, response.text
+    message_id: str = response.json()["id"]
+    return message_id
+
+
+class Reader:
+    """Runs an inbox's procedures on one async client, recording every call they make."""
+
+    def __init__(self, emulator: TwinEmulator) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.client = AsyncTwinClient(emulator_config(emulator))
+        self.calls: list[ApiCall[Any]] = []
+
+    async def _drive(self, flow: Procedure[Any]) -> Any:
+        step = next(flow)
+        while not isinstance(step, Finished):
+            assert isinstance(step, (ApiCall, Gather)), step  # an inbox never sleeps
+            calls: list[ApiCall[Any]] = list(step.calls) if isinstance(step, Gather) else [step]
+            self.calls.extend(calls)
+            answers = [await self.client.send(call) for call in calls]
+            step = resume(flow, answers if isinstance(step, Gather) else answers[0], None)
+        return step.value
+
+    def replies(self, inbox: ApprovalInbox) -> list[ApproverReply]:
+        result: list[ApproverReply] = self.loop.run_until_complete(self._drive(inbox.reading()))
+        return result
+
+    def sessions(self, inbox: ApprovalInbox) -> dict[str, str]:
+        result: dict[str, str] = self.loop.run_until_complete(inbox.find_sessions())
+        return result
+
+    def message_reads(self) -> list[ApiCall[Any]]:
+        return [call for call in self.calls if call.path.endswith(MESSAGES_PATH)]
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self.client.aclose())
+        self.loop.close()
+
+
+@pytest.fixture
+def reader(twin_emulator: TwinEmulator) -> Iterator[Reader]:
+    made = Reader(twin_emulator)
+    yield made
+    made.close()
+
+
+def inbox_of(
+    reader: Reader, approvers: list[Approver], asked_at: float, messenger_type: str | None = None
+) -> ApprovalInbox:
+    names = {approver.key: session_name("ti-1", approver, "deploy") for approver in approvers}
+    return ApprovalInbox(
+        reader.client,
+        chat_id=CHAT_ID,
+        sessions=names,
+        approvers=approvers,
+        messenger_type=messenger_type,
+        asked_at=asked_at,
+    )
+
+
+def test_replies_come_from_the_approvers_own_sessions_only(
+    twin_emulator: TwinEmulator, reader: Reader
+) -> None:
+    ann, bob = parse_approvers(["79001234567", "79007654321"])
+    asked_at = time.time()
+    inbox = inbox_of(reader, [ann, bob], asked_at)
+    ann_session = start(twin_emulator, inbox.names[ann.key], clientPhone="79001234567")
+    bob_session = start(twin_emulator, inbox.names[bob.key], clientPhone="79007654321")
+    stranger = start(twin_emulator, "Airflow approval · deploy · 000000000000")
+    elsewhere = start(twin_emulator, inbox.names[ann.key], chat_id=OTHER_CHAT)
+    unnamed = start(twin_emulator, None)
+    for session_id in (stranger, elsewhere, unnamed):
+        write(twin_emulator, session_id, "1")
+    first = write(twin_emulator, ann_session, "approve")
+    second = write(twin_emulator, bob_session, "2")
+
+    assert reader.sessions(inbox) == {ann.key: ann_session, bob.key: bob_session}
+    replies = reader.replies(inbox)
+    assert replies == [
+        ApproverReply(ann.key, ann_session, first, "approve", replies[0].created_at),
+        ApproverReply(bob.key, bob_session, second, "2", replies[1].created_at),
+    ]
+    assert replies[0].created_at <= replies[1].created_at
+    # only CLIENT messages: the bot greeted and "typed" in these sessions too
+    assert all(reply.message_id in {first, second} for reply in replies)
+
+
+def test_each_reply_comes_once_and_reads_resume_from_the_last_message(
+    twin_emulator: TwinEmulator, reader: Reader
+) -> None:
+    (ann,) = parse_approvers(["79001234567"])
+    inbox = inbox_of(reader, [ann], time.time())
+    assert reader.replies(inbox) == []  # no session yet
+    session_id = start(twin_emulator, inbox.names[ann.key], clientPhone="79001234567")
+    write(twin_emulator, session_id, "what?")
+    assert [reply.text for reply in reader.replies(inbox)] == ["what?"]
+    first_read = reader.message_reads()[-1]
+    assert first_read.params["from"]  # from the question's time, less the clock slack
+
+    assert reader.replies(inbox) == []  # nothing new: the session's last message did not move
+    assert reader.message_reads()[-1] is first_read
+
+    write(twin_emulator, session_id, "1")
+    write(twin_emulator, session_id, "2")
+    assert [reply.text for reply in reader.replies(inbox)] == ["1", "2"]
+    later = reader.message_reads()[-1]
+    assert later.params["from"] > first_read.params["from"]
+    assert reader.replies(inbox) == []
+
+
+def test_a_session_started_before_the_question_is_not_the_approvers(
+    twin_emulator: TwinEmulator, reader: Reader
+) -> None:
+    (ann,) = parse_approvers(["79001234567"])
+    name = session_name("ti-1", ann, "deploy")
+    old = start(twin_emulator, name, clientPhone="79001234567")
+    write(twin_emulator, old, "approve")
+    twin_emulator.admin.advance_clock(CLOCK_SLACK_SECONDS + 120)
+    inbox = inbox_of(reader, [ann], time.time() + CLOCK_SLACK_SECONDS + 120)
+    assert reader.replies(inbox) == []
+    assert reader.sessions(inbox) == {}
+    new = start(twin_emulator, name, clientPhone="79001234567")
+    message_id = write(twin_emulator, new, "reject")
+    assert [(r.session_id, r.message_id) for r in reader.replies(inbox)] == [(new, message_id)]
+
+
+def test_a_session_of_another_client_or_messenger_is_not_the_approvers(
+    twin_emulator: TwinEmulator, reader: Reader
+) -> None:
+    (ann,) = parse_approvers([{"clientId": "client-ann"}])
+    inbox = inbox_of(reader, [ann], time.time(), messenger_type="whatsapp")
+    name = inbox.names[ann.key]
+    impostor = start(twin_emulator, name, clientId="client-eve", messengerType="WHATSAPP")
+    telegram = start(twin_emulator, name, clientId="client-ann", messengerType="TELEGRAM")
+    own = start(twin_emulator, name, clientId="client-ann", messengerType="WHATSAPP")
+    for session_id in (impostor, telegram, own):
+        write(twin_emulator, session_id, "1")
+    assert {reply.session_id for reply in reader.replies(inbox)} == {own}
+    assert inbox.session_ids() == {ann.key: [own]}
+
+
+def test_session_names_of_unknown_approvers_are_refused(reader: Reader) -> None:
+    (ann,) = parse_approvers(["79001234567"])
+    with pytest.raises(TwinInputError, match="sessions"):
+        ApprovalInbox(
+            reader.client,
+            chat_id=CHAT_ID,
+            sessions={"phone:1": "x"},
+            approvers=[ann],
+            messenger_type=None,
+            asked_at=time.time(),
+        )
