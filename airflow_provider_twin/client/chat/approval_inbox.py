@@ -1,11 +1,11 @@
 """The approvers' replies to an approval question, read from their TWIN chat sessions.
 
-Each approver is asked in a chat session whose name is theirs alone (:func:`.approval_chat.
-session_name`). :class:`ApprovalInbox` finds those sessions (``GET /sessions?chatId=&name=``,
-twin-api.md §4.4) and reads the messages the approvers wrote there since the last read
-(``GET /sessions/{id}/messages?from=``, §4.5). TWIN publishes no event for a client's message
-(§5.6), so this is how replies are heard; a caller polls, and reads at once when the
-websocket says anything about a session.
+Each approver is asked in a chat session whose name is theirs alone
+(:func:`.approval_chat.session_name`). :class:`ApprovalInbox` finds those sessions
+(``GET /sessions?chatId=&name=``, twin-api.md §4.4) and reads the messages the approvers wrote
+there since the last read (``GET /sessions/{id}/messages?from=``, §4.5). TWIN publishes no
+event for a client's message (§5.6), so this is how replies are heard; a caller polls, and
+reads at once when the websocket says anything about a session.
 
 An answer counts only when all of this holds (anything else is ignored):
 
