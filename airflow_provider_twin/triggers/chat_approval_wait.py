@@ -1,0 +1,231 @@
+"""The TWIN side of a chat approval's wait: the approvers' sessions, their replies, the wake-ups.
+
+:class:`ApprovalConversation` is what :class:`~.chat_approval.TwinChatApprovalTrigger` holds of
+TWIN while it waits. Each round it finds the approvers' sessions (their names hold a digest of
+the task instance, see ``ApprovalInbox``), reads the replies that came since the last round,
+answers a reply that chooses no option with the help text, and hands back the replies that do.
+
+Between rounds it listens to those sessions on the connection's one chat websocket, shared with
+the chat sensors and watchers (:mod:`.chat_event_socket`): TWIN publishes no event for a client's
+message, but any event of an approver's session (the bot typing, a message) ends the pause, so
+the next REST read comes at once. The REST read every ``poll_interval`` seconds is the floor:
+without the ``realtime`` extra, or while the websocket is away, the wait only polls. An event
+that names no session (typing) is told apart only while the websocket listens to that one
+session; otherwise the next poll picks the reply up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from airflow_provider_twin.client import TwinAuthError, TwinConfigError, error_summary, send_chat
+from airflow_provider_twin.client.chat import (
+    INSTALL_HINT,
+    ApprovalInbox,
+    Approver,
+    ApproverReply,
+    chat_message,
+    conversation_bulk_id,
+    help_text,
+    load_realtime,
+    match_reply,
+)
+from airflow_provider_twin.triggers.chat_event_socket import RealtimeSessions
+from airflow_provider_twin.triggers.connections import TwinConnection, shared_connection
+
+log = logging.getLogger(__name__)
+
+
+class WaitFailed(Exception):
+    """The wait cannot go on: reported as a failure event (``error_type`` "unknown")."""
+
+
+def permanent(exc: BaseException) -> bool:
+    """A TWIN or connection error no retry fixes: bad credentials or settings, no connection."""
+    from airflow.sdk.exceptions import AirflowNotFoundException  # noqa: PLC0415
+
+    return isinstance(exc, (TwinAuthError, TwinConfigError, AirflowNotFoundException))
+
+
+def _cannot_work(twin_conn_id: str, exc: BaseException) -> WaitFailed:
+    return WaitFailed(f"the TWIN connection {twin_conn_id!r} cannot work: {error_summary(exc)}")
+
+
+@dataclass(frozen=True)
+class ChatDecision:
+    """A reply that chooses options: who chose what, where."""
+
+    approver: Approver
+    reply: ApproverReply
+    chosen: list[str]
+
+    def twin_info(self) -> dict[str, str]:
+        """Where the answer was given, for the trigger event."""
+        return {
+            "approver": self.approver.key,
+            "session_id": self.reply.session_id,
+            "message_id": self.reply.message_id,
+        }
+
+    def responder(self) -> dict[str, str]:
+        """The answer's author, as Airflow names a responder (``HITLUser``)."""
+        return {"id": f"twin:{self.approver.key}", "name": f"{self.approver.name} (TWIN chat)"}
+
+
+@dataclass(frozen=True)
+class ConversationSettings:
+    """What a chat approval asks and where (the trigger's kwargs that concern TWIN)."""
+
+    request_key: str
+    chat_id: str
+    approvers: Sequence[Approver]
+    session_names: Mapping[str, str]
+    options: Sequence[str]
+    multiple: bool
+    language: str
+    messenger_type: str | None
+    bot_id: str | None
+    asked_at: float
+
+
+class ApprovalConversation:
+    """The approvers' sessions on one borrowed TWIN connection, read round by round.
+
+    :param connection: the triggerer's shared connection.
+    :param settings: the request.
+    :param realtime: listen to the sessions on the chat websocket between rounds.
+    :param label: the wait in log lines.
+    """
+
+    def __init__(
+        self, connection: TwinConnection, settings: ConversationSettings, *, realtime: bool, label: str
+    ) -> None:
+        self.connection = connection
+        self.settings = settings
+        self.label = label
+        self._approvers = {approver.key: approver for approver in settings.approvers}
+        self._sessions: dict[str, str] = {}  # approver key -> session id
+        self.inbox = ApprovalInbox(
+            connection.client,
+            chat_id=settings.chat_id,
+            sessions=dict(settings.session_names),
+            approvers=list(settings.approvers),
+            messenger_type=settings.messenger_type,
+            asked_at=settings.asked_at,
+        )
+        self.realtime = self._realtime(connection, label) if realtime else None
+
+    @staticmethod
+    def _realtime(connection: TwinConnection, label: str) -> RealtimeSessions | None:
+        try:
+            load_realtime("async_hub")
+        except ImportError:
+            log.warning("%s: polling only, no websocket: %s", label, INSTALL_HINT)
+            return None
+        return RealtimeSessions(connection, connection.hook.twin_conn_id, label)
+
+    @classmethod
+    async def open(
+        cls,
+        stack: contextlib.AsyncExitStack,
+        twin_conn_id: str,
+        settings: ConversationSettings,
+        *,
+        realtime: bool,
+        label: str,
+    ) -> ApprovalConversation | None:
+        """Borrow the connection (given back by ``stack``); None when TWIN is out of reach now.
+
+        :raises WaitFailed: the connection cannot work (credentials, settings, none defined).
+        """
+        try:
+            connection = await stack.enter_async_context(shared_connection(twin_conn_id))
+        except Exception as exc:
+            if permanent(exc):
+                raise _cannot_work(twin_conn_id, exc) from exc
+            log.warning("%s: cannot reach TWIN (%s); trying again", label, error_summary(exc))
+            return None
+        conversation = cls(connection, settings, realtime=realtime, label=label)
+        stack.push_async_callback(conversation.aclose)
+        return conversation
+
+    async def next_decision(self) -> ChatDecision | None:
+        """The first new reply that chooses options, if any (a TWIN error: None, next round).
+
+        :raises WaitFailed: the connection cannot work.
+        """
+        try:
+            decisions = await self.decisions()
+        except Exception as exc:
+            if permanent(exc):
+                raise _cannot_work(self.connection.hook.twin_conn_id, exc) from exc
+            log.warning("%s: reading the replies failed (%s); trying again", self.label, error_summary(exc))
+            return None
+        return decisions[0] if decisions else None
+
+    async def decisions(self) -> list[ChatDecision]:
+        """The new replies that choose options, oldest first; the others get the help text.
+
+        :raises Exception: a TWIN error reading the sessions or replies (the caller retries).
+        """
+        found = await self.inbox.find_sessions()
+        if found != self._sessions:
+            log.info("%s: approver sessions %s", self.label, found)
+            self._sessions = dict(found)
+        replies = await self.inbox.new_replies()
+        chosen: list[ChatDecision] = []
+        for reply in replies:
+            approver = self._approvers.get(reply.approver_key)
+            if approver is None:
+                continue
+            options = match_reply(reply.text, self.settings.options, multiple=self.settings.multiple)
+            if options:
+                chosen.append(ChatDecision(approver, reply, options))
+            else:
+                await self.send_help(approver, reply)
+        return chosen
+
+    async def send_help(self, approver: Approver, reply: ApproverReply) -> None:
+        """Answer a reply that chose nothing with how to answer (once per reply; errors logged)."""
+        log.info("%s: %s's reply chooses no option; sending the help text", self.label, approver.name)
+        settings = self.settings
+        try:
+            message = chat_message(
+                approver,
+                chat_id=settings.chat_id,
+                session_name=settings.session_names[approver.key],
+                text=help_text(settings.options, settings.multiple, settings.language),
+                messenger_type=settings.messenger_type,
+                bot_id=settings.bot_id,
+                continue_session=True,
+            )
+            bulk_id = conversation_bulk_id(settings.request_key, approver, f"help:{reply.message_id}")
+            await send_chat(self.connection.client, message, bulk_id)
+        except Exception as exc:  # noqa: BLE001 - the approver may still answer well
+            log.warning("%s: no help text sent to %s: %s", self.label, approver.name, error_summary(exc))
+
+    async def pause(self, seconds: float) -> bool:
+        """Wait up to ``seconds``, less when an approver's session has news; True when it had."""
+        seconds = max(seconds, 0.0)
+        follower = await self.realtime.current() if self.realtime is not None else None
+        if follower is None:
+            await asyncio.sleep(seconds)
+            return False
+        follower.follow(self._sessions.values())
+        heard = await follower.next(seconds)
+        while not follower.queue.empty():  # one REST read answers them all
+            follower.queue.get_nowait()
+        return heard is not None
+
+    async def aclose(self) -> None:
+        """Leave the sessions on the websocket (the connection stays with its other users)."""
+        if self.realtime is not None:
+            with contextlib.suppress(Exception):
+                await self.realtime.aclose()
+
+
+__all__ = ["ApprovalConversation", "ChatDecision", "ConversationSettings", "WaitFailed", "permanent"]
