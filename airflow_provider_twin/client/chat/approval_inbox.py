@@ -26,7 +26,7 @@ dropped by its id).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -69,8 +69,17 @@ class _Followed:
     read_up_to: str | None = None  # the session's ``lastMessageCreatedAt`` when last read whole
 
 
-#: A reply with what orders it: TWIN's time, then the order it was read in.
-_Sorted = tuple[float, int, ApproverReply]
+@dataclass
+class _Read:
+    """What one read found, kept apart until the read succeeds."""
+
+    #: Replies with what orders them: TWIN's time, then the order they were read in.
+    replies: list[tuple[float, int, ApproverReply]] = field(default_factory=list)
+    ids: set[str] = field(default_factory=set)
+    #: Session id -> the latest ``createdAt`` read (epoch, text).
+    cursors: dict[str, tuple[float, str]] = field(default_factory=dict)
+    #: Session id -> its ``lastMessageCreatedAt``, for sessions read to their last page.
+    whole: dict[str, str | None] = field(default_factory=dict)
 
 
 def _iso(moment: float) -> str:
@@ -192,57 +201,63 @@ class ApprovalInbox:
         self._moved[session_id] = last if isinstance(last, str) and last else None
 
     def reading(self) -> Procedure[list[ApproverReply]]:
-        """:meth:`new_replies` as a procedure (for ``client.run``)."""
+        """:meth:`new_replies` as a procedure (for ``client.run``).
+
+        What it read counts only once it returns: after a failed read the next one reads the
+        same messages again, so no reply is lost.
+        """
         yield from self.finding()
         pending = [
             (session_id, self._messages_from(session_id))
             for session_id, followed in self._followed.items()
             if self._moved.get(session_id) is None or self._moved[session_id] != followed.read_up_to
         ]
-        replies: list[_Sorted] = []
+        read = _Read()
         while pending:
             pages: list[SessionMessagePage] = yield Gather([call for _, call in pending])
             after: list[tuple[str, ApiCall[SessionMessagePage]]] = []
             for (session_id, call), page in zip(pending, pages, strict=True):
-                self._take(session_id, page["items"], replies)
+                self._take(session_id, page["items"], read)
                 following = next_page(call, page)
                 if following is not None:
                     after.append((session_id, following))
                 else:
-                    self._followed[session_id].read_up_to = self._moved.get(session_id)
+                    read.whole[session_id] = self._moved.get(session_id)
             pending = after
-        replies.sort(key=lambda item: item[:2])
-        return [reply for _, _, reply in replies]
+        for session_id, cursor in read.cursors.items():
+            self._followed[session_id].cursor = cursor[1]
+        for session_id, last in read.whole.items():
+            self._followed[session_id].read_up_to = last
+        self._seen.update(reply.message_id for _, _, reply in read.replies)
+        read.replies.sort(key=lambda item: item[:2])
+        return [reply for _, _, reply in read.replies]
 
     def _messages_from(self, session_id: str) -> ApiCall[SessionMessagePage]:
         cursor = self._followed[session_id].cursor or _iso(self.since)
         window: dict[str, Any] = {"from": cursor}
         return session_messages(session_id, limit=PAGE_SIZE, **window)
 
-    def _take(
-        self,
-        session_id: str,
-        items: Sequence[Mapping[str, Any]],
-        replies: list[tuple[float, int, ApproverReply]],
-    ) -> None:
+    def _take(self, session_id: str, items: Sequence[Mapping[str, Any]], read: _Read) -> None:
         followed = self._followed[session_id]
         for message in items:
             created = message.get("createdAt")
             moment = _epoch(created)
             if moment is None:
                 continue
-            if followed.cursor is None or moment > (_epoch(followed.cursor) or 0.0):
-                followed.cursor = str(created)
+            last = read.cursors.get(session_id)
+            if last is None or moment > last[0]:
+                read.cursors[session_id] = (moment, str(created))
             message_id = message.get("id")
             if (
                 not isinstance(message_id, str)
                 or not message_id
                 or message_id in self._seen
+                or message_id in read.ids
                 or str(message.get("authorType") or "").upper() != CLIENT_AUTHOR
                 or moment < self.since
             ):
                 continue
-            self._seen.add(message_id)
+            read.ids.add(message_id)
             body = message.get("body")
             reply = ApproverReply(
                 approver_key=followed.approver_key,
@@ -251,7 +266,7 @@ class ApprovalInbox:
                 text=body if isinstance(body, str) else "",
                 created_at=str(created),
             )
-            replies.append((moment, len(replies), reply))
+            read.replies.append((moment, len(read.replies), reply))
 
 
 __all__ = [

@@ -14,12 +14,13 @@ from typing import Any
 import httpx
 import pytest
 
-from airflow_provider_twin.client import ApiCall, AsyncTwinClient, TwinInputError
+from airflow_provider_twin.client import ApiCall, AsyncTwinClient, TwinInputError, TwinServerError
 from airflow_provider_twin.client.chat import (
     CLOCK_SLACK_SECONDS,
     ApprovalInbox,
     Approver,
     ApproverReply,
+    approval_inbox,
     parse_approvers,
     session_name,
 )
@@ -61,6 +62,8 @@ class Reader:
         self.loop = asyncio.new_event_loop()
         self.client = AsyncTwinClient(emulator_config(emulator))
         self.calls: list[ApiCall[Any]] = []
+        #: Which message-reading step (1 = the next) fails with TWIN answering 503, if any.
+        self.failing_read: int | None = None
 
     async def _drive(self, flow: Procedure[Any]) -> Any:
         step = next(flow)
@@ -68,6 +71,13 @@ class Reader:
             assert isinstance(step, (ApiCall, Gather)), step  # an inbox never sleeps
             calls: list[ApiCall[Any]] = list(step.calls) if isinstance(step, Gather) else [step]
             self.calls.extend(calls)
+            if self.failing_read is not None and any(call.path.endswith(MESSAGES_PATH) for call in calls):
+                self.failing_read -= 1
+                if self.failing_read == 0:
+                    self.failing_read = None
+                    error = TwinServerError("TWIN failed", status=503, error="Service Unavailable")
+                    step = resume(flow, None, error)
+                    continue
             answers = [await self.client.send(call) for call in calls]
             step = resume(flow, answers if isinstance(step, Gather) else answers[0], None)
         return step.value
@@ -156,6 +166,22 @@ def test_each_reply_comes_once_and_reads_resume_from_the_last_message(
     assert [reply.text for reply in reader.replies(inbox)] == ["1", "2"]
     later = reader.message_reads()[-1]
     assert later.params["from"] > first_read.params["from"]
+    assert reader.replies(inbox) == []
+
+
+def test_a_failed_read_loses_no_reply(
+    twin_emulator: TwinEmulator, reader: Reader, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(approval_inbox, "PAGE_SIZE", 1)  # one message a page
+    (ann,) = parse_approvers(["79001234567"])
+    inbox = inbox_of(reader, [ann], time.time())
+    session_id = start(twin_emulator, inbox.names[ann.key], clientPhone="79001234567")
+    write(twin_emulator, session_id, "1")
+    write(twin_emulator, session_id, "2")
+    reader.failing_read = 3  # the greeting and "1" are read, then "2" fails
+    with pytest.raises(TwinServerError):
+        reader.replies(inbox)
+    assert [reply.text for reply in reader.replies(inbox)] == ["1", "2"]
     assert reader.replies(inbox) == []
 
 
