@@ -114,7 +114,9 @@ def _listed(value: Any) -> list[Any]:
 
 def _approver(index: int, raw: Any, problems: Problems) -> Approver | None:
     where = f"approvers[{index}]"
-    if isinstance(raw, (str, int)) and not isinstance(raw, bool):
+    if isinstance(raw, str) and "@" in raw:
+        raw = {"email": raw}  # refused below: the chat channel reaches no e-mail address
+    elif isinstance(raw, (str, int)) and not isinstance(raw, bool):
         raw = {"phone": raw}
     if not isinstance(raw, Mapping):
         fields = ", ".join(APPROVER_FIELDS)

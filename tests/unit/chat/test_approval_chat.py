@@ -79,6 +79,7 @@ def test_approvers_come_from_a_rendered_list_or_a_comma_separated_string() -> No
         (["12"], "approvers[0].phone"),
         (["79001234567", "bad phone"], "approvers[1].phone"),
         ([{"email": "a@example.com"}], "approvers[0].email"),
+        (["79001234567", "ann@example.com"], "approvers[1].email"),
         ([{"phone": "79001234567", "nick": "x"}], "approvers[0].nick"),
         ([{"name": "Ann"}], "approvers[0]: give one of phone"),
         ([{"clientId": True}], "approvers[0].clientId"),
