@@ -1,0 +1,250 @@
+"""Human-in-the-loop operators whose question also goes to approvers in TWIN chat.
+
+Airflow's Human-in-the-loop operators (``ApprovalOperator``, ``HITLBranchOperator``,
+``HITLOperator``) write the request to Airflow, where it is answered on the Required Actions
+page. These do the same, then ask each approver in a TWIN chat session of their own and wait,
+on Airflow 3.2 and 3.3 alike, in :class:`~airflow_provider_twin.triggers.chat_approval.
+TwinChatApprovalTrigger` for whichever answer comes first: in Airflow, or an approver's reply
+in chat. At the end every approver is told the outcome. What the answer does (skip, fail on
+reject, branch) is the Airflow operator's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLBranchOperator, HITLOperator
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
+
+from airflow_provider_twin.client import (
+    TwinError,
+    TwinInputError,
+    chat_message_procedure,
+    error_summary,
+    positive_seconds,
+)
+from airflow_provider_twin.client.chat import (
+    approver_from_json,
+    chat_message,
+    check_language,
+    conversation_bulk_id,
+    known_after_rendering,
+    outcome_text,
+    parse_approvers,
+    question_text,
+    session_name,
+)
+from airflow_provider_twin.hooks.twin import TwinHook
+from airflow_provider_twin.triggers.chat_approval import DEFAULT_POLL_INTERVAL, TwinChatApprovalTrigger
+
+try:  # Airflow 3.3+: HITLOperator parks the task awaiting input instead of deferring
+    from airflow.sdk.exceptions import TaskAwaitingInput
+
+    _PARKED: tuple[type[BaseException], ...] = (TaskDeferred, TaskAwaitingInput)
+except ImportError:  # Airflow 3.2
+    _PARKED = (TaskDeferred,)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+#: The outcome text's kind of each ``answered_in``.
+_OUTCOME_KINDS = {"twin_chat": "chat", "airflow": "airflow", "timeout": "timeout"}
+
+
+def _chat_id(value: Any) -> str:
+    """The chat id checked (a template only once rendered). :raises TwinInputError: naming it."""
+    if known_after_rendering(value):
+        return value  # type: ignore[no-any-return]
+    with contextlib.suppress(ValueError, AttributeError, TypeError):
+        return str(uuid.UUID(value.strip()))
+    raise TwinInputError(f"chat_id: the TWIN chat's id (a UUID) is needed, got {value!r}")
+
+
+class TwinChatApprovalMixin:
+    """Asks the approvers in TWIN chat and defers to the chat approval trigger (see the module).
+
+    :param approvers: who is asked (templated): phones (``"+7 999 123-45-67"``) or objects with
+        one of ``phone``, ``messengerUserId``, ``clientId``, ``externalId`` and a ``name``.
+    :param chat_id: the TWIN chat (widget) the sessions open in (templated).
+    :param twin_conn_id: the ``twin`` connection.
+    :param messenger_type: the messenger to reach the approvers in, e.g. ``WHATSAPP``.
+    :param bot_id: the bot that speaks in the sessions, if not the chat's.
+    :param language: of the texts the approvers get: ``en`` or ``ru``.
+    :param poll_interval: seconds between two reads of the answers while nothing wakes the wait.
+    """
+
+    template_fields: Collection[str] = ("subject", "body", "chat_id", "approvers")
+
+    def __init__(
+        self,
+        *,
+        approvers: Any,
+        chat_id: str,
+        twin_conn_id: str = TwinHook.default_conn_name,
+        messenger_type: str | None = None,
+        bot_id: str | None = None,
+        language: str = "en",
+        poll_interval: float = DEFAULT_POLL_INTERVAL,
+        **kwargs: Any,
+    ) -> None:
+        if not known_after_rendering(approvers):
+            parse_approvers(approvers)
+        chat_id = _chat_id(chat_id)
+        language = check_language(language)
+        poll_interval = positive_seconds("poll_interval", poll_interval)
+        super().__init__(**kwargs)
+        self.approvers = approvers
+        self.chat_id = chat_id
+        self.language = language
+        self.twin_conn_id = twin_conn_id
+        self.messenger_type = messenger_type
+        self.bot_id = bot_id
+        self.poll_interval = poll_interval
+
+    def execute(self, context: Context) -> None:
+        """Write the request and run the notifiers (Airflow's part), ask the approvers, defer."""
+        operator: Any = self
+        try:
+            approvers = parse_approvers(self.approvers)
+            chat_id = _chat_id(self.chat_id)
+        except TwinInputError as exc:
+            raise AirflowFailException(f"{operator.task_id}: {exc}") from None
+        with contextlib.suppress(*_PARKED):  # Airflow's wait is replaced by ours, which hears chat too
+            super().execute(context)  # type: ignore[misc]
+        ti = context["task_instance"]
+        request_key = f"{ti.id}#{ti.try_number}"  # one request per task instance try
+        mapped = f"[{ti.map_index}]" if ti.map_index is not None and ti.map_index >= 0 else ""
+        label = f"{ti.dag_id}.{ti.task_id}{mapped}"
+        everyone = {
+            "request_key": request_key,
+            "chat_id": chat_id,
+            "approvers": [approver.to_json() for approver in approvers],
+            "session_names": {a.key: session_name(request_key, a, label) for a in approvers},
+        }
+        asked_at = time.time()
+        conversation = self._ask(context, everyone)
+        operator.defer(
+            trigger=TwinChatApprovalTrigger(
+                ti_id=str(ti.id),
+                **conversation,
+                options=operator.options,
+                multiple=operator.multiple,
+                defaults=operator.defaults,
+                params=operator.serialized_params,
+                timeout_datetime=operator.hitl_summary_extra.get("timeout_datetime"),
+                asked_at=asked_at,
+                language=self.language,
+                messenger_type=self.messenger_type,
+                bot_id=self.bot_id,
+                poll_interval=self.poll_interval,
+                twin_conn_id=self.twin_conn_id,
+            ),
+            method_name="execute_complete",
+            kwargs={"twin_chat": conversation},
+        )
+
+    def _ask(self, context: Context, conversation: dict[str, Any]) -> dict[str, Any]:
+        """Send the question to every approver; the conversation with those asked (none: fail)."""
+        operator: Any = self
+        try:
+            link: str | None = HITLOperator.generate_link_to_ui_from_context(context=context)
+        except ValueError:  # no [api] base_url: no link to the Required Actions page
+            link = None
+        parts = (operator.subject, operator.body, operator.options, operator.multiple, link)
+        failed = self._send(conversation, "question", question_text(*parts, self.language), False)
+        approvers = [approver_from_json(item) for item in conversation["approvers"]]
+        asked = [approver for approver in approvers if approver.key not in failed]
+        not_asked = "; ".join(f"{a.name} ({failed[a.key]})" for a in approvers if a.key in failed)
+        if not asked:
+            raise AirflowException(f"{operator.task_id}: nobody was asked in TWIN chat: {not_asked}")
+        if failed:
+            operator.log.warning("Not asked in TWIN chat: %s", not_asked)
+        operator.log.info("Asked in TWIN chat: %s", ", ".join(a.name for a in asked))
+        return {
+            **conversation,
+            "approvers": [approver.to_json() for approver in asked],
+            "session_names": {a.key: conversation["session_names"][a.key] for a in asked},
+        }
+
+    def _send(self, conversation: dict[str, Any], purpose: str, text: str, continued: bool) -> dict[str, str]:
+        """Send ``text`` to each approver (at most once per purpose); the errors, by approver key."""
+        failed: dict[str, str] = {}
+        hook = TwinHook(twin_conn_id=self.twin_conn_id)
+        try:
+            for approver in map(approver_from_json, conversation["approvers"]):
+                try:
+                    message = chat_message(
+                        approver,
+                        chat_id=conversation["chat_id"],
+                        session_name=conversation["session_names"][approver.key],
+                        text=text,
+                        messenger_type=self.messenger_type,
+                        bot_id=self.bot_id,
+                        continue_session=continued,
+                    )
+                    bulk_id = conversation_bulk_id(conversation["request_key"], approver, purpose)
+                    hook.get_client().run(chat_message_procedure(message, bulk_id))
+                except (TwinError, ValueError) as exc:
+                    failed[approver.key] = error_summary(exc)
+        finally:
+            hook.close()
+        return failed
+
+    def execute_complete(self, context: Context, event: dict[str, Any], twin_chat: Any = None) -> Any:
+        """Tell the approvers the outcome (never failing for it), then Airflow's part. ``event`` is
+        the trigger's, or (Airflow 3.3, no ``answered_in``) an answer given in Airflow's UI or API."""
+        operator: Any = self
+        answered_in = event.get("answered_in") or ("timeout" if event.get("timedout") else "airflow")
+        who = (event.get("responded_by_user") or {}).get("name")
+        chosen = list(event.get("chosen_options") or [])
+        if "error" in event:
+            answered_in, chosen = ("timeout", []) if event.get("error_type") == "timeout" else ("", [])
+        operator.log.info(
+            "Answered in %s%s: %s", answered_in or "no way", f" by {who}" if who else "", chosen
+        )
+        operator.hitl_summary_extra["answered_in"] = answered_in or None
+        if event.get("twin"):
+            operator.hitl_summary_extra["twin"] = event["twin"]
+        if isinstance(twin_chat, dict) and answered_in:
+            try:
+                kind = _OUTCOME_KINDS[answered_in]
+                text = outcome_text(kind, chosen, None if kind == "chat" else who, self.language)
+                failed = self._send(twin_chat, "outcome", text, True)
+            except Exception as exc:  # noqa: BLE001 - the decision stands whatever TWIN says
+                failed = {"everyone": error_summary(exc)}
+            if failed:
+                operator.log.warning("Not told the outcome in TWIN chat: %s", failed)
+        return super().execute_complete(context, event)  # type: ignore[misc]
+
+
+class TwinChatApprovalOperator(TwinChatApprovalMixin, ApprovalOperator):
+    """``ApprovalOperator`` (Approve / Reject) whose approvers are also asked in TWIN chat."""
+
+    def __init__(self, **kwargs: Any) -> None:  # defined here for Airflow's metaclass to wrap
+        super().__init__(**kwargs)
+
+
+class TwinChatBranchOperator(TwinChatApprovalMixin, HITLBranchOperator):
+    """``HITLBranchOperator`` whose approvers choose the branch in TWIN chat too."""
+
+    def __init__(self, **kwargs: Any) -> None:  # defined here for Airflow's metaclass to wrap
+        super().__init__(**kwargs)
+
+
+class TwinChatHITLOperator(TwinChatApprovalMixin, HITLOperator):
+    """``HITLOperator`` whose approvers are also asked in TWIN chat."""
+
+    def __init__(self, **kwargs: Any) -> None:  # defined here for Airflow's metaclass to wrap
+        super().__init__(**kwargs)
+
+
+__all__ = [
+    "TwinChatApprovalMixin",
+    "TwinChatApprovalOperator",
+    "TwinChatBranchOperator",
+    "TwinChatHITLOperator",
+]
