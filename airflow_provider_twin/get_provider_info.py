@@ -119,10 +119,14 @@ def get_provider_info() -> dict[str, Any]:
             }
         ],
         "hooks": _modules("hooks.twin"),
-        "operators": _modules("operators.messages", "operators.chat"),
+        "operators": _modules("operators.messages", "operators.chat", "operators.chat_approval"),
         "sensors": _modules("sensors.messages", "sensors.chat"),
         "triggers": _modules(
-            "triggers.messages", "triggers.chat", "triggers.message_events", "triggers.chat_events"
+            "triggers.messages",
+            "triggers.chat",
+            "triggers.message_events",
+            "triggers.chat_events",
+            "triggers.chat_approval",
         ),
         "notifications": ["airflow_provider_twin.notifications.twin.TwinNotifier"],
         "config": CONFIG,

@@ -1,12 +1,11 @@
 """Human-in-the-loop operators whose question also goes to approvers in TWIN chat.
 
-Airflow's Human-in-the-loop operators (``ApprovalOperator``, ``HITLBranchOperator``,
-``HITLOperator``) write the request to Airflow, where it is answered on the Required Actions
-page. These do the same, then ask each approver in a TWIN chat session of their own and wait,
-on Airflow 3.2 and 3.3 alike, in :class:`~airflow_provider_twin.triggers.chat_approval.
-TwinChatApprovalTrigger` for whichever answer comes first: in Airflow, or an approver's reply
-in chat. At the end every approver is told the outcome. What the answer does (skip, fail on
-reject, branch) is the Airflow operator's.
+Airflow's ``ApprovalOperator``, ``HITLBranchOperator`` and ``HITLOperator`` write the request to
+Airflow, where it is answered on the Required Actions page. These do the same, then ask each
+approver in a TWIN chat session of their own and wait, on Airflow 3.2 and 3.3 alike, in
+:class:`~airflow_provider_twin.triggers.chat_approval.TwinChatApprovalTrigger` for the first
+answer: in Airflow, or an approver's reply in chat. Then every approver is told the outcome;
+what the answer does (skip, fail on reject, branch) is the Airflow operator's.
 """
 
 from __future__ import annotations
@@ -51,7 +50,6 @@ except ImportError:  # Airflow 3.2
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-#: The outcome text's kind of each ``answered_in``.
 _OUTCOME_KINDS = {"twin_chat": "chat", "airflow": "airflow", "timeout": "timeout"}
 
 
@@ -66,6 +64,7 @@ def _chat_id(value: Any) -> str:
 
 class TwinChatApprovalMixin:
     """Asks the approvers in TWIN chat and defers to the chat approval trigger (see the module).
+    Each operator defines ``__init__`` itself, for Airflow's operator metaclass to wrap it.
 
     :param approvers: who is asked (templated): phones (``"+7 999 123-45-67"``) or objects with
         one of ``phone``, ``messengerUserId``, ``clientId``, ``externalId`` and a ``name``.
@@ -100,9 +99,7 @@ class TwinChatApprovalMixin:
         self.approvers = approvers
         self.chat_id = chat_id
         self.language = language
-        self.twin_conn_id = twin_conn_id
-        self.messenger_type = messenger_type
-        self.bot_id = bot_id
+        self.twin_conn_id, self.messenger_type, self.bot_id = twin_conn_id, messenger_type, bot_id
         self.poll_interval = poll_interval
 
     def execute(self, context: Context) -> None:
@@ -224,21 +221,24 @@ class TwinChatApprovalMixin:
 class TwinChatApprovalOperator(TwinChatApprovalMixin, ApprovalOperator):
     """``ApprovalOperator`` (Approve / Reject) whose approvers are also asked in TWIN chat."""
 
-    def __init__(self, **kwargs: Any) -> None:  # defined here for Airflow's metaclass to wrap
+    def __init__(self, **kwargs: Any) -> None:
+        """The arguments of :class:`TwinChatApprovalMixin` and of ``ApprovalOperator``."""
         super().__init__(**kwargs)
 
 
 class TwinChatBranchOperator(TwinChatApprovalMixin, HITLBranchOperator):
     """``HITLBranchOperator`` whose approvers choose the branch in TWIN chat too."""
 
-    def __init__(self, **kwargs: Any) -> None:  # defined here for Airflow's metaclass to wrap
+    def __init__(self, **kwargs: Any) -> None:
+        """The arguments of :class:`TwinChatApprovalMixin` and of ``HITLBranchOperator``."""
         super().__init__(**kwargs)
 
 
 class TwinChatHITLOperator(TwinChatApprovalMixin, HITLOperator):
     """``HITLOperator`` whose approvers are also asked in TWIN chat."""
 
-    def __init__(self, **kwargs: Any) -> None:  # defined here for Airflow's metaclass to wrap
+    def __init__(self, **kwargs: Any) -> None:
+        """The arguments of :class:`TwinChatApprovalMixin` and of ``HITLOperator``."""
         super().__init__(**kwargs)
 
 
