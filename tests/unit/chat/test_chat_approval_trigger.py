@@ -29,7 +29,7 @@ from airflow_provider_twin.client.chat import (
 )
 from airflow_provider_twin.emulator import TwinEmulator
 from airflow_provider_twin.hooks.twin import TwinHook
-from airflow_provider_twin.triggers import hitl_responses
+from airflow_provider_twin.triggers import chat_approval_wait, hitl_responses
 from airflow_provider_twin.triggers.chat_approval import TwinChatApprovalTrigger
 from airflow_provider_twin.triggers.connections import connections_in_use
 from tests.unit.chat.chat_fixtures import CHAT_ID, listened, until
@@ -379,3 +379,24 @@ async def test_without_a_connection_the_wait_ends_with_an_error(
     event = await asyncio.wait_for(first_event(trigger), 15)
     assert event["error_type"] == "unknown"
     assert "twin_missing" in event["error"]
+
+
+@pytest.mark.integration
+async def test_without_the_realtime_extra_the_wait_polls(
+    twin_emulator: TwinEmulator,
+    twin_connection_env: str,
+    airflow: FakeAirflow,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def missing(module: str) -> Any:
+        raise ImportError("TWIN realtime needs the 'realtime' extra")
+
+    monkeypatch.setattr(chat_approval_wait, "load_realtime", missing)
+    approvers = parse_approvers([ANNA])
+    asked_at = await asyncio.to_thread(ask, approvers)
+    run = asyncio.ensure_future(first_event(make_trigger(approvers, asked_at)))
+    await asyncio.sleep(0.5)
+    await asyncio.to_thread(reply, twin_emulator, "да", "79001234567")
+    event = await asyncio.wait_for(run, 15)
+    assert (event["answered_in"], event["chosen_options"]) == ("twin_chat", ["Approve"])
+    assert listened(twin_emulator) == 0  # no websocket was opened
