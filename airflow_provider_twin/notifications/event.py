@@ -1,6 +1,6 @@
 """What happened, read from the context an Airflow callback receives.
 
-Airflow calls notifiers with three shapes of context:
+Airflow calls notifiers with four shapes of context:
 
 * **task callbacks** (``on_failure_callback``, ``on_success_callback``, ``on_retry_callback``,
   ``on_skipped_callback`` of a task): the task's template context; ``ti.state`` is already
@@ -8,9 +8,11 @@ Airflow calls notifiers with three shapes of context:
 * **DAG callbacks** (``on_failure_callback`` / ``on_success_callback`` of a DAG): the template
   context of the run's last task instance (or only ``dag`` and ``run_id``) plus ``reason``
   (``success``, ``task_failure``, ``all_tasks_deadlocked``, ``timed_out``...);
-* **deadline alerts**: ``{"dag_run": {...DAG run as JSON...}, "deadline": {"id", "deadline_time"}}``.
+* **deadline alerts**: ``{"dag_run": {...DAG run as JSON...}, "deadline": {"id", "deadline_time"}}``;
+* **HITL requests**: a human-in-the-loop operator calling its ``notifiers`` when it starts
+  waiting (the task's context, its ``task`` the operator; see :mod:`.hitl_request`).
 
-:func:`callback_event` reduces all three to one :class:`CallbackEvent`: the names a message
+:func:`callback_event` reduces all four to one :class:`CallbackEvent`: the names a message
 template needs (``dag_id``, ``task_id``, ``run_id``, ``try_number``, ``log_url``, ``error``,
 ``summary``...) and the identity of the event, from which the notifier derives its
 deterministic ``bulkId``.
@@ -22,6 +24,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import quote
+
+from airflow_provider_twin.notifications.hitl_request import HITL_REQUEST, HITL_REQUEST_EVENT, is_hitl_request
 
 Scope = Literal["task", "dag", "deadline", "unknown"]
 
@@ -104,7 +108,7 @@ class CallbackEvent:
     :param scope: ``task``, ``dag``, ``deadline``, or ``unknown`` (a context the notifier
         does not recognise, e.g. a direct call in a test).
     :param kind: the task state (``failed``, ``success``...), the DAG callback's ``reason``,
-        or ``deadline_missed``.
+        ``deadline_missed``, or ``hitl_request``.
     :param event: ``kind`` in words ("failed and will be retried").
     :param task_id: the task (task callbacks); for DAG callbacks the run's last task, if any.
     :param error: the exception as ``"Type: message"``, or ``""``.
@@ -209,7 +213,7 @@ def _deadline_event(context: Mapping[str, Any]) -> CallbackEvent:
 
 
 def callback_event(context: Mapping[str, Any]) -> CallbackEvent:
-    """The :class:`CallbackEvent` of a callback ``context`` (any of the three shapes)."""
+    """The :class:`CallbackEvent` of a callback ``context`` (any of the four shapes)."""
     if "deadline" in context:
         return _deadline_event(context)
     ti = context.get("ti") or context.get("task_instance")
@@ -231,6 +235,8 @@ def callback_event(context: Mapping[str, Any]) -> CallbackEvent:
         reason = _text(context.get("reason")) or "unknown"
         event = DAG_EVENTS.get(reason, f"ended: {reason}")
         return CallbackEvent(scope="dag", kind=reason, event=event, **common)
+    if is_hitl_request(context):
+        return CallbackEvent(scope="task", kind=HITL_REQUEST, event=HITL_REQUEST_EVENT, **common)
     if ti is not None:
         state = _text(_get(ti, "state")) or ("failed" if error else "success")
         event = TASK_EVENTS.get(state, f"is {state.replace('_', ' ')}")

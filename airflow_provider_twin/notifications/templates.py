@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from airflow_provider_twin.client.messages import limit_problems, settings_problems
 from airflow_provider_twin.notifications.event import CallbackEvent, callback_event
+from airflow_provider_twin.notifications.hitl_request import HITL_DEFAULT_TEXT, HITL_REQUEST, hitl_variables
 
 if TYPE_CHECKING:
     from airflow.sdk import BaseNotifier, Context
@@ -80,21 +81,31 @@ def render_context(context: Mapping[str, Any], event: CallbackEvent) -> dict[str
 
     The event's names (``dag_id``, ``task_id``, ``run_id``, ``try_number``, ``log_url``,
     ``error``, ``summary``, ``event``...) fill in only where the context has no value, so
-    Airflow's own entries (``ti``, ``dag_run``, ``exception``...) keep their meaning.
+    Airflow's own entries (``ti``, ``dag_run``, ``exception``...) keep their meaning. A HITL
+    request adds its question (:func:`.hitl_request.hitl_variables`) the same way.
     """
     rendered = {key: value for key, value in context.items() if key not in HIDDEN_CONTEXT_KEYS}
-    for key, value in event.template_variables().items():
+    names = event.template_variables()
+    if event.kind == HITL_REQUEST:
+        names.update(hitl_variables(context))
+    for key, value in names.items():
         if rendered.get(key) is None:
             rendered[key] = value
     return rendered
 
 
+def default_text(event: CallbackEvent) -> str:
+    """The text sent when the notifier has no text of its own: a HITL request's asks to decide."""
+    return HITL_DEFAULT_TEXT if event.kind == HITL_REQUEST else DEFAULT_TEXT
+
+
 def render_copy(notifier: N, context: Mapping[str, Any]) -> N:
     """A copy of ``notifier`` with its template fields rendered for a callback's ``context``.
 
-    A ``text`` that fails to render is replaced by :data:`DEFAULT_TEXT` (an alert still goes
+    A ``text`` that fails to render is replaced by the default text (an alert still goes
     out, and the error is logged); any other field failing to render raises
-    :class:`NotificationError`.
+    :class:`NotificationError`. The default text of a HITL request is
+    :data:`.hitl_request.HITL_DEFAULT_TEXT`.
     """
     event = callback_event(context)
     values = cast("Context", render_context(context, event))
@@ -103,8 +114,11 @@ def render_copy(notifier: N, context: Mapping[str, Any]) -> N:
     env = notifier.get_template_env(dag=dag if callable(getattr(dag, "get_template_env", None)) else None)
     clone = copy.copy(notifier)
     for name in notifier.template_fields:
+        template = getattr(notifier, name)
+        if name == "text" and template == DEFAULT_TEXT:
+            template = default_text(event)
         try:
-            rendered = notifier.render_template(getattr(notifier, name), values, env)
+            rendered = notifier.render_template(template, values, env)
         except Exception as exc:
             if name != "text":
                 raise NotificationError(f"{name} could not be rendered: {type(exc).__name__}: {exc}") from exc
@@ -115,7 +129,9 @@ def render_copy(notifier: N, context: Mapping[str, Any]) -> N:
                 exc,
             )
             try:
-                rendered = str(notifier.render_template(DEFAULT_TEXT, cast("Context", dict(values)), env))
+                rendered = str(
+                    notifier.render_template(default_text(event), cast("Context", dict(values)), env)
+                )
             except Exception:  # noqa: BLE001 - the plain summary always works
                 rendered = f"Airflow: {event.summary}"
         setattr(clone, name, rendered)

@@ -79,8 +79,8 @@ _LEGACY_ARGUMENTS = ("dag", "task_list", "blocking_task_list", "blocking_tis")
 class TwinNotifier(BaseNotifier):
     """Send a TWIN message (SMS, Telegram, WhatsApp... any channel chain) from an Airflow callback.
 
-    Use it as ``on_failure_callback``, ``on_success_callback`` or ``on_retry_callback`` of
-    tasks and DAGs, and for deadline alerts (:meth:`deadline_callback`). Templates are
+    Use it as ``on_*_callback`` of tasks and DAGs, for deadline alerts (:meth:`deadline_callback`)
+    and in the ``notifiers`` of HITL operators (see :mod:`.hitl_request`). Templates are
     rendered with the callback's context, plus these names that work in every kind of
     callback: ``summary`` (one line saying what happened), ``dag_id``, ``task_id``,
     ``map_index``, ``try_number``, ``run_id``, ``event`` ("failed", "succeeded", "missed its
