@@ -234,3 +234,99 @@ def test_example_dag_failure_warns_on_retry_then_alerts_on_call(airflow_twin: An
     assert failure["message"]["text"].endswith(
         "?try_number=2 ValueError: CRM export is empty (1250 rows expected)"
     )
+
+
+# -- human-in-the-loop requests (the notifier in an ApprovalOperator's ``notifiers``) ----------------
+def _answer_in_airflow(dag_id: str, task_id: str, chosen: list[str]) -> None:
+    """Answer a waiting HITL task the way Airflow's public HITL API does (as user Anna)."""
+    from types import SimpleNamespace
+
+    from airflow.api_fastapi.core_api.datamodels.hitl import UpdateHITLDetailPayload
+    from airflow.api_fastapi.core_api.routes.public.hitl import update_hitl_detail
+    from airflow.models import DagRun
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        [run_id] = session.scalars(select(DagRun.run_id).where(DagRun.dag_id == dag_id)).all()
+        user = SimpleNamespace(get_id=lambda: "anna", get_name=lambda: "Anna")
+        update_hitl_detail(
+            dag_id=dag_id,
+            dag_run_id=run_id,
+            task_id=task_id,
+            update_hitl_detail_payload=UpdateHITLDetailPayload(chosen_options=chosen),
+            user=user,  # type: ignore[arg-type]
+            session=session,
+        )
+
+
+def _fail_waiting_task(dag_id: str, task_id: str) -> None:
+    """Mark the waiting task failed, so that ``dag.test()`` ends."""
+    from airflow.models import TaskInstance
+    from airflow.utils.session import create_session
+    from airflow.utils.state import TaskInstanceState
+    from sqlalchemy import update
+
+    with create_session() as session:
+        session.execute(
+            update(TaskInstance)
+            .where(TaskInstance.dag_id == dag_id, TaskInstance.task_id == task_id)
+            .values(state=TaskInstanceState.FAILED)
+        )
+
+
+def test_approval_request_reaches_the_approver_once_with_options_and_link(
+    airflow_twin: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from airflow.sdk.log import mask_secret
+
+    from tests.integration.dags.notifier_hitl import hitl_dag
+
+    secret = "crm-export-key-5e2b"
+    mask_secret(secret)  # as fetching the connection that holds it would
+    monkeypatch.setenv("AIRFLOW_VAR_CRM_EXPORT_NOTE", f"1250 rows, exported with key {secret}.")
+    monkeypatch.setenv("AIRFLOW__API__BASE_URL", "http://airflow.example.com")
+
+    answered: dict[str, Any] = {}
+
+    def approver() -> None:
+        """Wait for the request to reach TWIN, then answer in Airflow (the run waits until then)."""
+        deadline = time.monotonic() + 120
+        while not records(airflow_twin) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        answered["sent_before_answer"] = len(records(airflow_twin))
+        try:
+            _answer_in_airflow("test_notifier_hitl", "approve_load", ["Approve"])
+        except Exception as exc:  # noqa: BLE001 - end the run anyway, or dag.test() waits forever
+            answered["error"] = exc
+            _fail_waiting_task("test_notifier_hitl", "approve_load")
+
+    # Airflow 3.2's dag.test() runs HITLTrigger in a supervisor that does not serve its requests,
+    # so the run cannot be answered there; the request is sent all the same.
+    answerable = _AIRFLOW_CORE >= (3, 3)
+    helper = threading.Thread(target=approver, daemon=True)
+    if answerable:
+        helper.start()
+    dag_run, tasks = run(hitl_dag)  # the task runner needs the main thread (signals)
+    if answerable:
+        helper.join(timeout=30)
+        assert "error" not in answered, answered
+        assert answered["sent_before_answer"] == 1, "the approval request did not reach TWIN while waiting"
+        assert dag_run.state == "success"
+        assert tasks == {"approve_load": ("success", 1)}
+    [message] = records(airflow_twin)  # once: resuming the task does not ask again
+    assert message["channel"] == "TELEGRAM"
+    assert message["destination"] == {"phone": "79990000003"}
+    text = message["message"]["text"]
+    assert text.startswith(
+        f"Airflow: Load the CRM export of {dag_run.logical_date:%Y-%m-%d} into production?\n"
+    )
+    assert "1250 rows, exported with key ***." in text
+    assert "Choose one:\n1. Approve\n2. Reject\n" in text
+    assert text.endswith(
+        f"Decide in Airflow: http://airflow.example.com/dags/test_notifier_hitl/runs/{dag_run.run_id}"
+        "/tasks/approve_load/required_actions?map_index=-1"
+    )
+    assert secret not in str(records(airflow_twin))
