@@ -101,7 +101,7 @@ def ui(browser: Browser, airflow: AirflowStack, screenshots: Screenshots) -> Ite
 
 @pytest.fixture(scope="session")
 def chat_bot(twin: TwinEmulator) -> Iterator[None]:
-    """Close the CRM example's chat sessions as its sales bot would."""
+    """Close the CRM example's chat sessions as its sales bot would; approve the approval example."""
     stop = threading.Event()
     thread = threading.Thread(target=close_sessions_as_the_bot, args=(twin, stop), daemon=True)
     thread.start()

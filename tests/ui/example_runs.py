@@ -27,6 +27,8 @@ QUICKSTART = "example_twin_quickstart"
 SAMPLE_DAY = "2026-03-02"
 #: The run of the campaign on the sample day (the others are keyed by their DAG id).
 CAMPAIGN_ON_SAMPLE_DAY = f"{CAMPAIGN} on {SAMPLE_DAY}"
+#: How the chat sessions asking an approver are named (example_twin_chat_approval's question).
+APPROVAL_SESSION = "Airflow approval"
 #: The CRM lead whose closed session asks for a rating (the others are marked done).
 RATING_FOR = "Anna"
 
@@ -109,13 +111,22 @@ def trigger_all(browser: Browser, airflow: AirflowStack, screenshots: Screenshot
 
 
 def close_sessions_as_the_bot(twin: TwinEmulator, stop: threading.Event) -> None:
-    """Close every chat session once it is open; ask for a rating for :data:`RATING_FOR`."""
+    """Close every chat session once it is open; ask for a rating for :data:`RATING_FOR`.
+
+    A session that asks an approver (the approval example's question) is not closed: its
+    approver answers "yes" there, once, so the example's run goes on and sends its campaign.
+    """
     closed: set[str] = set()
     while not stop.wait(0.5):
         try:
             sessions = twin.admin.sessions(status="OPEN")["items"]
             for session in sessions:
-                if session["id"] not in closed:
+                if session["id"] in closed:
+                    continue
+                if str(session["name"]).startswith(APPROVAL_SESSION):
+                    twin.admin.reply_in_chat("yes", session_id=session["id"])
+                    closed.add(session["id"])
+                else:
                     lead = str(session["name"]).rsplit(" ", 1)[-1]
                     twin.admin.close_session(
                         session["id"], after_seconds=0.5, rating_required=lead == RATING_FOR
