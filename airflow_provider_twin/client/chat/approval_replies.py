@@ -1,12 +1,20 @@
 """Which options an approver's chat reply chooses: numbers, option texts, yes and no.
 
-An approver answers the question in a chat with whatever a person types: the number of an
-option (``2``, ``2.``, ``#2``, ``2)``; several with ``multiple``: ``1, 3``, ``1 3``,
-``1 и 3``, ``1 and 3``), the option's text (case, spaces, punctuation and the Cyrillic yo/ie do
-not matter) or a yes/no word in English or Russian (``ok``, ``да``, ``👍``, ``нет``...), which
-counts only when exactly one option reads as a yes (``Approve``, ``Yes``, ``Да``...) or a no
-(``Reject``, ``No``, ``Нет``...). With ``multiple`` the reply may also list option texts or
-numbers separated by commas, semicolons or lines.
+An approver answers the question in a chat with whatever a person types. The readings, in order:
+
+1. the exact text of an option (case and surrounding spaces do not matter, punctuation does):
+   it wins over every other reading, so options that differ only in punctuation (``Approve``,
+   ``Approve!``) or that are numbers themselves stay reachable by their text;
+2. the number of an option (``2``, ``2.``, ``#2``, ``2)``; several with ``multiple``: ``1, 3``,
+   ``1 3``, ``1 и 3``, ``1 and 3``), the option's text read loosely (case, spaces, punctuation
+   and the Cyrillic yo/ie do not matter) and a yes/no word in English or Russian (``yes``,
+   ``approve``, ``да``, ``одобрено``, ``no``, ``нет``, ``отказ``...), which counts only when
+   exactly one option reads as a yes (``Approve``, ``Yes``, ``Да``...) or a no (``Reject``,
+   ``No``, ``Нет``...). These must agree.
+
+With ``multiple`` the reply may also list option texts or numbers separated by commas,
+semicolons or lines. Words that often mean "seen" rather than "yes" (``ok``, ``ок``, ``y``, a
+thumbs-up) are no answer.
 
 A wrong decision is worse than a second question: a reply that two readings take to
 different options, a number out of range or several numbers where one is asked for choose
@@ -18,29 +26,39 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-#: Words (and emoji) that say yes, and option labels that read as a yes.
+#: Words that say yes, and option labels that read as a yes.
 YES_WORDS = frozenset(
     {
         "yes",
-        "y",
-        "ok",
-        "okay",
         "approve",
         "approved",
         "confirm",
         "accept",
-        "👍",
         "да",
-        "ок",
         "одобряю",
         "одобрить",
+        "одобрено",
         "согласен",
+        "согласна",
         "подтверждаю",
+        "подтверждено",
     }
 )
-#: Words (and emoji) that say no, and option labels that read as a no.
+#: Words that say no, and option labels that read as a no.
 NO_WORDS = frozenset(
-    {"no", "n", "reject", "rejected", "decline", "cancel", "👎", "нет", "отклонить", "отклоняю", "отмена"}
+    {
+        "no",
+        "reject",
+        "rejected",
+        "decline",
+        "cancel",
+        "нет",
+        "отклонить",
+        "отклоняю",
+        "отклонено",
+        "отказ",
+        "отмена",
+    }
 )
 
 #: Emoji modifiers (skin tones, the emoji presentation selector) that do not change a reply.
@@ -55,6 +73,11 @@ _NUMBER = re.compile(r"[#№]?(\d{1,6})[.)]?")
 _TEXT_SEPARATORS = re.compile(r"[,;\n]+")
 #: Replies longer than this are not read as numbers (nobody lists that many).
 _MAX_NUMBERS_LENGTH = 200
+
+
+def exact(text: str) -> str:
+    """``text`` compared strictly: case-folded, spaces collapsed, punctuation kept."""
+    return " ".join(text.casefold().split())
 
 
 def normalized(text: str) -> str:
@@ -107,6 +130,15 @@ def _by_text(text: str, options: Sequence[str]) -> list[str] | bool | None:
     return found if len(set(found)) == 1 else None
 
 
+def _by_exact_text(text: str, options: Sequence[str]) -> list[str] | bool | None:
+    """The option whose exact text the reply is; False when none, None when several."""
+    wanted = exact(text)
+    found = [option for option in options if exact(option) == wanted]
+    if not found:
+        return False
+    return found if len(set(found)) == 1 else None
+
+
 def _by_yes_no(text: str, options: Sequence[str]) -> list[str] | bool | None:
     """The one yes-like (or no-like) option a yes (or no) word chooses; False otherwise."""
     word = normalized(text)
@@ -118,7 +150,11 @@ def _by_yes_no(text: str, options: Sequence[str]) -> list[str] | bool | None:
 
 
 def _single(text: str, options: Sequence[str], multiple: bool) -> list[str] | None:
-    """Every reading of the whole reply; None unless they agree on something."""
+    """An option's exact text, else every other reading of the whole reply; None unless they
+    agree on something."""
+    by_exact = _by_exact_text(text, options)
+    if by_exact is not False:
+        return by_exact  # type: ignore[return-value]
     readings = [_by_text(text, options), _by_number(text, options, multiple), _by_yes_no(text, options)]
     chosen = [reading for reading in readings if reading is not False]
     if not chosen or any(reading is None for reading in chosen):
@@ -161,4 +197,4 @@ def match_reply(text: str, options: Sequence[str], *, multiple: bool = False) ->
     return _in_order(chosen, options)
 
 
-__all__ = ["NO_WORDS", "YES_WORDS", "match_reply", "normalized"]
+__all__ = ["NO_WORDS", "YES_WORDS", "exact", "match_reply", "normalized"]

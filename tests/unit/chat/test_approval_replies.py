@@ -30,17 +30,17 @@ COLOURS = ["Red", "Green", "Blue"]
         ("елка", ["Ёлка", "Сосна"], ["Ёлка"]),
         # yes/no words, English and Russian, to the yes-like or no-like option
         ("yes", APPROVE, ["Approve"]),
-        ("OK", APPROVE, ["Approve"]),
-        ("y", APPROVE, ["Approve"]),
-        ("👍", APPROVE, ["Approve"]),
-        ("👍🏽", APPROVE, ["Approve"]),
         ("no", APPROVE, ["Reject"]),
-        ("👎", APPROVE, ["Reject"]),
         ("Да", APPROVE, ["Approve"]),
         ("да!", RU, ["Одобрить"]),
-        ("ок", RU, ["Одобрить"]),
         ("согласен", ["Yes", "No"], ["Yes"]),
+        ("Согласна", ["Yes", "No"], ["Yes"]),
+        ("одобрено", RU, ["Одобрить"]),
+        ("Подтверждено.", APPROVE, ["Approve"]),
         ("Нет", RU, ["Отклонить"]),
+        ("отклонено", APPROVE, ["Reject"]),
+        ("Отказ", RU, ["Отклонить"]),
+        ("отклоняю", ["Да", "Нет"], ["Нет"]),
         ("отмена", ["Да", "Нет"], ["Нет"]),
         ("approve", ["Да", "Нет"], ["Да"]),
         ("cancel", ["Confirm", "Cancel"], ["Cancel"]),
@@ -63,9 +63,19 @@ def test_a_reply_chooses_one_option(text: str, options: list[str], chosen: list[
         ("   ", APPROVE),
         ("yes", ["Red", "Blue"]),  # no yes-like option
         ("да", ["Red", "Blue"]),
-        ("да", ["Yes", "OK", "No"]),  # two yes-like options: which one?
-        ("1", ["2", "1"]),  # the number and the text name different options
-        ("approve", ["Approve", "APPROVE!"]),  # two options read alike
+        ("да", ["Yes", "Approve", "No"]),  # two yes-like options: which one?
+        ("approve.", ["Approve", "APPROVE!"]),  # no exact text; loosely, two options read alike
+        ("approve", ["Approve", "APPROVE"]),  # two options with the same exact text
+        # acknowledgements that often mean "seen", not "yes" or "no"
+        ("ok", APPROVE),
+        ("OK", RU),
+        ("okay", APPROVE),
+        ("ок", RU),
+        ("y", APPROVE),
+        ("n", APPROVE),
+        ("👍", APPROVE),
+        ("👍🏽", APPROVE),
+        ("👎", APPROVE),
         ("approve it", APPROVE),
         ("1 approve", APPROVE),
     ],
@@ -96,6 +106,30 @@ def test_with_multiple_a_reply_may_choose_several_options(text: str, chosen: lis
 @pytest.mark.parametrize("text", ["1, 4", "0 1", "red, purple", "red; 9", "4"])
 def test_with_multiple_one_unknown_part_chooses_nothing(text: str) -> None:
     assert match_reply(text, COLOURS, multiple=True) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "options", "chosen"),
+    [
+        ("1", ["2", "1"], ["1"]),  # the option's text wins over the number
+        ("2", ["2", "1"], ["2"]),
+        ("approve", ["Approve", "Approve!"], ["Approve"]),  # alike only without punctuation
+        ("Approve!", ["Approve", "Approve!"], ["Approve!"]),
+        (" APPROVE! ", ["Approve", "Approve!"], ["Approve!"]),
+        ("A+", ["A+", "A-", "A"], ["A+"]),
+        ("a-", ["A+", "A-", "A"], ["A-"]),
+        ("ok", ["OK", "Cancel"], ["OK"]),  # an option's own text is always an answer
+        ("👍", ["👍", "👎"], ["👍"]),
+    ],
+)
+def test_an_option_s_exact_text_wins_over_every_other_reading(
+    text: str, options: list[str], chosen: list[str]
+) -> None:
+    assert match_reply(text, options) == chosen
+
+
+def test_options_alike_without_punctuation_are_each_reachable_in_a_list() -> None:
+    assert match_reply("A+, A-", ["A+", "A-", "A"], multiple=True) == ["A+", "A-"]
 
 
 def test_an_option_equal_to_its_own_number_is_no_ambiguity() -> None:
