@@ -15,10 +15,12 @@ from .chat_channel_sessions import ChatChannelSessions
 from .clock import wall_clock
 from .counters import Counters, RequestLog
 from .faults import FaultRegistry
+from .file_store import FileStore
 from .message_store import MessageStore
 from .outcomes import OutcomePicker
 from .session_store import SessionStore
 from .settings import Account, EmulatorSettings
+from .task_store import TaskStore
 from .tokens import TokenIssuer
 from .webhook_delivery import WebhookDispatcher
 
@@ -47,6 +49,10 @@ class EmulatorState:
         self.tokens = TokenIssuer()
         self.messages = MessageStore()
         self.sessions = SessionStore()
+        #: Send jobs (twin-api.md §3.6); their running rows become messages (:mod:`.task_store`).
+        self.tasks = TaskStore()
+        #: Files uploaded to IAM's file storage (``POST /files``).
+        self.files = FileStore()
         self.counters = Counters()
         self.request_log = RequestLog(self.settings.request_log_size)
         self.faults = FaultRegistry(self._rng("faults"))
@@ -118,8 +124,10 @@ class EmulatorState:
         """
         with self.lock:
             self.messages.reset()
+            self.tasks.reset()
             self.chat_channel.reset()
             self.sessions.reset()
+            self.files.reset()
             self.webhooks.reset()
             self.counters.clear()
             self.request_log.clear()
