@@ -18,9 +18,11 @@ from .routes_admin_chat import router as admin_chat_router
 from .routes_admin_events import router as admin_events_router
 from .routes_admin_webhooks import router as admin_webhooks_router
 from .routes_chat import router as chat_router
+from .routes_files import router as files_router
 from .routes_iam import router as iam_router
 from .routes_notify import router as notify_router
 from .routes_realtime import install_realtime
+from .routes_tasks import router as tasks_router
 from .settings import EmulatorSettings
 from .state import EmulatorState
 
@@ -48,7 +50,9 @@ def create_app(settings: EmulatorSettings | None = None, *, state: EmulatorState
     app.state.twin = twin_state
     routers = (
         iam_router,
+        files_router,
         notify_router,
+        tasks_router,
         chat_router,
         admin_router,
         admin_webhooks_router,
