@@ -22,7 +22,6 @@ from .routes_files import router as files_router
 from .routes_iam import router as iam_router
 from .routes_notify import router as notify_router
 from .routes_realtime import install_realtime
-from .routes_tasks import router as tasks_router
 from .settings import EmulatorSettings
 from .state import EmulatorState
 
@@ -52,7 +51,6 @@ def create_app(settings: EmulatorSettings | None = None, *, state: EmulatorState
         iam_router,
         files_router,
         notify_router,
-        tasks_router,
         chat_router,
         admin_router,
         admin_webhooks_router,
