@@ -40,6 +40,7 @@ class Envelope:
         "group_id",
         "send_at_iso",
         "task_id",
+        "template_channels",
         "template_id",
         "windows",
     )
@@ -50,6 +51,7 @@ class Envelope:
         self.task_id = plan.task_id
         self.company_id = plan.company_id
         self.template_id = message.template_id
+        self.template_channels = message.template_channels
         self.send_at_iso = message.send_at_iso
         self.windows: list[Window] | None = message.windows
         self.callback_url = message.callback_url

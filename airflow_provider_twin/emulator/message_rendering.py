@@ -7,6 +7,7 @@ from typing import Any
 from .clock import iso_or_none
 from .message_records import OUTCOME_NAMES, RecordTable
 from .statuses import DELIVERED, EXPIRED, STATUS_CODES, STATUS_DESCRIPTIONS
+from .template_store import render_channel
 
 
 def render_item(records: RecordTable, index: int, now: float, status: str | None = None) -> dict[str, Any]:
@@ -21,6 +22,10 @@ def render_item(records: RecordTable, index: int, now: float, status: str | None
     sent = now >= seg.start_at and (cancelled_at is None or cancelled_at >= seg.start_at)
     final = now >= seg.final_at and cancelled_at is None
     variables = dest.get("variables")
+    message = channel.obj
+    if env.template_channels is not None:
+        # A message sent with a template shows the template's text, variables put in.
+        message = render_channel(env.template_channels.get(channel.key), message, variables)
     item = _record_head(records, index, status)
     item.update(
         {
@@ -32,7 +37,7 @@ def render_item(records: RecordTable, index: int, now: float, status: str | None
             "templateId": env.template_id,
             "templateName": channel.template_name,
             "destination": dest,
-            "message": channel.obj,
+            "message": message,
             "templateVariables": variables if isinstance(variables, dict) else None,
             "tracks": {},
             "createdAt": seg.created_iso,

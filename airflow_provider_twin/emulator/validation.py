@@ -84,6 +84,7 @@ class MessagePlan:
         "group_id",
         "send_at",
         "send_at_iso",
+        "template_channels",
         "template_id",
         "windows",
     )
@@ -95,6 +96,8 @@ class MessagePlan:
         self.group_id: str | None = group if isinstance(group, str) and group else None
         template = message.get("templateId")
         self.template_id: str | None = template if isinstance(template, str) and template else None
+        #: The channels of the stored template ``template_id`` names (set by the route).
+        self.template_channels: dict[str, dict[str, Any]] | None = None
         self.callback_url: str | None = message.get("callbackUrl")
         self.callback_data: str | None = message.get("callbackData")
         self.send_at: float | None = None
@@ -180,6 +183,22 @@ def validate_batch(body: Any, *, strict: bool = False) -> tuple[BatchPlan | None
     if errors.count:
         return None, errors.details
     return BatchPlan(body, plans, destination_count), {}
+
+
+def validate_template(body: dict[str, Any], *, strict: bool, partial: bool) -> dict[str, list[str]]:
+    """Problems of a ``POST``/``PUT /templates`` body (twin-api.md §3.7), ``{field: [messages]}``.
+
+    ``channels`` and ``allowedTimeRanges`` are checked as in a message without ``templateId``:
+    the template is what gives the message its text. ``partial`` (PUT) makes ``name`` optional.
+    """
+    errors = _Errors()
+    name = body.get("name")
+    if (name is not None or not partial) and (type(name) is not str or not name.strip()):
+        errors.add("name", "Required: a non-empty string.")
+    if body.get("channels") is not None:
+        _validate_channels(errors, body["channels"], "", False, strict)
+    _validate_windows(errors, body.get("allowedTimeRanges"), "allowedTimeRanges")
+    return {key.lstrip("."): messages for key, messages in errors.details.items()}
 
 
 def _validate_message(errors: _Errors, message: Any, path: str, strict: bool) -> MessagePlan | None:
