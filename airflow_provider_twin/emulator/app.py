@@ -22,6 +22,7 @@ from .routes_files import router as files_router
 from .routes_iam import router as iam_router
 from .routes_notify import router as notify_router
 from .routes_realtime import install_realtime
+from .routes_tasks import router as tasks_router
 from .settings import EmulatorSettings
 from .state import EmulatorState
 
@@ -51,6 +52,7 @@ def create_app(settings: EmulatorSettings | None = None, *, state: EmulatorState
         iam_router,
         files_router,
         notify_router,
+        tasks_router,
         chat_router,
         admin_router,
         admin_webhooks_router,

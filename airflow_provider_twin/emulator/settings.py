@@ -108,6 +108,8 @@ class EmulatorSettings:
         process's garbage collection untouched.
     :ivar strict: hold clients to what TWIN's documents make explicit (see :mod:`.strict_mode`);
         the default comes from the environment variable ``TWIN_EMULATOR_STRICT`` (unset = off).
+    :ivar task_messages_per_second: rows a running send job turns into messages per second of
+        emulator time (0 = all at once); see :mod:`.task_store`.
     :ivar webhook_attempts: ``webhook_backoff_seconds``, ``webhook_timeout_seconds``,
         ``webhook_allow_any_host``, ``webhook_queue_size``: status webhooks (:mod:`.webhook_settings`).
     """
@@ -127,6 +129,7 @@ class EmulatorSettings:
     request_log_size: int = 100_000
     gc_freeze: bool = False
     strict: bool = field(default_factory=_strict_default)
+    task_messages_per_second: float = 100.0
     webhook_attempts: int = 3
     webhook_backoff_seconds: float = 0.5
     webhook_timeout_seconds: float = 5.0
@@ -184,6 +187,7 @@ def settings_to_dict(settings: EmulatorSettings) -> dict[str, Any]:
         "request_log_size": settings.request_log_size,
         "gc_freeze": settings.gc_freeze,
         "strict": settings.strict,
+        "task_messages_per_second": settings.task_messages_per_second,
         **{name: getattr(settings, name) for name in WEBHOOK_SETTING_NAMES},
     }
 
@@ -242,6 +246,7 @@ def settings_from_dict(data: Mapping[str, Any]) -> EmulatorSettings:
         request_log_size=values["request_log_size"],
         gc_freeze=values["gc_freeze"],
         strict=values["strict"],
+        task_messages_per_second=float(values["task_messages_per_second"]),
         **webhook_values(values),
     )
 
@@ -257,6 +262,9 @@ def _check_plain_fields(values: dict[str, Any], err: ErrorSink) -> None:
     delivery = values["delivery_seconds"]
     if not _is_number(delivery) or delivery < 0:
         err("delivery_seconds", "Must be a number >= 0.")
+    rate = values["task_messages_per_second"]
+    if not _is_number(rate) or rate < 0:
+        err("task_messages_per_second", "Must be a number >= 0.")
     seed = values["seed"]
     if seed is not None and not _is_int(seed):
         err("seed", "Must be null or an integer.")

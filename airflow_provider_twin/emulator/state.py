@@ -20,6 +20,7 @@ from .message_store import MessageStore
 from .outcomes import OutcomePicker
 from .session_store import SessionStore
 from .settings import Account, EmulatorSettings
+from .task_store import TaskStore
 from .tokens import TokenIssuer
 from .webhook_delivery import WebhookDispatcher
 
@@ -48,6 +49,8 @@ class EmulatorState:
         self.tokens = TokenIssuer()
         self.messages = MessageStore()
         self.sessions = SessionStore()
+        #: Send jobs (twin-api.md §3.6); their running rows become messages (:mod:`.task_store`).
+        self.tasks = TaskStore()
         #: Files uploaded to IAM's file storage (``POST /files``).
         self.files = FileStore()
         self.counters = Counters()
@@ -121,6 +124,7 @@ class EmulatorState:
         """
         with self.lock:
             self.messages.reset()
+            self.tasks.reset()
             self.chat_channel.reset()
             self.sessions.reset()
             self.files.reset()
