@@ -23,6 +23,7 @@ from .routes_iam import router as iam_router
 from .routes_notify import router as notify_router
 from .routes_realtime import install_realtime
 from .routes_tasks import router as tasks_router
+from .routes_templates import router as templates_router
 from .settings import EmulatorSettings
 from .state import EmulatorState
 
@@ -53,6 +54,7 @@ def create_app(settings: EmulatorSettings | None = None, *, state: EmulatorState
         files_router,
         notify_router,
         tasks_router,
+        templates_router,
         chat_router,
         admin_router,
         admin_webhooks_router,

@@ -114,6 +114,10 @@ async def create_messages(request: Request) -> Response:
         return validation_error(details)
     with state.lock:
         settings = state.settings
+        # Messages sent with a stored template take its text (:mod:`.template_store`).
+        unknown = state.templates.attach(plan, refuse_unknown=strict and not settings.implicit_templates)
+        if unknown:
+            return validation_error(unknown)
         result = state.messages.create(
             plan,
             state.now(),

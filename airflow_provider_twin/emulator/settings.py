@@ -108,6 +108,9 @@ class EmulatorSettings:
         process's garbage collection untouched.
     :ivar strict: hold clients to what TWIN's documents make explicit (see :mod:`.strict_mode`);
         the default comes from the environment variable ``TWIN_EMULATOR_STRICT`` (unset = off).
+    :ivar implicit_templates: a ``templateId`` no template was stored under reads as an empty
+        template (on by default, as before templates were stored); off, it is unknown (404, and
+        422 from ``POST /messages`` in strict mode); see :mod:`.template_store`.
     :ivar task_messages_per_second: rows a running send job turns into messages per second of
         emulator time (0 = all at once); see :mod:`.task_store`.
     :ivar webhook_attempts: ``webhook_backoff_seconds``, ``webhook_timeout_seconds``,
@@ -129,6 +132,7 @@ class EmulatorSettings:
     request_log_size: int = 100_000
     gc_freeze: bool = False
     strict: bool = field(default_factory=_strict_default)
+    implicit_templates: bool = True
     task_messages_per_second: float = 100.0
     webhook_attempts: int = 3
     webhook_backoff_seconds: float = 0.5
@@ -187,6 +191,7 @@ def settings_to_dict(settings: EmulatorSettings) -> dict[str, Any]:
         "request_log_size": settings.request_log_size,
         "gc_freeze": settings.gc_freeze,
         "strict": settings.strict,
+        "implicit_templates": settings.implicit_templates,
         "task_messages_per_second": settings.task_messages_per_second,
         **{name: getattr(settings, name) for name in WEBHOOK_SETTING_NAMES},
     }
@@ -246,6 +251,7 @@ def settings_from_dict(data: Mapping[str, Any]) -> EmulatorSettings:
         request_log_size=values["request_log_size"],
         gc_freeze=values["gc_freeze"],
         strict=values["strict"],
+        implicit_templates=values["implicit_templates"],
         task_messages_per_second=float(values["task_messages_per_second"]),
         **webhook_values(values),
     )
@@ -279,7 +285,7 @@ def _check_plain_fields(values: dict[str, Any], err: ErrorSink) -> None:
     offset = values["time_ranges_utc_offset_minutes"]
     if not _is_int(offset) or not -14 * 60 <= offset <= 14 * 60:
         err("time_ranges_utc_offset_minutes", "Must be an integer between -840 and 840.")
-    for switch in ("gc_freeze", "strict"):
+    for switch in ("gc_freeze", "strict", "implicit_templates"):
         if not isinstance(values[switch], bool):
             err(switch, "Must be a boolean.")
     log_size = values["request_log_size"]

@@ -21,6 +21,7 @@ from .outcomes import OutcomePicker
 from .session_store import SessionStore
 from .settings import Account, EmulatorSettings
 from .task_store import TaskStore
+from .template_store import TemplateStore
 from .tokens import TokenIssuer
 from .webhook_delivery import WebhookDispatcher
 
@@ -49,6 +50,8 @@ class EmulatorState:
         self.tokens = TokenIssuer()
         self.messages = MessageStore()
         self.sessions = SessionStore()
+        #: Notify templates (twin-api.md §3.7, :mod:`.template_store`).
+        self.templates = TemplateStore()
         #: Send jobs (twin-api.md §3.6); their running rows become messages (:mod:`.task_store`).
         self.tasks = TaskStore()
         #: Files uploaded to IAM's file storage (``POST /files``).
@@ -127,6 +130,7 @@ class EmulatorState:
             self.tasks.reset()
             self.chat_channel.reset()
             self.sessions.reset()
+            self.templates.reset()
             self.files.reset()
             self.webhooks.reset()
             self.counters.clear()
