@@ -163,7 +163,9 @@ class ChatSession:
             "closedAt": None if is_open else iso(self.closed_at()),
             "clientOnlineAt": iso(self.last_activity_at),
             "clientOfflineAt": None if is_open else iso(self.closed_at()),
-            "unreadClientMessageCount": 0,
+            "unreadClientMessageCount": sum(
+                1 for m in self.messages if m["authorType"] == "CLIENT" and m.get("readAt") is None
+            ),
             "lastMessageCreatedAt": None if last is None else last["createdAt"],
             "lastMessage": last,
             "clientId": self.client_id,

@@ -1,4 +1,5 @@
-"""Chat service: start/continue bot sessions and read them (twin-api.md §4)."""
+"""Chat service: start/continue bot sessions, read, list and close them, post client messages and
+mark messages read (twin-api.md §4)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from .auth import authorised_page, require_token
 from .chat_session import DEFAULT_SESSION_TTL, MAX_SESSION_TTL, ChatSession, start_response
 from .clock import parse_aware_datetime, parse_filter_bound
 from .ids import is_uuid
-from .query_params import Query
+from .query_params import Query, QueryError
 from .responses import (
     MalformedJSONError,
     error_response,
@@ -23,6 +24,7 @@ from .responses import (
     read_json_object,
     validation_error,
 )
+from .session_filters import further_filtered
 from .session_store import SessionExistsError
 from .state import EmulatorState, state_of
 
@@ -136,8 +138,8 @@ async def continue_session(chatId: str, request: Request) -> Response:
 
 @router.get("/sessions")
 async def list_sessions(request: Request) -> Response:
-    """Sessions filtered by ``sessionId``, ``status``, ``chatId``, ``name`` and ``from``/``to`` on
-    ``startedAt`` (twin-api.md §4.4)."""
+    """Sessions filtered by ``sessionId``, ``status``, ``chatId``, ``name``, ``from``/``to`` on
+    ``startedAt`` and the further filters of :mod:`.session_filters` (twin-api.md §4.4)."""
     state = state_of(request)
     with state.lock:
         page = authorised_page(state, request)
@@ -158,6 +160,11 @@ async def list_sessions(request: Request) -> Response:
             started_from=bounds[0],
             started_to=bounds[1],
         )
+        found = further_filtered(found, query, now)
+        try:
+            query.raise_errors()
+        except QueryError as exc:
+            return validation_error(exc.details)
         items = [session.info(now) for session in page.window(found)]
         return json_response({"count": len(found), "items": items})
 
@@ -223,14 +230,38 @@ async def session_messages(sessionId: str, request: Request) -> Response:
         return json_response({"count": len(messages), "items": page.window(messages)})
 
 
+def close_body_details(body: dict[str, Any], strict: bool) -> dict[str, list[str]]:
+    """What is wrong with a ``DELETE /sessions/{id}`` body (twin-api.md §4.1, §8: ``{"result": string}``).
+
+    Strict mode asks for the documented ``result`` string; lenient mode also takes an empty body
+    (ASSUMPTION: TWIN's need of it is undocumented beyond the SDK sending it).
+    """
+    result = body.get("result")
+    if result is None and not strict:
+        return {}
+    if not isinstance(result, str):
+        return {"result": ["Must be a string."]}
+    return {}
+
+
 @router.delete("/sessions/{sessionId}")
 async def close_session(sessionId: str, request: Request) -> Response:
-    """Close a session now; 204 (ASSUMPTION twin-api.md §7.23)."""
+    """Close a session now; 204 (ASSUMPTION twin-api.md §7.23), also when it was closed already.
+
+    Body ``{"result": string}`` (twin-api.md §4.1): required in strict mode, optional otherwise;
+    the result is accepted and not shown (the session object of §4.4 has no field for it).
+    """
     state = state_of(request)
+    body = await read_json_object(request, allow_empty=True)
     with state.lock:
         denied = require_token(state, request)
         if denied is not None:
             return denied
+        if isinstance(body, Response):
+            return body
+        details = close_body_details(body, state.settings.strict)
+        if details:
+            return validation_error(details)
         session = state.sessions.get(sessionId)
         if session is None:
             return not_found()
@@ -291,3 +322,21 @@ async def post_client_message(sessionId: str, request: Request) -> Response:
             return validation_error(details)
         message = state.sessions.add_client_message(session, body["body"], now, extra)
     return json_response({"id": message["id"], "createdAt": message["createdAt"]}, 201)
+
+
+@router.patch("/messages/{messageId}/read")
+async def mark_message_read(messageId: str, request: Request) -> Response:
+    """Mark a chat message read (twin-api.md §4.1): ``200`` with the message, its ``readAt`` set.
+
+    ASSUMPTIONS (undocumented): the answer is the message object (twin-api.md §7.23: 200 with JSON
+    for PATCH); a message read before keeps its first ``readAt``; an unknown id answers ``404``.
+    """
+    state = state_of(request)
+    with state.lock:
+        denied = require_token(state, request)
+        if denied is not None:
+            return denied
+        message = state.sessions.mark_read(messageId, state.now())
+        if message is None:
+            return not_found()
+        return json_response(message)

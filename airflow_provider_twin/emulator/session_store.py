@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .chat_session import BOT_AUTHOR_ID, BOT_AUTHOR_NAME, ChatSession
+from .clock import iso
 from .ids import random_uuid
 from .session_events import (
     BOT_MESSAGE,
@@ -66,6 +67,18 @@ class SessionStore(SessionEventSource):
     def get(self, session_id: str) -> ChatSession | None:
         self._settle()
         return self._sessions.get(session_id.lower())
+
+    def mark_read(self, message_id: str, now: float) -> dict[str, Any] | None:
+        """Set ``readAt`` of the message ``message_id`` (once) and return it; None when unknown."""
+        self._settle()
+        wanted = message_id.lower()
+        for session in self._sessions.values():
+            for message in session.messages:
+                if message["id"] == wanted:
+                    if message.get("readAt") is None:
+                        message["readAt"] = iso(now)
+                    return message
+        return None
 
     def all(self) -> list[ChatSession]:
         self._settle()

@@ -1,4 +1,5 @@
-"""Chat calls: start or continue a bot session, read sessions (twin-api.md §4)."""
+"""Chat calls: start or continue a bot session, read, list and close sessions, post a client
+message and mark a message read (twin-api.md §4)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 from airflow_provider_twin.client.chat.models import (
+    PostedMessage,
     SessionInfo,
     SessionMessagePage,
     SessionPage,
@@ -118,3 +120,63 @@ def session_messages(
     description = f"read the messages of chat session {session_id}"
     params = query_params(limit=limit, offset=offset, **filters)
     return _chat_call("GET", path, description, _message_page, params=params)
+
+
+def _nothing(body: Any) -> None:
+    """Answers whose body the provider does not read (TWIN documents none, §7.23)."""
+    return None
+
+
+def _posted(body: Any) -> PostedMessage:
+    data = expect_object(body)
+    if not isinstance(data.get("id"), str):
+        raise TwinProtocolError("TWIN chat answered a posted message without a message id")
+    return cast("PostedMessage", data)
+
+
+def close_session(session_id: str, result: str) -> ApiCall[None]:
+    """``DELETE /sessions/{sessionId}`` with body ``{"result": result}``: close a session now.
+
+    The path and the body are the SDK's (twin-api.md §4.1, §8); TWIN documents no answer body
+    (ASSUMPTION §7.23: ``204``). ``result`` is the close's outcome label (the chat's ``results``
+    settings name them, §4.6); TWIN's SDK always sends it, so it is required here too.
+    """
+    if not isinstance(result, str):
+        raise TwinInputError(f"result must be a string, got {result!r}")
+    description = f"close chat session {session_id}"
+    return _chat_call("DELETE", _session_path(session_id), description, _nothing, json={"result": result})
+
+
+def post_client_message(
+    session_id: str,
+    body: str,
+    *,
+    attachments: list[str] | None = None,
+    reply_to_message_id: str | None = None,
+) -> ApiCall[PostedMessage]:
+    """``POST /sessions/{sessionId}/clients/messages``: a message **as the session's client**.
+
+    The only documented way to post into a session (twin-api.md §4.5). TWIN's SDK posts its
+    "operator message" to the same path, so the real operator path is unknown (§4.1): what this
+    posts counts as the client's words (it restarts the session's ttl). To send our own text
+    to a person in chat, use the ``chat`` channel of ``POST /messages`` (§3.2.4) instead.
+    Not repeated after an ambiguous failure (a POST: it could post twice).
+    """
+    if not isinstance(body, str) or (not body and not attachments):
+        raise TwinInputError("body must be a non-empty string (or empty with attachments)")
+    payload: dict[str, Any] = {"body": body, "attachments": list(attachments or [])}
+    if reply_to_message_id:
+        payload["replyToMessageId"] = reply_to_message_id
+    path = f"{_session_path(session_id)}/clients/messages"
+    description = f"post a client message into chat session {session_id}"
+    return _chat_call("POST", path, description, _posted, json=payload)
+
+
+def mark_message_read(message_id: str) -> ApiCall[None]:
+    """``PATCH /messages/{messageId}/read``: mark a chat message read (twin-api.md §4.1).
+
+    Marking twice is harmless (the message stays read), so the call is repeated after an
+    ambiguous failure. TWIN documents no answer body.
+    """
+    path = f"/messages/{_segment(message_id, 'message_id')}/read"
+    return _chat_call("PATCH", path, f"mark chat message {message_id} read", _nothing, idempotent=True)

@@ -60,3 +60,10 @@ class SessionMessagePage(TypedDict):
 
     count: int
     items: list[dict[str, Any]]
+
+
+class PostedMessage(TypedDict, total=False):
+    """The answer to ``POST /sessions/{id}/clients/messages`` (twin-api.md §4.5)."""
+
+    id: str
+    createdAt: str
