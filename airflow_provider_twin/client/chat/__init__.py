@@ -15,6 +15,11 @@
   approvers and the Notify messages that ask them (sent by the client face's
   ``send_chat`` / ``chat_message_procedure``), what the conversation says, and the approvers'
   replies read from their sessions;
+* :mod:`.session_actions`: close a session (idempotent), read its transcript, list sessions
+  by the documented filters; the calls ``close_session``, ``post_client_message`` (as the
+  session's client: the only documented path) and ``mark_message_read`` are in :mod:`.api`;
+* :mod:`.campaign_sessions`: the sessions a send's ``chat`` channel opened, found after the
+  send for its summary;
 * :mod:`.realtime`: following sessions over TWIN's websocket (its transports need the
   ``realtime`` extra and load on first use, see :func:`load_realtime`).
 """
@@ -23,9 +28,12 @@ from __future__ import annotations
 
 from airflow_provider_twin.client.chat.api import (
     MAX_SESSION_TTL,
+    close_session,
     continue_or_start_session,
     get_session,
     list_sessions,
+    mark_message_read,
+    post_client_message,
     session_messages,
     start_session,
 )
@@ -36,6 +44,7 @@ from airflow_provider_twin.client.chat.approval_chat import (
     Approver,
     approver_from_json,
     chat_message,
+    check_chat_id,
     conversation_bulk_id,
     parse_approvers,
     session_name,
@@ -54,6 +63,13 @@ from airflow_provider_twin.client.chat.approval_texts import (
     outcome_text,
     question_text,
 )
+from airflow_provider_twin.client.chat.campaign_sessions import (
+    DEFAULT_SESSION_LIMIT,
+    DEFAULT_WAIT_SECONDS,
+    CampaignChatSessions,
+    CampaignSession,
+    CampaignSessionsSummary,
+)
 from airflow_provider_twin.client.chat.events import (
     EVENT_NAMES,
     SESSION_CLOSED,
@@ -71,6 +87,23 @@ from airflow_provider_twin.client.chat.realtime import (
 )
 from airflow_provider_twin.client.chat.realtime import extra_problem as realtime_extra_problem
 from airflow_provider_twin.client.chat.realtime import load as load_realtime
+from airflow_provider_twin.client.chat.session_actions import (
+    DEFAULT_LISTED_SESSIONS,
+    DEFAULT_TRANSCRIPT_MESSAGES,
+    MAX_LISTED_SESSIONS,
+    MAX_TRANSCRIPT_MESSAGES,
+    SESSION_FILTERS,
+    CloseOutcome,
+    SessionFacts,
+    SessionListing,
+    Transcript,
+    TranscriptMessage,
+    author_type_set,
+    close_once,
+    find_sessions,
+    read_transcript,
+    session_filters,
+)
 from airflow_provider_twin.client.chat.session_body import (
     BODY_FIELDS,
     SESSION_ID_NAMESPACE,
@@ -116,7 +149,11 @@ __all__ = [
     "CLOCK_SLACK_SECONDS",
     "CLOSED_STATUSES",
     "DEFAULT_FALLBACK_INTERVAL",
+    "DEFAULT_LISTED_SESSIONS",
     "DEFAULT_RECHECK_INTERVAL",
+    "DEFAULT_SESSION_LIMIT",
+    "DEFAULT_TRANSCRIPT_MESSAGES",
+    "DEFAULT_WAIT_SECONDS",
     "ERROR_NOT_FOUND",
     "ERROR_REALTIME",
     "ERROR_REST",
@@ -124,49 +161,69 @@ __all__ = [
     "INSTALL_HINT",
     "LANGUAGES",
     "MAX_CHAT_TEXT",
+    "MAX_LISTED_SESSIONS",
     "MAX_SESSION_NAME",
     "MAX_SESSION_TTL",
+    "MAX_TRANSCRIPT_MESSAGES",
     "NO_WORDS",
     "OUTCOME_KINDS",
     "REUSED_MESSAGES_LIMIT",
     "SESSION_CLOSED",
+    "SESSION_FILTERS",
     "SESSION_ID_NAMESPACE",
     "YES_WORDS",
     "ApprovalInbox",
     "Approver",
     "ApproverReply",
+    "CampaignChatSessions",
+    "CampaignSession",
+    "CampaignSessionsSummary",
     "ChatEvent",
     "ChatEventFilter",
     "ChatSessionEvents",
+    "CloseOutcome",
     "EventFilter",
     "EventRule",
     "SessionCheck",
     "SessionChecker",
+    "SessionFacts",
+    "SessionListing",
+    "Transcript",
+    "TranscriptMessage",
     "TwinRealtimeError",
     "WaitResult",
     "approver_from_json",
+    "author_type_set",
     "build_body",
     "chat_message",
+    "check_chat_id",
     "check_language",
     "check_session",
     "check_wait_arguments",
+    "close_once",
+    "close_session",
     "closed_result",
     "closed_status_set",
     "continue_or_start_session",
     "conversation_bulk_id",
     "error_result",
     "failed_result",
+    "find_sessions",
     "get_session",
     "help_text",
     "known_after_rendering",
     "list_sessions",
     "load_realtime",
+    "mark_message_read",
     "match_reply",
     "outcome_text",
     "parse_approvers",
+    "post_client_message",
     "question_text",
+    "read_transcript",
     "realtime_extra_problem",
     "require_realtime",
+    "session_filters",
     "session_id_for",
     "session_id_of",
     "session_messages",
