@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from functools import cached_property
 from typing import Any, TypeVar
 
 from airflow.sdk import BaseHook
 
-from airflow_provider_twin.client import AsyncTwinClient, TwinClient, TwinClientConfig, TwinError, notify
+from airflow_provider_twin.client import (
+    AsyncTwinClient,
+    TwinClient,
+    TwinClientConfig,
+    TwinError,
+    chat,
+    notify,
+)
 from airflow_provider_twin.hooks import secret_masking
 from airflow_provider_twin.hooks.connection import chat_user_id, client_config
 
@@ -96,6 +104,50 @@ class TwinHook(BaseHook):
         if self._async_client is not None:
             await self._async_client.aclose()
             self._async_client = None
+
+    # -- chat sessions: thin calls of the procedures in client.chat (docs/chat.md) ---------------------
+    def close_chat_session(
+        self, session_id: str, result: str = "", closed_statuses: Iterable[str] = chat.CLOSED_STATUSES
+    ) -> chat.CloseOutcome:
+        """Close a chat session (``DELETE /sessions/{id}``); one closed already: ``closed=False``."""
+        return self.get_client().run(chat.close_once(session_id, result, closed_statuses))
+
+    def chat_transcript(
+        self,
+        session_id: str,
+        *,
+        author_types: str | Iterable[str] | None = None,
+        max_messages: int = chat.DEFAULT_TRANSCRIPT_MESSAGES,
+    ) -> chat.Transcript:
+        """A chat session's messages, every page, oldest first (optionally only some authors)."""
+        procedure = chat.read_transcript(session_id, author_types=author_types, max_messages=max_messages)
+        return self.get_client().run(procedure)
+
+    def list_chat_sessions(
+        self, filters: Mapping[str, Any] | None = None, *, max_sessions: int = chat.DEFAULT_LISTED_SESSIONS
+    ) -> chat.SessionListing:
+        """Chat sessions by the documented filters (``chatId``, ``name``, ``status``, ``from``...)."""
+        return self.get_client().run(chat.find_sessions(filters, max_sessions=max_sessions))
+
+    def post_client_message(
+        self,
+        session_id: str,
+        body: str,
+        *,
+        attachments: list[str] | None = None,
+        reply_to_message_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Post into a session **as its client** (the only documented path, twin-api.md §4.5);
+        to send our own text to a person, use the ``chat`` channel of a Notify message."""
+        call = chat.post_client_message(
+            session_id, body, attachments=attachments, reply_to_message_id=reply_to_message_id
+        )
+        posted = self.get_client().send(call)
+        return dict(posted)
+
+    def mark_chat_message_read(self, message_id: str) -> None:
+        """Mark a chat message read (``PATCH /messages/{id}/read``)."""
+        self.get_client().send(chat.mark_message_read(message_id))
 
     def test_connection(self) -> tuple[bool, str]:
         """Log in and make one read-only call (count messages); never sends anything."""
