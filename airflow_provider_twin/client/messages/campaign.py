@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -38,6 +38,7 @@ from airflow_provider_twin.client.messages.recipients import (
     fast_recipient,
     read_recipient,
 )
+from airflow_provider_twin.client.messages.send_report import redact_destination
 from airflow_provider_twin.client.messages.send_windows import format_send_at, normalize_time_ranges
 
 #: TWIN's documented limits (twin-api.md §3.2.6).
@@ -83,13 +84,13 @@ class MessageSpec:
 
 #: A TWIN variable in a text: ``{{name}}`` (spaces inside the braces allowed). ASSUMPTION: the
 #: notify guide names no syntax; this is the one TWIN's templates and the chat bot use.
-_PLACEHOLDER = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
+PLACEHOLDER = re.compile(r"\{\{\s*([^{}\s]+)\s*\}\}")
 
 
 def placeholders(channels: Mapping[str, Mapping[str, Any]]) -> frozenset[str]:
     """The TWIN variables the channels' texts use."""
     texts = [settings.get("text") for settings in channels.values()]
-    return frozenset(name for text in texts if isinstance(text, str) for name in _PLACEHOLDER.findall(text))
+    return frozenset(name for text in texts if isinstance(text, str) for name in PLACEHOLDER.findall(text))
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,15 @@ class Campaign:
     #: needs a value for them (or gets ``variable_default``).
     needed: frozenset[str] = frozenset()
     variable_default: str | None = None
+    #: The part of ``needed`` the stored template (``template_id``) uses.
+    template_needed: frozenset[str] = frozenset()
+
+    def with_template(self, variables: Iterable[str]) -> Campaign:
+        """This campaign sent with a stored template whose strings use ``variables``: each
+        recipient needs a value for those the shared ``variables`` do not fill."""
+        shared = {name for name, value in self.variables.items() if value is not None and value != ""}
+        wanted = frozenset(variables) - shared
+        return replace(self, needed=self.needed | wanted, template_needed=wanted)
 
     def destination(
         self, index: int, recipient: Any, problems: Problems, where: str | None = None
@@ -156,8 +166,12 @@ class Campaign:
         if not missing:
             return True
         if self.variable_default is None:
+            of_template = [name in self.template_needed for name in missing]
+            uses = "template" if all(of_template) else "text and template" if any(of_template) else "text"
+            address = ", ".join(f"{key} {value}" for key, value in redact_destination(destination).items())
             problems.add(
-                f"{where}: no value for the variable(s) {', '.join(missing)} the text uses; give "
+                f"{where}{f' ({address})' if address else ''}: no value for the variable(s) "
+                f"{', '.join(missing)} the {uses} uses; give "
                 f"{', '.join('var_' + name for name in missing)} or set variable_default"
             )
             return False

@@ -14,10 +14,11 @@ import contextlib
 import dataclasses
 import gc
 import math
-from collections.abc import Coroutine, Iterator, Mapping
+from collections.abc import Callable, Coroutine, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from airflow_provider_twin.client.core.errors import TwinInputError
 from airflow_provider_twin.client.core.problems import Problems
 from airflow_provider_twin.client.messages.campaign import MessageSpec, compile_spec
 from airflow_provider_twin.client.messages.chunks import Chunk, bulk_id_for
@@ -29,6 +30,7 @@ from airflow_provider_twin.client.messages.sources import (
     RecipientFile,
     RecipientList,
 )
+from airflow_provider_twin.client.messages.templates import template_variables
 
 T = TypeVar("T")
 
@@ -172,6 +174,7 @@ def plan_send(
     recipients_file: RecipientSource | None = None,
     file_format: str | None = None,
     deduplicate: bool = True,
+    find_template: Callable[[str], Mapping[str, Any] | None] | None = None,
 ) -> SendPlan:
     """Validate every input of a send (see :func:`check_send_arguments` for the arguments).
 
@@ -179,13 +182,27 @@ def plan_send(
         ``group_id``, the group is derived from ``identity``.
     :param deduplicate: send a recipient whose normalised address an earlier one had only
         once (the first one's variables win); raw ``messages`` are never merged.
-    :raises TwinInputError: listing the problems (first 20, then a count); nothing was sent.
+    :param find_template: reads the stored template ``template_id`` names (one GET), or None
+        when TWIN has none; once the settings are valid it is asked, and every recipient then
+        needs a value for each variable the template uses (their own or the shared
+        ``variables``). Not asked for raw ``messages``.
+    :raises TwinInputError: listing the problems (first 20, then a count), an unknown
+        template among them; nothing was sent.
     """
     if messages is not None:
         source: DestinationSource = MessageList(messages)
     else:
         group = settings.get("group_id") or bulk_id_for(*identity, "group")
         campaign = compile_spec(MessageSpec(**{**settings, "group_id": str(group)}))
+        template_id = settings.get("template_id")
+        if template_id and find_template is not None:
+            template = find_template(str(template_id))
+            if template is None:
+                raise TwinInputError(
+                    f"template_id: TWIN has no template {template_id}; create it first (e.g. with "
+                    "TwinTemplateOperator) or copy its id from Notifications > Templates; nothing was sent"
+                )
+            campaign = campaign.with_template(template_variables(template))
         if recipients is not None:
             source = RecipientList(campaign, recipients, deduplicate)
         else:
