@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -15,6 +15,18 @@ from airflow_provider_twin.client import (
     TwinError,
     chat,
     notify,
+)
+from airflow_provider_twin.client.messages import (
+    TemplateData,
+    TemplatePage,
+    TemplateUpsert,
+    create_template,
+    find_template,
+    list_templates,
+    remove_template,
+    template_body,
+    update_template,
+    upsert_template,
 )
 from airflow_provider_twin.hooks import secret_masking
 from airflow_provider_twin.hooks.connection import chat_user_id, client_config
@@ -104,6 +116,55 @@ class TwinHook(BaseHook):
         if self._async_client is not None:
             await self._async_client.aclose()
             self._async_client = None
+
+    # -- notify templates: thin calls of client.messages.templates (docs/templates.md) ---------------
+    def list_templates(
+        self,
+        *,
+        name: str | None = None,
+        company_id: int | str | None = None,
+        ids: str | Sequence[str] | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> TemplatePage:
+        """One page of the stored templates matching the filters (``{count, items}``)."""
+        call = list_templates(name=name, company_id=company_id, ids=ids, limit=limit, offset=offset)
+        return self.get_client().send(call)
+
+    def get_template(self, template_id: str) -> TemplateData | None:
+        """The stored template ``template_id`` names (one GET), or None when TWIN has none."""
+        return self.get_client().run(find_template(template_id))
+
+    def create_template(
+        self, name: str, channels: Any, text: str | None = None, allowed_time_ranges: Any = None
+    ) -> str:
+        """Store a new template (checked first, see :func:`template_body`); returns its id."""
+        body = template_body(name, channels, text, allowed_time_ranges)
+        return self.get_client().send(create_template(body))
+
+    def update_template(
+        self,
+        template_id: str,
+        name: str,
+        channels: Any,
+        text: str | None = None,
+        allowed_time_ranges: Any = None,
+    ) -> None:
+        """Replace a stored template's name, channels and send windows."""
+        body = template_body(name, channels, text, allowed_time_ranges)
+        self.get_client().send(update_template(template_id, body))
+
+    def delete_template(self, template_id: str) -> bool:
+        """Delete a template; False when TWIN had none (so a retry is no failure)."""
+        return self.get_client().run(remove_template(template_id))["deleted"]
+
+    def upsert_template(
+        self, name: str, channels: Any, text: str | None = None, allowed_time_ranges: Any = None
+    ) -> TemplateUpsert:
+        """Make the template called ``name`` hold these channels: updated when one exists, else
+        created, never twice across retries (:func:`upsert_template`)."""
+        body = template_body(name, channels, text, allowed_time_ranges)
+        return self.get_client().run(upsert_template(body))
 
     # -- chat sessions: thin calls of the procedures in client.chat (docs/chat.md) ---------------------
     def close_chat_session(
