@@ -129,6 +129,20 @@ def _bound(value: Any, name: str, largest: int) -> int:
     return value
 
 
+def session_ref(value: Any) -> str:
+    """The session id a session action was given: an id, a start operator's result
+    (``{"session_id": …}``) or a close sensor's payload (``{"sessionId": …}``), so mapping over
+    either hands each action its session.
+
+    :raises TwinInputError: when no non-empty session id is found.
+    """
+    if isinstance(value, Mapping):
+        value = value.get("session_id", value.get("sessionId"))
+    if not isinstance(value, str) or not value.strip():
+        raise TwinInputError(f"session_id must be a non-empty string, got {value!r}")
+    return value.strip()
+
+
 def close_once(
     session_id: str, result: str = "", closed_statuses: Iterable[str] = CLOSED_STATUSES
 ) -> Procedure[CloseOutcome]:
@@ -304,5 +318,6 @@ __all__ = [
     "read_transcript",
     "session_facts",
     "session_filters",
+    "session_ref",
     "transcript_message",
 ]
