@@ -103,6 +103,7 @@ from airflow_provider_twin.client.chat.session_actions import (
     find_sessions,
     read_transcript,
     session_filters,
+    session_ref,
 )
 from airflow_provider_twin.client.chat.session_body import (
     BODY_FIELDS,
@@ -228,6 +229,7 @@ __all__ = [
     "session_id_of",
     "session_messages",
     "session_name",
+    "session_ref",
     "start_once",
     "start_request",
     "start_session",
