@@ -14,6 +14,7 @@ from airflow.sdk import Asset
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
 from airflow_provider_twin.client import TwinConfigError, TwinError, TwinInputError
+from airflow_provider_twin.client.chat import CampaignChatSessions, CampaignSessionsSummary
 from airflow_provider_twin.client.messages import (
     BulkSender,
     BulkSendError,
@@ -51,9 +52,6 @@ def send_campaign(op: TwinSendMessagesOperator, context: Context) -> dict[str, A
     identity = (op.dag_id, run_id, op.task_id, -1 if map_index is None else int(map_index))
     try_number = int(getattr(ti, "try_number", 1) or 1)
     started = time.monotonic()
-    # A template_id is looked up (one GET) once the settings are valid: it must exist, and
-    # every recipient needs a value for each of its variables, before anything is sent.
-    hook = TwinHook(twin_conn_id=op.twin_conn_id)
     try:
         plan = plan_send(
             identity,
@@ -63,14 +61,9 @@ def send_campaign(op: TwinSendMessagesOperator, context: Context) -> dict[str, A
             recipients_file=op.file_source(),
             file_format=op.recipients_file_format,
             deduplicate=op.deduplicate,
-            find_template=hook.get_template,
         )
     except (TwinInputError, TwinConfigError) as exc:
         raise AirflowFailException(str(exc)) from None
-    except TwinError as exc:
-        raise airflow_error(exc) from exc
-    finally:
-        hook.close()
     validated = time.monotonic()
     op.log.info("Validated %d recipient(s) in %.2f s", plan.total, validated - started)
     if plan.merged:
@@ -98,7 +91,7 @@ def send_campaign(op: TwinSendMessagesOperator, context: Context) -> dict[str, A
         f"; try {try_number}: chunks TWIN already holds are skipped" if check else "",
     )
     try:
-        run_coroutine(_send(op, plan, report, check))
+        found = run_coroutine(_send(op, plan, report, check, _run_start(context)))
     except BulkSendError as exc:
         op.log.error("%s", exc.report.stop_line())
         cause = exc.__cause__
@@ -109,7 +102,7 @@ def send_campaign(op: TwinSendMessagesOperator, context: Context) -> dict[str, A
         raise airflow_error(exc) from exc
     report.validation_seconds = validated - started
     report.send_seconds = time.monotonic() - validated
-    summary = {**report.summary(), "duplicates_merged": plan.merged}
+    summary = {**report.summary(), "duplicates_merged": plan.merged, **_chat_keys(op, found)}
     op.log.info("%s", report.result_line())
     for line in report.warning_lines():
         op.log.warning("%s", line)
@@ -171,7 +164,26 @@ def _record_outlets(op: TwinSendMessagesOperator, context: Context, summary: dic
         context["outlet_events"][asset].extra.update(extra)
 
 
-async def _send(op: TwinSendMessagesOperator, plan: SendPlan, report: SendReport, check: bool) -> None:
+def _run_start(context: Context) -> float:
+    """When the DAG run began: the sessions an earlier try's chunks opened count too."""
+    started = getattr(context["dag_run"], "start_date", None)
+    return min(started.timestamp(), time.time()) if started is not None else time.time()
+
+
+def _chat_keys(op: TwinSendMessagesOperator, found: CampaignSessionsSummary | None) -> dict[str, Any]:
+    """The summary's ``chat_sessions`` and ``chat_session_ids`` (a send with a chat channel only)."""
+    if found is None:
+        return {}
+    op.log.info("TWIN chat: %s", found["note"])
+    return {"chat_sessions": found, "chat_session_ids": [entry["session_id"] for entry in found["sessions"]]}
+
+
+async def _send(
+    op: TwinSendMessagesOperator, plan: SendPlan, report: SendReport, check: bool, since: float
+) -> CampaignSessionsSummary | None:
+    """Send the chunks; then, when a chat channel was sent, find the sessions it opened (TWIN's
+    answer names none, twin-api.md §3.2.8), up to the send summary's id cap."""
+    chats = CampaignChatSessions(since=since, limit=op.max_message_ids_in_xcom)
     hook = TwinHook(twin_conn_id=op.twin_conn_id)
     try:
         sender = BulkSender(
@@ -183,6 +195,10 @@ async def _send(op: TwinSendMessagesOperator, plan: SendPlan, report: SendReport
             progress=lambda progress: op.log.info("TWIN send: %s", progress.describe()),
             progress_interval=op.progress_interval,
         )
-        await sender.run(plan.chunks(op.batch_size), report)
+        await sender.run(chats.watch(plan.chunks(op.batch_size)), report)
+        if not chats.present:
+            return None
+        client = await hook.get_async_client()
+        return await client.run(chats.finding(rejected=report.rejected))
     finally:
         await hook.aclose()
