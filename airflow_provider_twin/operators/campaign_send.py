@@ -52,6 +52,9 @@ def send_campaign(op: TwinSendMessagesOperator, context: Context) -> dict[str, A
     identity = (op.dag_id, run_id, op.task_id, -1 if map_index is None else int(map_index))
     try_number = int(getattr(ti, "try_number", 1) or 1)
     started = time.monotonic()
+    # A template_id is looked up (one GET) once the settings are valid: it must exist, and
+    # every recipient needs a value for each of its variables, before anything is sent.
+    hook = TwinHook(twin_conn_id=op.twin_conn_id)
     try:
         plan = plan_send(
             identity,
@@ -61,9 +64,14 @@ def send_campaign(op: TwinSendMessagesOperator, context: Context) -> dict[str, A
             recipients_file=op.file_source(),
             file_format=op.recipients_file_format,
             deduplicate=op.deduplicate,
+            find_template=hook.get_template,
         )
     except (TwinInputError, TwinConfigError) as exc:
         raise AirflowFailException(str(exc)) from None
+    except TwinError as exc:
+        raise airflow_error(exc) from exc
+    finally:
+        hook.close()
     validated = time.monotonic()
     op.log.info("Validated %d recipient(s) in %.2f s", plan.total, validated - started)
     if plan.merged:
