@@ -108,7 +108,8 @@ class TwinSendMessagesOperator(BaseOperator):
     :param twin_conn_id: the ``twin`` connection.
     :return: (XCom) ``{"bulk_ids", "group_id", "total", "accepted", "rejected", "skipped",
         "skipped_chunks", "chunks", "per_channel", "duplicates_merged", "rejected_items",
-        "rejected_items_truncated", "message_ids", "message_ids_truncated", "timing"}``;
+        "rejected_items_truncated", "message_ids", "message_ids_truncated", "timing"}``, and with a
+        ``chat`` channel ``chat_sessions``/``chat_session_ids`` (the sessions it opened, docs/chat.md);
         ``multiple_outputs`` is on by default, so every key is also an XCom of its own
         (``send.output["bulk_ids"]``).
     """
