@@ -31,6 +31,36 @@ NO_BODY: Any = _NoBody()
 
 
 @dataclass(frozen=True)
+class FilePart:
+    """A file in a ``multipart/form-data`` body: its form field name, file name, type and bytes."""
+
+    name: str
+    filename: str
+    content_type: str
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
+class Multipart:
+    """A ``multipart/form-data`` body (TWIN's file upload, twin-api.md §1.2, §2.6).
+
+    :param files: the file parts, in order.
+    :param fields: plain form fields sent with them.
+    """
+
+    files: tuple[FilePart, ...]
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RawBody:
+    """An answer that is not JSON (a downloaded file): its bytes and response headers."""
+
+    content: bytes = field(repr=False)
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ApiCall(Generic[T]):
     """One request to TWIN and how to read its answer.
 
@@ -39,6 +69,8 @@ class ApiCall(Generic[T]):
     :param idempotent: whether repeating the call after a lost response is harmless. Defaults
         to the method's HTTP semantics; a POST is idempotent only when the caller made it so.
     :param auth: whether the call carries the bearer token (login and refresh do not).
+    :param form: a multipart body instead of ``json`` (the boundary goes in ``Content-Type``).
+    :param raw: ``parse`` receives the answer as :class:`RawBody` instead of decoded JSON.
     """
 
     method: str
@@ -51,6 +83,8 @@ class ApiCall(Generic[T]):
     headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     auth: bool = True
     idempotent: bool | None = None
+    form: Multipart | None = None
+    raw: bool = False
 
     @property
     def safe_to_repeat(self) -> bool:

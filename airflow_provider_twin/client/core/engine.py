@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import httpx
 
 from airflow_provider_twin.client.core import iam
-from airflow_provider_twin.client.core.calls import NO_BODY, ApiCall
+from airflow_provider_twin.client.core.calls import NO_BODY, ApiCall, RawBody
 from airflow_provider_twin.client.core.config import TwinClientConfig
 from airflow_provider_twin.client.core.errors import (
     TwinAPIError,
@@ -162,6 +162,17 @@ class Engine:
         headers = {"Accept": "application/json", "User-Agent": self.config.user_agent, **call.headers}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
+        if call.form is not None:
+            # httpx writes the multipart Content-Type with its boundary (twin-api.md §1.2).
+            files = [(part.name, (part.filename, part.data, part.content_type)) for part in call.form.files]
+            return httpx.Request(
+                call.method,
+                url,
+                params=dict(call.params),
+                headers=headers,
+                data=dict(call.form.fields),
+                files=files,
+            )
         if call.json is NO_BODY:
             return httpx.Request(call.method, url, params=dict(call.params), headers=headers)
         headers["Content-Type"] = "application/json"
@@ -271,6 +282,8 @@ class Engine:
         return token
 
     def _parse(self, call: ApiCall[T], response: httpx.Response) -> T:
+        if call.raw:
+            return call.parse(RawBody(response.content, dict(response.headers)))
         if not response.content:
             return call.parse(None)
         try:
