@@ -16,6 +16,13 @@ from airflow_provider_twin.client import (
     chat,
     notify,
 )
+from airflow_provider_twin.client.files import (
+    DownloadedFile,
+    FileMetadata,
+    Upload,
+    download_file,
+    upload_procedure,
+)
 from airflow_provider_twin.client.messages import (
     TemplateData,
     TemplatePage,
@@ -30,6 +37,7 @@ from airflow_provider_twin.client.messages import (
 )
 from airflow_provider_twin.hooks import secret_masking
 from airflow_provider_twin.hooks.connection import chat_user_id, client_config
+from airflow_provider_twin.hooks.file_sources import FileSource, read_upload
 
 C = TypeVar("C", TwinClient, AsyncTwinClient)
 
@@ -209,6 +217,48 @@ class TwinHook(BaseHook):
     def mark_chat_message_read(self, message_id: str) -> None:
         """Mark a chat message read (``PATCH /messages/{id}/read``)."""
         self.get_client().send(chat.mark_message_read(message_id))
+
+    def upload_file(
+        self,
+        source: FileSource,
+        *,
+        private: bool = False,
+        ttl: int | None = None,
+        path: str | None = None,
+        name: str | None = None,
+        content_type: str | None = None,
+        source_conn_id: str | None = None,
+    ) -> FileMetadata:
+        """Upload one file to TWIN's file storage; the file is checked against the limits first.
+
+        :param source: a local path, a URL or an Airflow ``ObjectStoragePath`` (read with its
+            ``open()``).
+        :param private: a private file is downloaded only with a token.
+        :param ttl: seconds TWIN keeps the file.
+        :param path: TWIN folder to store it in.
+        :param name: the stored file name; default: the source's.
+        :param content_type: the MIME type; default: guessed from the name.
+        :param source_conn_id: the Airflow connection of a URL ``source``.
+        :return: TWIN's metadata of the stored file (``id``, ``url``, ``downloadLink``...).
+        :raises TwinInputError: the file breaks a limit; nothing was sent.
+        """
+        upload = read_upload(source, name=name, content_type=content_type, conn_id=source_conn_id)
+        return self.upload_files([upload], private=private, ttl=ttl, path=path)[0]
+
+    def upload_files(
+        self,
+        uploads: Sequence[Upload],
+        *,
+        private: bool = False,
+        ttl: int | None = None,
+        path: str | None = None,
+    ) -> list[FileMetadata]:
+        """Upload files already read and checked (:func:`~.file_sources.read_upload`) in one request."""
+        return self.get_client().run(upload_procedure(uploads, private=private, ttl=ttl, path=path))
+
+    def download_file(self, file_id: str) -> DownloadedFile:
+        """Read a file back from TWIN's file storage (a private one with the connection's token)."""
+        return self.get_client().send(download_file(file_id))
 
     def test_connection(self) -> tuple[bool, str]:
         """Log in and make one read-only call (count messages); never sends anything."""
