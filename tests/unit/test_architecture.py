@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2] / PACKAGE
 ADAPTER_LAYERS = ("operators", "sensors", "triggers", "notifications")
 #: Served by Airflow's API server (a plugin), not run in tasks: builds on the client's faces only.
 SERVER_LAYERS = ("webhooks",)
-DOMAINS = ("messages", "chat")
+DOMAINS = ("messages", "chat", "files")
 #: What adapters may import of the client: its face and the domain packages' faces.
 ADAPTER_FACES = {f"{PACKAGE}.client", *(f"{PACKAGE}.client.{name}" for name in DOMAINS)}
 #: The hook also builds clients from core's face.
