@@ -24,13 +24,19 @@ from airflow_provider_twin.client.files import (
     upload_procedure,
 )
 from airflow_provider_twin.client.messages import (
+    SendJobPlan,
+    SendJobProgress,
+    SendJobSummary,
     TemplateData,
     TemplatePage,
     TemplateUpsert,
+    control_send_job,
     create_template,
     find_template,
     list_templates,
+    read_send_job,
     remove_template,
+    start_send_job,
     template_body,
     update_template,
     upsert_template,
@@ -259,6 +265,21 @@ class TwinHook(BaseHook):
     def download_file(self, file_id: str) -> DownloadedFile:
         """Read a file back from TWIN's file storage (a private one with the connection's token)."""
         return self.get_client().send(download_file(file_id))
+
+    def start_send_job(
+        self, job: SendJobPlan, *, start: bool = True, settle_seconds: float = 1.0
+    ) -> SendJobSummary:
+        """Create, upload and start a TWIN send job exactly once across retries
+        (:func:`~airflow_provider_twin.client.messages.start_send_job`)."""
+        return self.get_client().run(start_send_job(job, start=start, settle_seconds=settle_seconds))
+
+    def read_send_job(self, job_id: str, name: str | None = None) -> SendJobProgress:
+        """A send job's status and counts (:func:`~airflow_provider_twin.client.messages.read_send_job`)."""
+        return self.get_client().run(read_send_job(job_id, name))
+
+    def control_send_job(self, job_id: str, action: str) -> str:
+        """Pause, resume or cancel a send job; its status after it (``DELETED`` once cancelled)."""
+        return self.get_client().run(control_send_job(job_id, action))
 
     def test_connection(self) -> tuple[bool, str]:
         """Log in and make one read-only call (count messages); never sends anything."""

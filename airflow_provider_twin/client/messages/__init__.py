@@ -1,6 +1,7 @@
 """TWIN notify: send campaigns, follow their delivery, cancel delayed messages.
 
-``api`` holds the endpoint calls (``POST/GET/DELETE /messages``); the other modules hold the
+``api`` holds the endpoint calls (``POST/GET/DELETE /messages``), ``send_jobs_api`` those of
+TWIN's send jobs (``/tasks``, run by :mod:`.send_jobs`); the other modules hold the
 procedures built on them, each written once; ``status_events`` reports message statuses as
 events (:class:`MessageEventFilter`, :func:`poll_message_events`).
 """
@@ -45,6 +46,19 @@ from airflow_provider_twin.client.messages.notification import (
     recipient_list,
     settings_fingerprint,
     settings_problems,
+)
+from airflow_provider_twin.client.messages.send_jobs import (
+    FINAL_JOB_STATUSES,
+    SendJobPlan,
+    SendJobProgress,
+    SendJobSummary,
+    control_send_job,
+    find_send_job,
+    job_name,
+    plan_send_job,
+    read_send_job,
+    start_send_job,
+    time_ranges_problems,
 )
 from airflow_provider_twin.client.messages.send_plan import (
     SHARED_SETTINGS,
@@ -99,6 +113,7 @@ __all__ = [
     "DEFAULT_SETTLE_SECONDS",
     "DEFAULT_SMS_PARTS",
     "FAILURE_STATUSES",
+    "FINAL_JOB_STATUSES",
     "HELD_STATUS",
     "SHARED_SETTINGS",
     "SUCCESS_STATUSES",
@@ -119,6 +134,9 @@ __all__ = [
     "NotificationPlan",
     "Problems",
     "ProgressNews",
+    "SendJobPlan",
+    "SendJobProgress",
+    "SendJobSummary",
     "SendPlan",
     "SendProgress",
     "SendReport",
@@ -133,13 +151,16 @@ __all__ = [
     "check_delivery",
     "check_send_arguments",
     "compile_spec",
+    "control_send_job",
     "create_once",
     "create_template",
     "delete_template",
     "delivery_breakdown",
+    "find_send_job",
     "find_template",
     "frozen_heap",
     "get_template",
+    "job_name",
     "limit_problems",
     "list_templates",
     "local_zone",
@@ -150,9 +171,11 @@ __all__ = [
     "past_send_at",
     "plan_notification",
     "plan_send",
+    "plan_send_job",
     "poll_message_events",
     "read_cancel_targets",
     "read_ids",
+    "read_send_job",
     "recipient_list",
     "redact_destination",
     "rejected_threshold",
@@ -161,9 +184,11 @@ __all__ = [
     "scan_failed_destinations",
     "settings_fingerprint",
     "settings_problems",
+    "start_send_job",
     "status_webhook_event",
     "template_body",
     "template_variables",
+    "time_ranges_problems",
     "truncate",
     "update_template",
     "upsert_template",
