@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import time
-import uuid
 from collections.abc import Collection
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +28,7 @@ from airflow_provider_twin.client import (
 from airflow_provider_twin.client.chat import (
     approver_from_json,
     chat_message,
+    check_chat_id,
     check_language,
     conversation_bulk_id,
     known_after_rendering,
@@ -39,6 +39,7 @@ from airflow_provider_twin.client.chat import (
 )
 from airflow_provider_twin.hooks.twin import TwinHook
 from airflow_provider_twin.triggers.chat_approval import DEFAULT_POLL_INTERVAL, TwinChatApprovalTrigger
+from airflow_provider_twin.triggers.hitl_params import check_chat_params
 
 try:  # Airflow 3.3+: HITLOperator parks the task awaiting input instead of deferring
     from airflow.sdk.exceptions import TaskAwaitingInput
@@ -53,15 +54,6 @@ if TYPE_CHECKING:
 _OUTCOME_KINDS = {"twin_chat": "chat", "airflow": "airflow", "timeout": "timeout"}
 
 
-def _chat_id(value: Any) -> str:
-    """The chat id checked (a template only once rendered). :raises TwinInputError: naming it."""
-    if known_after_rendering(value):
-        return value  # type: ignore[no-any-return]
-    with contextlib.suppress(ValueError, AttributeError, TypeError):
-        return str(uuid.UUID(value.strip()))
-    raise TwinInputError(f"chat_id: the TWIN chat's id (a UUID) is needed, got {value!r}")
-
-
 class TwinChatApprovalMixin:
     """Asks the approvers in TWIN chat and defers to the chat approval trigger (see the module).
     Each operator defines ``__init__`` itself, for Airflow's operator metaclass to wrap it.
@@ -74,6 +66,8 @@ class TwinChatApprovalMixin:
     :param bot_id: the bot that speaks in the sessions, if not the chat's.
     :param language: of the texts the approvers get: ``en`` or ``ru``.
     :param poll_interval: seconds between two reads of the answers while nothing wakes the wait.
+    :raises ValueError: where the DAG is parsed, naming a bad argument, or a param without a valid
+        default (an answer in chat records the params' defaults).
     """
 
     template_fields: Collection[str] = ("subject", "body", "chat_id", "approvers")
@@ -92,10 +86,11 @@ class TwinChatApprovalMixin:
     ) -> None:
         if not known_after_rendering(approvers):
             parse_approvers(approvers)
-        chat_id = _chat_id(chat_id)
+        chat_id = check_chat_id(chat_id)
         language = check_language(language)
         poll_interval = positive_seconds("poll_interval", poll_interval)
         super().__init__(**kwargs)
+        check_chat_params(getattr(self, "params", {}))
         self.approvers = approvers
         self.chat_id = chat_id
         self.language = language
@@ -107,7 +102,7 @@ class TwinChatApprovalMixin:
         operator: Any = self
         try:
             approvers = parse_approvers(self.approvers)
-            chat_id = _chat_id(self.chat_id)
+            chat_id = check_chat_id(self.chat_id)
         except TwinInputError as exc:
             raise AirflowFailException(f"{operator.task_id}: {exc}") from None
         with contextlib.suppress(*_PARKED):  # Airflow's wait is replaced by ours, which hears chat too

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from datetime import datetime, timezone
@@ -34,6 +33,7 @@ from airflow_provider_twin.triggers.chat_approval_wait import (
     ConversationSettings,
     WaitFailed,
 )
+from airflow_provider_twin.triggers.hitl_params import params_of, serialized_params
 from airflow_provider_twin.triggers.hitl_responses import ResponseEvents
 from airflow_provider_twin.triggers.supervisor_requests import NoSupervisorLinkError
 
@@ -109,7 +109,7 @@ class TwinChatApprovalTrigger(BaseTrigger):
         self.options = list(options)
         self.multiple = bool(multiple)
         self.defaults = None if defaults is None else list(defaults)
-        self.params = copy.deepcopy(dict(params or {}))
+        self.params = serialized_params(params_of(params or {}))  # rebuilt as HITLTrigger does
         moment = _aware(timeout_datetime)
         self.timeout_datetime = moment.isoformat() if moment is not None else None
         self.asked_at = float(asked_at)
@@ -135,7 +135,7 @@ class TwinChatApprovalTrigger(BaseTrigger):
                 "options": list(self.options),
                 "multiple": self.multiple,
                 "defaults": None if self.defaults is None else list(self.defaults),
-                "params": copy.deepcopy(self.params),
+                "params": serialized_params(params_of(self.params)),
                 "timeout_datetime": self.timeout_datetime,
                 "asked_at": self.asked_at,
                 "language": self.language,

@@ -14,13 +14,13 @@ reads, as ``HITLTrigger`` builds it, and says where the answer was given.
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from airflow_provider_twin.triggers.hitl_params import params_of
 from airflow_provider_twin.triggers.supervisor_requests import (
     error_response_of,
     status_code_of,
@@ -88,24 +88,6 @@ async def record_hitl_response(
     return _response(reply, f"recording the response of task instance {ti_id}")
 
 
-def params_of(serialized: Mapping[str, Any]) -> Any:
-    """The request's ``ParamsDict`` from its params as the operator serialized them.
-
-    Read as ``HITLTrigger`` reads them: a ``{"value", "description", "schema", ...}`` entry is a
-    ``Param``, anything else a plain default (the form of Airflow 3.1.0 to 3.1.2).
-    """
-    from airflow.sdk import Param  # noqa: PLC0415
-    from airflow.sdk.definitions.param import ParamsDict  # noqa: PLC0415
-
-    def param(value: Any) -> Any:
-        if isinstance(value, dict) and all(key in value for key in ("description", "schema", "value")):
-            fields = dict(value)
-            return Param(fields.pop("value"), **fields)
-        return Param(value)
-
-    return ParamsDict({key: param(copy.deepcopy(value)) for key, value in serialized.items()})
-
-
 def _responder(response: HITLDetailResponse) -> dict[str, str] | None:
     user = response.responded_by_user
     return None if user is None else {"id": user.id, "name": user.name}
@@ -159,9 +141,11 @@ class ResponseEvents:
         """Record a chat answer; the event of the response Airflow kept (None: none yet, retry)."""
         recorded = await record_hitl_response(self.ti_id, chosen, self.params_input())
         if recorded is None:
-            self.log.info("Task instance %s was answered before the chat answer %s", self.ti_id, list(chosen))
+            self.log.info(
+                "Task instance %s was answered before the chat answer %s", self.ti_id, ", ".join(chosen)
+            )
             return await self.answered()
-        self.log.info("%s chose %s in TWIN chat", responder["name"], list(chosen))
+        self.log.info("%s chose %s in TWIN chat", responder["name"], ", ".join(chosen))
         return {
             **self._success(recorded, list(chosen), self.params_input(), dict(responder), "twin_chat"),
             "twin": dict(twin),
@@ -182,7 +166,7 @@ class ResponseEvents:
             if event is None:
                 raise HITLResponseError(f"task instance {self.ti_id}: a response exists but cannot be read")
             return event
-        self.log.info("No response in time: the defaults %s are taken", self.defaults)
+        self.log.info("No response in time: the defaults %s are taken", ", ".join(self.defaults))
         return self._success(recorded, self.defaults, self.params_input(), None, "timeout")
 
     def from_airflow(self, response: HITLDetailResponse) -> dict[str, Any]:
@@ -198,11 +182,12 @@ class ResponseEvents:
         chosen = list(response.chosen_options or [])
         responder = _responder(response)
         if responder is not None:
-            self.log.info("%s (id %s) chose %s in Airflow", responder["name"], responder["id"], chosen)
+            shown = ", ".join(chosen)
+            self.log.info("%s (id %s) chose %s in Airflow", responder["name"], responder["id"], shown)
             return self._success(response, chosen, params_input, responder, "airflow")
         at = response.responded_at
         timed_out = self.timeout_at is not None and at is not None and at >= self.timeout_at
-        self.log.info("Resuming with %s, recorded by an earlier run of this wait", chosen)
+        self.log.info("Resuming with %s, recorded by an earlier run of this wait", ", ".join(chosen))
         return self._success(response, chosen, params_input, None, "timeout" if timed_out else "twin_chat")
 
     @staticmethod
@@ -228,6 +213,5 @@ __all__ = [
     "HITLResponseError",
     "ResponseEvents",
     "hitl_response",
-    "params_of",
     "record_hitl_response",
 ]

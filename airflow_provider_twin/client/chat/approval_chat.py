@@ -17,6 +17,7 @@ What the messages say is :mod:`.approval_texts`. Pure: no I/O.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -25,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_twin.client.chat.wait_arguments import known_after_rendering
 from airflow_provider_twin.client.core.errors import TwinInputError
 from airflow_provider_twin.client.core.phones import MAX_PHONE_DIGITS, MIN_PHONE_DIGITS, normalize_phone
 from airflow_provider_twin.client.core.problems import Problems, shown
@@ -220,6 +222,19 @@ def conversation_bulk_id(request_key: str, approver: Approver, purpose: str) -> 
     return str(uuid.uuid5(APPROVAL_NAMESPACE, "\n".join((request_key, approver.key, purpose))))
 
 
+def check_chat_id(value: Any) -> str:
+    """The chat id as a UUID string (a template or a reference is passed on unchanged, checked
+    once rendered).
+
+    :raises TwinInputError: naming ``chat_id``.
+    """
+    if known_after_rendering(value):
+        return value  # type: ignore[no-any-return]
+    with contextlib.suppress(ValueError, AttributeError, TypeError):
+        return str(uuid.UUID(value.strip()))
+    raise TwinInputError(f"chat_id: the TWIN chat's id (a UUID) is needed, got {shown(value)}")
+
+
 def _uuid_problem(name: str, value: Any) -> str | None:
     try:
         uuid.UUID(value)
@@ -289,6 +304,7 @@ __all__ = [
     "Approver",
     "approver_from_json",
     "chat_message",
+    "check_chat_id",
     "conversation_bulk_id",
     "parse_approvers",
     "session_name",

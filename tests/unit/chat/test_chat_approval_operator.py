@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from airflow.providers.standard.operators import hitl as airflow_hitl
+from airflow.sdk import DAG, Param
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
 
 from airflow_provider_twin.client.chat import parse_approvers
@@ -61,6 +62,23 @@ def test_a_bad_argument_fails_where_the_dag_is_parsed_naming_it(
 ) -> None:
     with pytest.raises(ValueError, match=field):
         approval(**overrides)
+
+
+def test_params_without_a_valid_default_are_refused_where_the_dag_is_parsed() -> None:
+    """A chat answer records each param's default: one that does not validate would fail the
+    task after the answer is stored."""
+    with pytest.raises(ValueError, match=r"give 'reason' a valid default or answer in Airflow"):
+        approval(params={"reason": Param(type="string")})
+    with pytest.raises(ValueError, match=r"params: .*'count'"):
+        approval(params={"note": "fine", "count": Param("many", type="integer")})
+    operator = approval(params={"reason": Param("none given", type="string", minLength=1)})
+    assert operator.params["reason"] == "none given"
+
+
+def test_dag_params_are_not_the_operator_s_and_are_not_checked() -> None:
+    with DAG("approvals", schedule=None, params={"who": Param(type="string")}):
+        operator = approval()
+    assert "who" not in operator.params
 
 
 def test_templates_are_checked_once_rendered() -> None:

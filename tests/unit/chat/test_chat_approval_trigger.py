@@ -189,6 +189,22 @@ def test_kwargs_are_plain_json_without_credentials_and_re_create_the_trigger() -
     assert again.serialize() == (classpath, kwargs)
 
 
+def test_params_are_rebuilt_as_hitl_trigger_does_keeping_airflow_s_notset_marker() -> None:
+    """A param without a default holds Airflow's NOTSET, known by identity: a deep copy of it
+    would read as a value (and fail as one that is not JSON)."""
+    from airflow.sdk.definitions._internal.types import NOTSET
+
+    note: dict[str, Any] = {"value": NOTSET, "description": None, "schema": {}, "source": "task"}
+    serialized: dict[str, Any] = {"note": note}
+    trigger = make_trigger(parse_approvers([ANNA]), 1_790_000_000.0, params=serialized)
+    _, kwargs = trigger.serialize()
+    assert kwargs["params"]["note"]["value"] is NOTSET
+    again = TwinChatApprovalTrigger(**kwargs)
+    assert again.serialize()[1]["params"]["note"]["value"] is NOTSET
+    plain = make_trigger(parse_approvers([ANNA]), 1_790_000_000.0, params={"reason": "none"})
+    assert plain.serialize()[1]["params"]["reason"]["value"] == "none"  # Airflow 3.1.0-3.1.2 form
+
+
 def test_the_trigger_table_stores_and_re_creates_it() -> None:
     """Airflow's own path: the deferral's trigger stored as a Trigger row, then built by the triggerer."""
     from airflow.models.trigger import Trigger
