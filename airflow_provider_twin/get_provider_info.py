@@ -120,7 +120,11 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "hooks": _modules("hooks.twin"),
         "operators": _modules(
-            "operators.messages", "operators.templates", "operators.chat", "operators.chat_approval"
+            "operators.messages",
+            "operators.templates",
+            "operators.chat",
+            "operators.chat_sessions",
+            "operators.chat_approval",
         ),
         "sensors": _modules("sensors.messages", "sensors.chat"),
         "triggers": _modules(
