@@ -48,7 +48,7 @@ def dag(request: pytest.FixtureRequest) -> Any:
 
 
 def test_the_examples_are_all_here() -> None:
-    assert len(DAG_FILES) == 7
+    assert len(DAG_FILES) == 9
 
 
 def test_the_defaults_are_valid_params(dag: Any) -> None:
