@@ -9,6 +9,13 @@ events (:class:`MessageEventFilter`, :func:`poll_message_events`).
 from __future__ import annotations
 
 from airflow_provider_twin.client.core.problems import Problems
+from airflow_provider_twin.client.messages.attachments import (
+    FILE_FIELDS,
+    AttachedFile,
+    attach_files,
+    attached_file,
+    attachment_problems,
+)
 from airflow_provider_twin.client.messages.bulk import (
     DEFAULT_MAX_IN_FLIGHT,
     BulkSender,
@@ -113,11 +120,13 @@ __all__ = [
     "DEFAULT_SETTLE_SECONDS",
     "DEFAULT_SMS_PARTS",
     "FAILURE_STATUSES",
+    "FILE_FIELDS",
     "FINAL_JOB_STATUSES",
     "HELD_STATUS",
     "SHARED_SETTINGS",
     "SUCCESS_STATUSES",
     "TARGET_KINDS",
+    "AttachedFile",
     "BulkSendError",
     "BulkSender",
     "Campaign",
@@ -146,6 +155,9 @@ __all__ = [
     "TemplatePage",
     "TemplateUpsert",
     "TokenBucket",
+    "attach_files",
+    "attached_file",
+    "attachment_problems",
     "bulk_id_for",
     "cancel_delayed",
     "check_delivery",
