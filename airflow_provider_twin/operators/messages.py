@@ -67,6 +67,7 @@ class TwinSendMessagesOperator(BaseOperator):
         Format: see ``airflow_provider_twin.client.messages.recipient_files``.
     :param recipients_file_format: ``csv`` or ``jsonl``; default from the file name.
     :param recipients_file_conn_id: connection for a ``recipients_file`` URL (e.g. ``aws_default``).
+    :param attachments: files the channels link to, uploaded first and once (see docs/files.md).
     :param channels: ordered mapping channel -> channel fields; the order is TWIN's fallback
         order; ``{"required": True}`` in a channel sends through it even after an earlier one
         delivered. Channels: sms, email, push, whatsapp, viber, telegram, vkontakte,
@@ -114,7 +115,7 @@ class TwinSendMessagesOperator(BaseOperator):
         (``send.output["bulk_ids"]``).
     """
 
-    template_fields: Sequence[str] = ("messages", "recipients", "recipients_file", *SHARED_SETTINGS)
+    template_fields = ("messages", "recipients", "recipients_file", "attachments", *SHARED_SETTINGS)
     template_fields_renderers: ClassVar[dict[str, str]] = {
         name: "json"
         for name in (
@@ -136,6 +137,7 @@ class TwinSendMessagesOperator(BaseOperator):
         recipients_file: str | os.PathLike[str] | None = None,
         recipients_file_format: str | None = None,
         recipients_file_conn_id: str | None = None,
+        attachments: Any = None,
         channels: Mapping[str, Mapping[str, Any] | None] | Sequence[str] | None = None,
         text: str | None = None,
         template_id: str | None = None,
@@ -170,6 +172,7 @@ class TwinSendMessagesOperator(BaseOperator):
         self.messages = messages
         self.recipients = recipients
         self.recipients_file = recipients_file
+        self.attachments = attachments
         self.channels = channels
         self.text = text
         self.template_id = template_id
