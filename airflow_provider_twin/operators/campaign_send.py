@@ -28,6 +28,7 @@ from airflow_provider_twin.client.messages import (
 from airflow_provider_twin.hooks.secret_masking import mask_secret
 from airflow_provider_twin.hooks.twin import TwinHook
 from airflow_provider_twin.operators.failures import airflow_error
+from airflow_provider_twin.operators.message_attachments import with_attachments
 
 #: Most bulk ids an asset event's extra lists (a million recipients make a thousand bulks).
 MAX_BULK_IDS_IN_EXTRA = 100
@@ -58,7 +59,7 @@ def send_campaign(op: TwinSendMessagesOperator, context: Context) -> dict[str, A
     try:
         plan = plan_send(
             identity,
-            _settings(op),
+            with_attachments(op, identity, _settings(op)),
             messages=op.messages,
             recipients=op.recipients,
             recipients_file=op.file_source(),
