@@ -11,6 +11,8 @@ same lenient assumption (docs/emulator.md, "Strict mode", lists each rule and it
 * ``POST /messages`` channel fields the notify guide asks for (seed 000) (:mod:`.strict_notify`);
 * ``GET /messages`` ``status`` and ``channel`` filters hold one value (twin-api.md §3.3)
   (:mod:`.strict_notify`).
+* ``DELETE /sessions/{id}`` carries the body ``{"result": string}`` (twin-api.md §4.1, §8)
+  (:mod:`.routes_chat`).
 
 The setting is ``EmulatorSettings.strict``; its default comes from the environment variable
 ``TWIN_EMULATOR_STRICT`` (``1``/``true``/``yes``/``on`` or ``0``/``false``/``no``/``off``; unset =
