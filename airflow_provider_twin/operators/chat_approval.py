@@ -27,11 +27,11 @@ from airflow_provider_twin.client import (
 )
 from airflow_provider_twin.client.chat import (
     approver_from_json,
+    approvers_known_after_rendering,
     chat_message,
     check_chat_id,
     check_language,
     conversation_bulk_id,
-    known_after_rendering,
     outcome_text,
     parse_approvers,
     question_text,
@@ -84,7 +84,7 @@ class TwinChatApprovalMixin:
         poll_interval: float = DEFAULT_POLL_INTERVAL,
         **kwargs: Any,
     ) -> None:
-        if not known_after_rendering(approvers):
+        if not approvers_known_after_rendering(approvers):
             parse_approvers(approvers)
         chat_id = check_chat_id(chat_id)
         language = check_language(language)

@@ -168,6 +168,19 @@ def _approver(index: int, raw: Any, problems: Problems) -> Approver | None:
     )
 
 
+def approvers_known_after_rendering(value: Any) -> bool:
+    """True when the approvers are known only once Airflow renders them: a template anywhere in
+    them (``["{{ var.value.boss }}"]``, ``[{"phone": "{{ params.phone }}"}]``) or a reference
+    such as another task's output. :func:`parse_approvers` checks them then."""
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if isinstance(value, Mapping):
+        return any(approvers_known_after_rendering(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(approvers_known_after_rendering(item) for item in value)
+    return value is not None and not isinstance(value, (int, float, bool))
+
+
 def parse_approvers(value: Any) -> list[Approver]:
     """The approvers of ``value``: a list (or one, or a rendered list) of phones and objects.
 
@@ -303,6 +316,7 @@ __all__ = [
     "MAX_SESSION_NAME",
     "Approver",
     "approver_from_json",
+    "approvers_known_after_rendering",
     "chat_message",
     "check_chat_id",
     "conversation_bulk_id",

@@ -90,6 +90,27 @@ def test_templates_are_checked_once_rendered() -> None:
         operator.execute(make_context(operator))
 
 
+@pytest.mark.parametrize(
+    "approvers",
+    [
+        ["{{ var.value.boss }}"],
+        [ANNA, {"phone": "{{ params.phone }}", "name": "On duty"}],
+        ({"clientId": "{% if params.night %}c-night{% else %}c-day{% endif %}"},),
+    ],
+)
+def test_templates_inside_the_approvers_are_checked_once_rendered(approvers: Any) -> None:
+    operator = approval(approvers=approvers)
+    assert operator.approvers == approvers
+    operator.approvers = ["not a phone"]  # what the template rendered
+    with pytest.raises(AirflowFailException, match=r"approvers\[0\]\.phone"):
+        operator.execute(make_context(operator))
+
+
+def test_approvers_without_templates_are_still_checked_at_parse() -> None:
+    with pytest.raises(ValueError, match=r"approvers\[1\]\.phone"):
+        approval(approvers=[{"phone": 79001234567, "name": "Ann"}, {"phone": "{ not a template }"}])
+
+
 def test_each_airflow_operator_keeps_its_own_arguments() -> None:
     branch = TwinChatBranchOperator(
         task_id="pick",
