@@ -278,7 +278,7 @@ async def list_tasks(request: Request) -> Response:
             and (bounds[0] is None or task.created_at >= bounds[0])
             and (bounds[1] is None or task.created_at <= bounds[1])
         ]
-        items = [task.item(state.tasks.completed_count(state, task)) for task in page.window(matched)]
+        items = [task.item(state.tasks.in_progress(state, task)) for task in page.window(matched)]
     return json_response({"count": len(matched), "items": items})
 
 

@@ -12,12 +12,12 @@ windows). Like message statuses, nothing runs in the background: whenever the em
 product request it first hands every running job's due rows over (:meth:`TaskStore.advance`), as
 one ``POST /messages`` batch per job carrying the job's id as ``taskId``, so ``GET /messages``
 (``taskId=`` filter), status webhooks and chat sessions see them like any other message. A job is
-``COMPLETED`` once every row became a message (delivery goes on as for any message).
+``COMPLETED`` once every row became a message and none of its messages waits for a final status.
 
 Counts of ``GET /tasks``: ``totalMessageCount`` rows uploaded; ``totalProcessedMessageCount`` rows
-handed to sending; ``completedMessageCount`` the job's messages in a final status (fallback
-attempts included, capped at the processed rows); ``inProgressMessageCount`` processed minus
-completed; ``progress`` the processed share in whole percent.
+handed to sending; ``inProgressMessageCount`` the job's messages without a final status yet
+(fallback attempts included, at most the processed rows); ``completedMessageCount`` processed
+minus in progress; ``progress`` the processed share in whole percent.
 
 Fault injection (twin-api.md §7; :mod:`.faults`): before handing rows over, a running job draws the
 fault rules as a request ``PROCESS /notify/api/v1/tasks/<id>/processing``; a ``status`` rule that
@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from .clock import iso
 from .ids import random_uuid
 from .message_query import MessageQuery
-from .statuses import FINAL_STATUSES
+from .statuses import ALL_STATUSES, FINAL_STATUSES
 from .time_windows import Window
 from .validation import validate_batch
 
@@ -45,6 +45,8 @@ CREATED, RUNNING, PAUSED, COMPLETED, ERROR = "CREATED", "RUNNING", "PAUSED", "CO
 TASK_STATUSES = (CREATED, RUNNING, PAUSED, COMPLETED, ERROR)
 PROCESSING_METHOD = "PROCESS"
 _DAY = 86400
+#: Message statuses that still change.
+_MOVING = frozenset(ALL_STATUSES) - FINAL_STATUSES
 
 
 def processing_path(task_id: str) -> str:
@@ -70,10 +72,10 @@ class Task:
     owed: float = 0.0
     error: str | None = None
 
-    def item(self, completed: int) -> dict[str, Any]:
+    def item(self, in_progress: int) -> dict[str, Any]:
         """The ``GET /tasks`` item (twin-api.md §3.6)."""
         total = len(self.rows)
-        completed = min(completed, self.released)
+        in_progress = min(in_progress, self.released)
         return {
             "id": self.id,
             "name": self.name,
@@ -83,8 +85,8 @@ class Task:
             "allowedTimeRanges": self.time_ranges,
             "totalMessageCount": total,
             "totalProcessedMessageCount": self.released,
-            "inProgressMessageCount": self.released - completed,
-            "completedMessageCount": completed,
+            "inProgressMessageCount": in_progress,
+            "completedMessageCount": self.released - in_progress,
             "progress": (100 * self.released) // total if total else 0,
         }
 
@@ -159,11 +161,11 @@ class TaskStore:
         if status != RUNNING:
             task.owed = 0.0
 
-    def completed_count(self, state: EmulatorState, task: Task) -> int:
-        """The job's messages in a final status (the state lock held)."""
+    def in_progress(self, state: EmulatorState, task: Task) -> int:
+        """The job's messages without a final status yet (the state lock held)."""
         if not task.released:
             return 0
-        query = MessageQuery(task_ids=[task.id], statuses=FINAL_STATUSES, without_items=True)
+        query = MessageQuery(task_ids=[task.id], statuses=_MOVING, without_items=True)
         count, _ = state.messages.query(query, state.now())
         return count or 0
 
@@ -193,7 +195,7 @@ class TaskStore:
             task.accounted_to = now
             if due:
                 self._release(state, task, due, now)
-            if task.released >= len(task.rows):
+            if task.released >= len(task.rows) and not self.in_progress(state, task):
                 self.move(task, COMPLETED, now)
 
     @staticmethod
