@@ -10,6 +10,10 @@ A conversation of the chat domain (an approval's question, help and outcome:
 :func:`chat_message_procedure` (``TwinClient.run``) or :func:`send_chat` (async), exported
 here so that a chat adapter reaches it through this face.
 
+The sessions a send's ``chat`` channel opened are found after the send by
+:class:`CampaignChatSessions` (chat domain), exported here so that the send operator, a
+messages adapter, reaches it through this face.
+
 Every event source (message statuses, chat sessions, status webhooks) gives
 :class:`TwinEvent` s with stable ids; :class:`SeenEvents` is a stream's cursor.
 
@@ -26,6 +30,7 @@ domain) and sent by either client::
 from __future__ import annotations
 
 from airflow_provider_twin.client import chat
+from airflow_provider_twin.client.chat.campaign_sessions import CampaignChatSessions, CampaignSessionsSummary
 from airflow_provider_twin.client.core.async_client import AsyncTwinClient
 from airflow_provider_twin.client.core.calls import ApiCall
 from airflow_provider_twin.client.core.config import TwinClientConfig, TwinCredentials, TwinEndpoints
@@ -62,6 +67,8 @@ __all__ = [
     "DEFAULT_CHAT_ATTEMPTS",
     "ApiCall",
     "AsyncTwinClient",
+    "CampaignChatSessions",
+    "CampaignSessionsSummary",
     "RetryPolicy",
     "SeenEvents",
     "SharedResources",
