@@ -13,8 +13,13 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import Asset
 from airflow.sdk.exceptions import AirflowException, AirflowFailException
 
-from airflow_provider_twin.client import TwinConfigError, TwinError, TwinInputError
-from airflow_provider_twin.client.chat import CampaignChatSessions, CampaignSessionsSummary
+from airflow_provider_twin.client import (
+    CampaignChatSessions,
+    CampaignSessionsSummary,
+    TwinConfigError,
+    TwinError,
+    TwinInputError,
+)
 from airflow_provider_twin.client.messages import (
     BulkSender,
     BulkSendError,
