@@ -48,7 +48,8 @@ def dag(request: pytest.FixtureRequest) -> Any:
 
 
 def test_the_examples_are_all_here() -> None:
-    assert len(DAG_FILES) == 9
+    # At least the examples of the first release; test_docs_examples.py checks each is listed.
+    assert len(DAG_FILES) >= 9
 
 
 def test_the_defaults_are_valid_params(dag: Any) -> None:
