@@ -34,7 +34,6 @@ from datetime import datetime, timezone
 from typing import Any, Literal, TypedDict, TypeVar
 
 from airflow_provider_twin.client.chat.api import list_sessions
-from airflow_provider_twin.client.chat.approval_inbox import CLOCK_SLACK_SECONDS
 from airflow_provider_twin.client.chat.models import SessionPage
 from airflow_provider_twin.client.core.calls import ApiCall, next_page
 from airflow_provider_twin.client.core.flows import Procedure, Sleep
@@ -42,6 +41,9 @@ from airflow_provider_twin.client.core.phones import normalize_phone
 
 C = TypeVar("C")
 
+#: How far before the send a session may have started and still count: TWIN's clock and the
+#: worker's may disagree by this much.
+CLOCK_SLACK_SECONDS = 60.0
 #: How long the lookup waits for sessions TWIN has not shown yet, and how often it looks.
 DEFAULT_WAIT_SECONDS = 10.0
 POLL_SECONDS = 1.0
