@@ -17,6 +17,7 @@ recipient still gets one message (docs/files.md, "Retries").
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,14 @@ def _items(value: Any) -> list[Any]:
     raise TwinInputError(f"attachments: expected a list of files, got {type(value).__name__}")
 
 
+def _is_file_id(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _read(items: list[Any]) -> tuple[list[AttachedFile | Upload], list[str]]:
     """Each item as an uploaded file or a checked upload, and the problems found."""
     found: list[AttachedFile | Upload] = []
@@ -61,6 +70,12 @@ def _read(items: list[Any]) -> tuple[list[AttachedFile | Upload], list[str]]:
                 found.append(attached)
             if problem:
                 problems.append(problem)
+            continue
+        if isinstance(item, str) and _is_file_id(item) and not os.path.exists(item):
+            problems.append(
+                f"{where}: {item} looks like a TWIN file id, which carries no link; give the upload's "
+                "summary (TwinUploadFileOperator's output) instead"
+            )
             continue
         try:
             found.append(read_upload(item))

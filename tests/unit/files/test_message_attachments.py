@@ -174,3 +174,9 @@ def test_a_private_summary_is_refused(twin_emulator: TwinEmulator) -> None:
     with pytest.raises(AirflowFailException, match="a.png has no public url"):
         _send(channels=["viber"], attachments=[private])
     assert twin_emulator.admin.requests() == []
+
+
+def test_a_bare_file_id_is_refused_naming_what_to_give(twin_emulator: TwinEmulator) -> None:
+    with pytest.raises(AirflowFailException, match="looks like a TWIN file id, which carries no link"):
+        _send(channels=["viber"], attachments=["6f1c3c2e-9d8a-4d7e-8b1a-0c2d3e4f5a6b"])
+    assert twin_emulator.admin.requests() == []
