@@ -122,6 +122,7 @@ def get_provider_info() -> dict[str, Any]:
         "operators": _modules(
             "operators.messages",
             "operators.templates",
+            "operators.files",
             "operators.chat",
             "operators.chat_sessions",
             "operators.chat_approval",
