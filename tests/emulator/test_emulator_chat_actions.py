@@ -78,6 +78,7 @@ def test_further_list_filters(api: TwinApi) -> None:
     assert ids(keyword="PARCEL") == [closed_one]
     assert ids(markedAsSpam="1") == []
     assert set(ids(markedAsSpam="0", clientBanned="false")) == {open_one, closed_one}
-    assert ids(tags="vip") == [] and ids(operatorId="7") == []
+    assert ids(tags="vip") == []
+    assert ids(operatorId="7") == []
     assert ids(groupByClientId="1") == [closed_one]  # the client's latest session
     assert listed(api, markedAsSpam="maybe").status_code == 422

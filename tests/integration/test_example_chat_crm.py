@@ -25,7 +25,9 @@ def answer_and_close(emulator: Any, stop: threading.Event) -> None:
         for session in emulator.admin.sessions(status="OPEN")["items"]:
             if session["id"] in done or not str(session.get("name") or "").startswith("Visit feedback"):
                 continue
-            emulator.admin.reply_in_chat(f"All good, thanks! ({session['clientPhone']})", session_id=session["id"])
+            emulator.admin.reply_in_chat(
+                f"All good, thanks! ({session['clientPhone']})", session_id=session["id"]
+            )
             emulator.admin.close_session(session["id"], after_seconds=0.3)
             done.add(session["id"])
 
@@ -66,7 +68,8 @@ def test_chat_crm_waits_for_each_chat_and_stores_the_transcripts(
     assert [transcript["session_id"] for transcript in stored] == session_ids
     for transcript, phone in zip(stored, PHONES, strict=True):
         bodies = [(m["author_type"], m["body"]) for m in transcript["messages"]]
-        assert bodies[0][0] == "BOT" and "How did it go?" in bodies[0][1]
+        assert bodies[0][0] == "BOT"
+        assert "How did it go?" in bodies[0][1]
         assert bodies[-1] == ("CLIENT", f"All good, thanks! ({phone})")
         assert all("url" not in attachment for m in transcript["messages"] for attachment in m["attachments"])
     assert run.value("store_transcripts") == {"stored": 2, "file": str(tmp_path / "transcripts.jsonl")}

@@ -9,7 +9,14 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_twin.client import RetryPolicy, TwinClient, TwinInputError, TwinNotFoundError, chat, notify
+from airflow_provider_twin.client import (
+    RetryPolicy,
+    TwinClient,
+    TwinInputError,
+    TwinNotFoundError,
+    chat,
+    notify,
+)
 from airflow_provider_twin.client.chat import CampaignChatSessions
 from airflow_provider_twin.emulator import TwinEmulator
 from tests.unit.chat.chat_fixtures import CHAT_ID, emulator_config, start_session
@@ -53,16 +60,20 @@ def test_close_once_is_idempotent(client: TwinClient, twin_emulator: TwinEmulato
         client.run(chat.close_once("00000000-0000-4000-8000-000000000000"))
 
 
-def test_transcript_reads_every_page_and_filters_authors(client: TwinClient, twin_emulator: TwinEmulator) -> None:
+def test_transcript_reads_every_page_and_filters_authors(
+    client: TwinClient, twin_emulator: TwinEmulator
+) -> None:
     session_id = start_session(twin_emulator, messageBody="first", clientPhone="79990000001")
     for number in range(150):
         client.send(chat.post_client_message(session_id, f"message {number}"))
     whole = client.run(chat.read_transcript(session_id))
-    assert whole["count"] == 152 and not whole["truncated"]  # greeting + first + 150, over two pages
+    assert whole["count"] == 152
+    assert not whole["truncated"]
     assert [m["author_type"] for m in whole["messages"][:2]] == ["CLIENT", "BOT"]
     assert whole["messages"][-1]["body"] == "message 149"
     clients = client.run(chat.read_transcript(session_id, author_types="client", max_messages=10))
-    assert clients["count"] == 10 and clients["truncated"]
+    assert clients["count"] == 10
+    assert clients["truncated"]
     assert {m["author_type"] for m in clients["messages"]} == {"CLIENT"}
     message_id = whole["messages"][0]["id"]
     assert message_id is not None
@@ -76,10 +87,12 @@ def test_find_sessions_by_filters_is_bounded(client: TwinClient, twin_emulator: 
     start_session(twin_emulator, name="Other")
     client.run(chat.close_once(ids[0]))
     listing = client.run(chat.find_sessions({"chat_id": CHAT_ID, "name": "Survey"}, max_sessions=3))
-    assert listing["total"] == 5 and listing["truncated"]
+    assert listing["total"] == 5
+    assert listing["truncated"]
     assert listing["session_ids"] == ids[:3]
     open_ones = client.run(chat.find_sessions({"chatId": CHAT_ID, "name": "Survey", "status": "OPEN"}))
-    assert open_ones["session_ids"] == ids[1:] and not open_ones["truncated"]
+    assert open_ones["session_ids"] == ids[1:]
+    assert not open_ones["truncated"]
     assert open_ones["sessions"][0]["name"] == "Survey"
 
 
@@ -96,7 +109,7 @@ def test_campaign_sessions_are_found_and_matched_to_recipients(
 ) -> None:
     phones = ["79990000011", "79990000012", "79990000013"]
     message = chat_message("Feedback run 1", phones)
-    client.send(notify.create_messages([message]))
+    client.send(notify.create_messages([message]))  # type: ignore[list-item]
     start_session(twin_emulator, name="Feedback run 1")  # someone else's session of that name: unmatched
     chats = CampaignChatSessions(since=time.time())
     chats.record([message], first_index=0)
@@ -112,7 +125,7 @@ def test_campaign_sessions_are_found_and_matched_to_recipients(
 def test_a_delayed_chat_message_has_no_sessions_yet(client: TwinClient) -> None:
     later = time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime(time.time() + 3600))
     message = chat_message("Tomorrow", ["79990000021"], sendAt=later)
-    client.send(notify.create_messages([message]))
+    client.send(notify.create_messages([message]))  # type: ignore[list-item]
     chats = CampaignChatSessions(since=time.time())
     chats.record([message], first_index=0)
     found = client.run(chats.finding(wait_seconds=5))
