@@ -8,6 +8,7 @@ Airflow outcome) around the plan and the sender of :mod:`airflow_provider_twin.c
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset
@@ -181,7 +182,7 @@ def _record_outlets(op: TwinSendMessagesOperator, context: Context, summary: dic
 def _run_start(context: Context) -> float:
     """When the DAG run began: the sessions an earlier try's chunks opened count too."""
     started = getattr(context["dag_run"], "start_date", None)
-    return min(started.timestamp(), time.time()) if started is not None else time.time()
+    return min(started.timestamp(), time.time()) if isinstance(started, datetime) else time.time()
 
 
 def _chat_keys(op: TwinSendMessagesOperator, found: CampaignSessionsSummary | None) -> dict[str, Any]:
