@@ -35,6 +35,7 @@ from airflow_provider_twin.client.chat import (
     outcome_text,
     parse_approvers,
     question_text,
+    request_tag,
     session_name,
 )
 from airflow_provider_twin.hooks.twin import TwinHook
@@ -123,6 +124,7 @@ class TwinChatApprovalMixin:
             trigger=TwinChatApprovalTrigger(
                 ti_id=str(ti.id),
                 **conversation,
+                subject=operator.subject,
                 options=operator.options,
                 multiple=operator.multiple,
                 defaults=operator.defaults,
@@ -147,7 +149,8 @@ class TwinChatApprovalMixin:
         except ValueError:  # no [api] base_url: no link to the Required Actions page
             link = None
         parts = (operator.subject, operator.body, operator.options, operator.multiple, link)
-        failed = self._send(conversation, "question", question_text(*parts, self.language), False)
+        tag = request_tag(conversation["request_key"])
+        failed = self._send(conversation, "question", question_text(*parts, self.language, tag=tag), False)
         approvers = [approver_from_json(item) for item in conversation["approvers"]]
         asked = [approver for approver in approvers if approver.key not in failed]
         not_asked = "; ".join(f"{a.name} ({failed[a.key]})" for a in approvers if a.key in failed)
@@ -204,7 +207,8 @@ class TwinChatApprovalMixin:
         if isinstance(twin_chat, dict) and answered_in:
             try:
                 kind = _OUTCOME_KINDS[answered_in]
-                text = outcome_text(kind, chosen, None if kind == "chat" else who, self.language)
+                heading = {"subject": operator.subject, "tag": request_tag(twin_chat["request_key"])}
+                text = outcome_text(kind, chosen, None if kind == "chat" else who, self.language, **heading)
                 failed = self._send(twin_chat, "outcome", text, True)
             except Exception as exc:  # noqa: BLE001 - the decision stands whatever TWIN says
                 failed = {"everyone": error_summary(exc)}

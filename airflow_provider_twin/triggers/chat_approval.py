@@ -62,7 +62,9 @@ class TwinChatApprovalTrigger(BaseTrigger):
     Failure event: ``{"error": "...", "error_type": "timeout" | "unknown" | "validation"}``.
 
     :param ti_id: the task instance (its Human-in-the-loop detail).
-    :param request_key: the request (task instance and try): seeds the bulk ids of chat messages.
+    :param request_key: the request (task instance and try): seeds the bulk ids of chat messages
+        and the reference tag our messages carry.
+    :param subject: the question's subject, which the help text names.
     :param chat_id: the TWIN chat the approvers were asked in.
     :param approvers: the approvers (their JSON form).
     :param session_names: each approver's chat session name, by approver key.
@@ -84,6 +86,7 @@ class TwinChatApprovalTrigger(BaseTrigger):
         *,
         ti_id: str,
         request_key: str,
+        subject: str = "",
         chat_id: str,
         approvers: Sequence[Mapping[str, Any]],
         session_names: Mapping[str, str],
@@ -103,6 +106,7 @@ class TwinChatApprovalTrigger(BaseTrigger):
         super().__init__()  # type: ignore[no-untyped-call]
         self.ti_id = str(ti_id)
         self.request_key = str(request_key)
+        self.subject = str(subject or "")
         self.chat_id = str(chat_id)
         self.approvers = [approver_from_json(item) for item in approvers]
         self.session_names = {str(key): str(name) for key, name in session_names.items()}
@@ -129,6 +133,7 @@ class TwinChatApprovalTrigger(BaseTrigger):
             {
                 "ti_id": self.ti_id,
                 "request_key": self.request_key,
+                "subject": self.subject,
                 "chat_id": self.chat_id,
                 "approvers": [approver.to_json() for approver in self.approvers],
                 "session_names": dict(self.session_names),
@@ -155,6 +160,7 @@ class TwinChatApprovalTrigger(BaseTrigger):
         """What the wait reads and writes in TWIN."""
         return ConversationSettings(
             request_key=self.request_key,
+            subject=self.subject,
             chat_id=self.chat_id,
             approvers=tuple(self.approvers),
             session_names=dict(self.session_names),

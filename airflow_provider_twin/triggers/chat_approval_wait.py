@@ -33,6 +33,7 @@ from airflow_provider_twin.client.chat import (
     help_text,
     load_realtime,
     match_reply,
+    request_tag,
 )
 from airflow_provider_twin.triggers.chat_event_socket import RealtimeSessions
 from airflow_provider_twin.triggers.connections import TwinConnection, shared_connection
@@ -81,6 +82,7 @@ class ConversationSettings:
     """What a chat approval asks and where (the trigger's kwargs that concern TWIN)."""
 
     request_key: str
+    subject: str
     chat_id: str
     approvers: Sequence[Approver]
     session_names: Mapping[str, str]
@@ -90,6 +92,11 @@ class ConversationSettings:
     messenger_type: str | None
     bot_id: str | None
     asked_at: float
+
+    @property
+    def tag(self) -> str:
+        """The request's reference tag, which every message to the approvers carries."""
+        return request_tag(self.request_key)
 
 
 class ApprovalConversation:
@@ -116,6 +123,7 @@ class ApprovalConversation:
             approvers=list(settings.approvers),
             messenger_type=settings.messenger_type,
             asked_at=settings.asked_at,
+            tag=settings.tag,
         )
         self.realtime = self._realtime(connection, label) if realtime else None
 
@@ -198,7 +206,13 @@ class ApprovalConversation:
                 approver,
                 chat_id=settings.chat_id,
                 session_name=settings.session_names[approver.key],
-                text=help_text(settings.options, settings.multiple, settings.language),
+                text=help_text(
+                    settings.options,
+                    settings.multiple,
+                    settings.language,
+                    subject=settings.subject,
+                    tag=settings.tag,
+                ),
                 messenger_type=settings.messenger_type,
                 bot_id=settings.bot_id,
                 continue_session=True,

@@ -48,6 +48,7 @@ from airflow_provider_twin.client.chat.approval_chat import (
     check_chat_id,
     conversation_bulk_id,
     parse_approvers,
+    request_tag,
     session_name,
 )
 from airflow_provider_twin.client.chat.approval_inbox import (
@@ -225,6 +226,7 @@ __all__ = [
     "question_text",
     "read_transcript",
     "realtime_extra_problem",
+    "request_tag",
     "require_realtime",
     "session_filters",
     "session_id_for",

@@ -4,8 +4,11 @@ message that tells them.
 The question reaches each approver through Notify ``POST /messages`` with a ``chat`` channel
 (twin-api.md §3.2.4): TWIN opens (or, with ``continueLastOrStartNewSession``, continues) a
 chat session named ``chatSessionName`` with that client. The session's name carries a digest
-of the request and the approver (:func:`session_name`), which strangers cannot guess, so the
-replies in it are the approver's (:mod:`.approval_inbox` reads them).
+of the request and the approver (:func:`session_name`). A name alone proves nothing (anyone may
+start a widget session of any name, ``POST /chats/{chatId}/sessions`` needs no credentials), so
+every message the approvers get carries the request's reference tag (:func:`request_tag`): a
+session is the approver's only once TWIN put a message of ours, with that tag, in it
+(:mod:`.approval_inbox` reads the replies after it).
 
 Approvers are given as phones (``"+7 999 123-45-67"``) or as objects with one of ``phone``,
 ``messengerUserId``, ``clientId``, ``externalId`` (the destinations the chat channel reaches)
@@ -17,6 +20,7 @@ What the messages say is :mod:`.approval_texts`. Pure: no I/O.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import json
@@ -210,6 +214,19 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
+def request_tag(request_key: str) -> str:
+    """The request's reference tag, e.g. ``#K7QZ``: ``#``, a letter and three more characters of
+    base32 of SHA-256 of ``request_key``, the same for every approver and message of the request.
+
+    Every text the approvers get shows it ("ref #K7QZ"): the inbox accepts a session only once
+    a message of ours carrying it is there, and an approver with several questions open starts
+    the answer with it. Starting with a letter, it never reads as an option number (``#2``).
+    """
+    digest = hashlib.sha256(request_key.encode()).digest()
+    letter = chr(ord("A") + digest[0] % 26)
+    return f"#{letter}{base64.b32encode(digest[1:]).decode()[:3]}"
+
+
 def session_name(request_key: str, approver: Approver, label: str) -> str:
     """The chat session name of ``approver``'s conversation about request ``request_key``:
     ``Airflow approval · <label> · <12 hex>`` (at most :data:`MAX_SESSION_NAME` characters).
@@ -321,5 +338,6 @@ __all__ = [
     "check_chat_id",
     "conversation_bulk_id",
     "parse_approvers",
+    "request_tag",
     "session_name",
 ]

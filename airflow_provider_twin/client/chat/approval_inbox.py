@@ -7,15 +7,25 @@ there since the last read (``GET /sessions/{id}/messages?from=``, §4.5). TWIN p
 event for a client's message (§5.6), so this is how replies are heard; a caller polls, and
 reads at once when the websocket says anything about a session.
 
-An answer counts only when all of this holds (anything else is ignored):
+A name proves nothing: anyone may start a widget session of any name
+(``POST /chats/{chatId}/sessions`` needs no credentials, §4.2) with a first message of their
+own. So an answer counts only when all of this holds (anything else is ignored):
 
 * the session is of ``chat_id`` and its name is the approver's session name;
 * it started at or after the question was asked (``asked_at``, less
   :data:`CLOCK_SLACK_SECONDS` for clocks that disagree), and so did the message;
-* when the approver was given with a ``clientId`` and the session reports one, they are
-  equal; when a messenger was asked for and the session reports one, they are equal
-  (case-insensitive);
-* the message's ``authorType`` is ``CLIENT`` (the bot's and operators' are not answers).
+* when the approver's ``clientId`` is known and the session reports one, they are equal; it is
+  known when the approver was given with one, or else from the first session accepted (below)
+  that reports one; when a messenger was asked for and the session reports one, they are
+  equal (case-insensitive);
+* the session is accepted: it holds a message not written by the client (``BOT`` or
+  ``OPERATOR``) that carries the request's tag (:func:`.approval_chat.request_tag`), which only
+  TWIN delivering our question (or help, or outcome) puts there;
+* the message's ``authorType`` is ``CLIENT`` and it was created at or after the first such
+  tagged message of the session (what came before answers no question of ours).
+
+Once a session is accepted, the client it reports (if any) is the approver's from then on: a
+later session of another client is not theirs, even when their ``clientId`` was not given.
 
 Cost: per read one session listing per approver (TWIN pages them, :data:`PAGE_SIZE` a page),
 plus one message listing per session whose last message moved since it was last read,
@@ -61,11 +71,14 @@ class ApproverReply:
 
 @dataclass
 class _Followed:
-    """One session of an approver: when it started, where reading resumes."""
+    """One session of an approver: when it started, whose it is, where reading resumes."""
 
     approver_key: str
     started: float
+    client_id: str | None = None  # the clientId the session reports
+    anchor: float | None = None  # createdAt of our first tagged message there: accepted
     cursor: str | None = None  # ``createdAt`` of the last message read
+    cursor_at: float | None = None  # the same, in seconds since the epoch
     read_up_to: str | None = None  # the session's ``lastMessageCreatedAt`` when last read whole
 
 
@@ -73,11 +86,8 @@ class _Followed:
 class _Read:
     """What one read found, kept apart until the read succeeds."""
 
-    #: Replies with what orders them: TWIN's time, then the order they were read in.
-    replies: list[tuple[float, int, ApproverReply]] = field(default_factory=list)
-    ids: set[str] = field(default_factory=set)
-    #: Session id -> the latest ``createdAt`` read (epoch, text).
-    cursors: dict[str, tuple[float, str]] = field(default_factory=dict)
+    #: Session id -> its messages, in the order they were read.
+    messages: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)
     #: Session id -> its ``lastMessageCreatedAt``, for sessions read to their last page.
     whole: dict[str, str | None] = field(default_factory=dict)
 
@@ -99,6 +109,10 @@ def _same(left: Any, right: Any) -> bool:
     return isinstance(left, str) and isinstance(right, str) and left.strip().lower() == right.strip().lower()
 
 
+def _client(message: Mapping[str, Any]) -> bool:
+    return str(message.get("authorType") or "").upper() == CLIENT_AUTHOR
+
+
 class ApprovalInbox:
     """The replies of ``approvers`` in their sessions (see the module docstring).
 
@@ -108,7 +122,8 @@ class ApprovalInbox:
     :param approvers: the approvers (their ``client_id`` is checked against the sessions).
     :param messenger_type: the messenger asked for, or None.
     :param asked_at: when the question was sent (seconds since the epoch).
-    :raises TwinInputError: when a session name belongs to no approver.
+    :param tag: the request's reference tag, which our messages carry (``request_tag``).
+    :raises TwinInputError: when a session name belongs to no approver, or the tag is empty.
     """
 
     def __init__(
@@ -120,24 +135,35 @@ class ApprovalInbox:
         approvers: Sequence[Approver],
         messenger_type: str | None,
         asked_at: float,
+        tag: str,
     ) -> None:
         by_key = {approver.key: approver for approver in approvers}
         unknown = sorted(set(sessions) - set(by_key))
         if unknown:
             raise TwinInputError(f"sessions: no approver has the key(s) {', '.join(unknown)}")
+        if not isinstance(tag, str) or not tag.strip():
+            raise TwinInputError("tag: the request's reference tag is needed to know its sessions")
         self.client = client
         self.chat_id = chat_id
         self.names = dict(sessions)
         self.approvers = {key: by_key[key] for key in sessions}
         self.messenger_type = messenger_type
         self.asked_at = asked_at
+        self.tag = tag.strip()
         self.since = asked_at - CLOCK_SLACK_SECONDS
         self._followed: dict[str, _Followed] = {}
         self._moved: dict[str, str | None] = {}  # session id -> lastMessageCreatedAt listed
         self._seen: set[str] = set()
+        #: Approver key -> the clientId of their first accepted session that reported one.
+        self.locked_clients: dict[str, str] = {}
+
+    def client_of(self, approver_key: str) -> str | None:
+        """The clientId an approver's sessions must report (when they report one), if known."""
+        return self.approvers[approver_key].client_id or self.locked_clients.get(approver_key)
 
     def belongs(self, approver_key: str, info: Mapping[str, Any]) -> bool:
-        """Whether a listed session is ``approver_key``'s session of this question."""
+        """Whether a listed session may be ``approver_key``'s session of this question (it still
+        has to be accepted: hold our tagged message)."""
         if not isinstance(info.get("id"), str) or not info["id"]:
             return False
         if info.get("name") != self.names[approver_key] or not _same(info.get("chatId"), self.chat_id):
@@ -145,7 +171,7 @@ class ApprovalInbox:
         started = _epoch(info.get("startedAt"))
         if started is None or started < self.since:
             return False
-        client_id, reported = self.approvers[approver_key].client_id, info.get("clientId")
+        client_id, reported = self.client_of(approver_key), info.get("clientId")
         if client_id and isinstance(reported, str) and reported and not _same(reported, client_id):
             return False
         messenger = info.get("messengerType")
@@ -157,16 +183,21 @@ class ApprovalInbox:
         )
 
     def session_ids(self) -> dict[str, list[str]]:
-        """Every session found so far, per approver key, oldest first."""
+        """Every accepted session so far, per approver key, oldest first."""
         found: dict[str, list[str]] = {}
         ordered = sorted(self._followed.items(), key=lambda item: item[1].started)
         for session_id, followed in ordered:
-            found.setdefault(followed.approver_key, []).append(session_id)
+            if followed.anchor is not None:
+                found.setdefault(followed.approver_key, []).append(session_id)
         return found
 
+    def accepted_sessions(self) -> dict[str, str]:
+        """Approver key -> their latest accepted session, as the reads so far found them."""
+        return {key: ids[-1] for key, ids in self.session_ids().items()}
+
     async def find_sessions(self) -> dict[str, str]:
-        """Approver key -> the id of their latest session of this question (approvers whose
-        session TWIN does not show yet are absent)."""
+        """Approver key -> the id of their latest listed session that may be theirs (not yet
+        read: :meth:`accepted_sessions` tells which ones hold our question)."""
         return await self.client.run(self.finding())
 
     async def new_replies(self) -> list[ApproverReply]:
@@ -180,25 +211,34 @@ class ApprovalInbox:
             (key, list_sessions(limit=PAGE_SIZE, chatId=self.chat_id, name=name))
             for key, name in self.names.items()
         ]
+        latest: dict[str, tuple[float, str]] = {}
         while pending:
             pages: list[SessionPage] = yield Gather([call for _, call in pending])
             after: list[tuple[str, ApiCall[SessionPage]]] = []
             for (key, call), page in zip(pending, pages, strict=True):
                 for info in page["items"]:
                     if self.belongs(key, info):
-                        self._follow(key, info)
+                        followed = self._follow(key, info)
+                        if key not in latest or followed.started >= latest[key][0]:
+                            latest[key] = (followed.started, str(info["id"]))
                 following = next_page(call, page)
                 if following is not None:
                     after.append((key, following))
             pending = after
-        return {key: ids[-1] for key, ids in self.session_ids().items()}
+        return {key: session_id for key, (_, session_id) in latest.items()}
 
-    def _follow(self, key: str, info: Mapping[str, Any]) -> None:
+    def _follow(self, key: str, info: Mapping[str, Any]) -> _Followed:
         session_id = str(info["id"])
-        if session_id not in self._followed:
-            self._followed[session_id] = _Followed(key, _epoch(info.get("startedAt")) or self.asked_at)
+        followed = self._followed.get(session_id)
+        if followed is None:
+            started = _epoch(info.get("startedAt")) or self.asked_at
+            followed = self._followed[session_id] = _Followed(key, started)
+        reported = info.get("clientId")
+        if isinstance(reported, str) and reported:
+            followed.client_id = reported
         last = info.get("lastMessageCreatedAt")
         self._moved[session_id] = last if isinstance(last, str) and last else None
+        return followed
 
     def reading(self) -> Procedure[list[ApproverReply]]:
         """:meth:`new_replies` as a procedure (for ``client.run``).
@@ -217,56 +257,77 @@ class ApprovalInbox:
             pages: list[SessionMessagePage] = yield Gather([call for _, call in pending])
             after: list[tuple[str, ApiCall[SessionMessagePage]]] = []
             for (session_id, call), page in zip(pending, pages, strict=True):
-                self._take(session_id, page["items"], read)
+                read.messages.setdefault(session_id, []).extend(page["items"])
                 following = next_page(call, page)
                 if following is not None:
                     after.append((session_id, following))
                 else:
                     read.whole[session_id] = self._moved.get(session_id)
             pending = after
-        for session_id, cursor in read.cursors.items():
-            self._followed[session_id].cursor = cursor[1]
+        replies: list[tuple[float, int, ApproverReply]] = []
+        for session_id, messages in read.messages.items():
+            self._take(session_id, messages, replies)
         for session_id, last in read.whole.items():
-            self._followed[session_id].read_up_to = last
-        self._seen.update(reply.message_id for _, _, reply in read.replies)
-        read.replies.sort(key=lambda item: item[:2])
-        return [reply for _, _, reply in read.replies]
+            if session_id in self._followed:
+                self._followed[session_id].read_up_to = last
+        replies.sort(key=lambda item: item[:2])
+        return [reply for _, _, reply in replies]
 
     def _messages_from(self, session_id: str) -> ApiCall[SessionMessagePage]:
         cursor = self._followed[session_id].cursor or _iso(self.since)
         window: dict[str, Any] = {"from": cursor}
         return session_messages(session_id, limit=PAGE_SIZE, **window)
 
-    def _take(self, session_id: str, items: Sequence[Mapping[str, Any]], read: _Read) -> None:
-        followed = self._followed[session_id]
-        for message in items:
-            created = message.get("createdAt")
-            moment = _epoch(created)
-            if moment is None:
-                continue
-            last = read.cursors.get(session_id)
-            if last is None or moment > last[0]:
-                read.cursors[session_id] = (moment, str(created))
+    def _accept(self, session_id: str, followed: _Followed, anchor: float) -> None:
+        """The session holds our tagged message: the approver's; their client is locked."""
+        followed.anchor = anchor
+        key = followed.approver_key
+        if followed.client_id and self.client_of(key) is None:
+            self.locked_clients[key] = followed.client_id
+        locked = self.client_of(key)
+        for other_id, other in list(self._followed.items()):
+            foreign = other.client_id and locked and not _same(other.client_id, locked)
+            if other_id != session_id and other.approver_key == key and foreign:
+                del self._followed[other_id]  # a session of another client: not theirs
+
+    def _take(
+        self,
+        session_id: str,
+        items: Sequence[Mapping[str, Any]],
+        replies: list[tuple[float, int, ApproverReply]],
+    ) -> None:
+        """Take what a successful read found in one session: acceptance, cursor, replies."""
+        followed = self._followed.get(session_id)
+        if followed is None:
+            return
+        dated = [(_epoch(message.get("createdAt")), message) for message in items]
+        ordered = sorted(
+            ((moment, message) for moment, message in dated if moment is not None),
+            key=lambda item: (item[0], _client(item[1])),  # ours first at the same time
+        )
+        for moment, message in ordered:
+            if followed.cursor_at is None or moment >= followed.cursor_at:
+                followed.cursor_at, followed.cursor = moment, str(message["createdAt"])
             message_id = message.get("id")
-            if (
-                not isinstance(message_id, str)
-                or not message_id
-                or message_id in self._seen
-                or message_id in read.ids
-                or str(message.get("authorType") or "").upper() != CLIENT_AUTHOR
-                or moment < self.since
-            ):
+            if not isinstance(message_id, str) or not message_id or message_id in self._seen:
                 continue
-            read.ids.add(message_id)
+            self._seen.add(message_id)
+            if not _client(message):
+                body = message.get("body")
+                if followed.anchor is None and isinstance(body, str) and self.tag in body:
+                    self._accept(session_id, followed, moment)
+                continue
+            if followed.anchor is None or moment < followed.anchor or moment < self.since:
+                continue
             body = message.get("body")
             reply = ApproverReply(
                 approver_key=followed.approver_key,
                 session_id=session_id,
                 message_id=message_id,
                 text=body if isinstance(body, str) else "",
-                created_at=str(created),
+                created_at=str(message["createdAt"]),
             )
-            read.replies.append((moment, len(read.replies), reply))
+            replies.append((moment, len(replies), reply))
 
 
 __all__ = [

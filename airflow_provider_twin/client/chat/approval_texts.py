@@ -1,9 +1,12 @@
 """What an approval conversation over TWIN chat says, in English or Russian.
 
 The question (subject, body, numbered options, how to answer, the Airflow link), the help sent
-after a reply that chooses nothing, and the outcome told to every approver at the end. Texts
-say only what they are given (subject, body, options, a link, who decided): no credentials, no
-internal ids. Pure: no I/O.
+after a reply that chooses nothing, and the outcome told to every approver at the end. Each
+opens with the request's subject and reference tag ("Deploy? (ref #K7QZ)",
+:func:`~.approval_chat.request_tag`): the approver sees which request a message is about, and
+the inbox knows a session by our tagged message in it. Texts say only what they are given
+(subject, body, options, a link, who decided, the tag): no credentials, no internal ids.
+Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ _HELP = {
         True,
     ): "Пожалуйста, ответьте номерами или текстами одного или нескольких вариантов (например, 1, 3):",
 }
+_REF = {"en": "ref {tag}", "ru": "запрос {tag}"}
 _LINK = {"en": "Or answer in Airflow: {link}", "ru": "Или ответьте в Airflow: {link}"}
 _OUTCOMES = {
     ("chat", "en"): "Recorded: {options}. Thank you.",
@@ -69,6 +73,13 @@ def _numbered(options: Sequence[str]) -> str:
     return "\n".join(f"{number}. {option}" for number, option in enumerate(options, 1))
 
 
+def heading(subject: str | None, tag: str, language: str) -> str:
+    """The first line of every message: the request's subject and its reference tag."""
+    ref = _REF[check_language(language)].format(tag=tag)
+    text = " ".join(str(subject or "").split())
+    return f"{text} ({ref})" if text else ref
+
+
 def question_text(  # noqa: PLR0917 (the question's parts, in the order it shows them)
     subject: str,
     body: str | None,
@@ -76,24 +87,30 @@ def question_text(  # noqa: PLR0917 (the question's parts, in the order it shows
     multiple: bool,
     link: str | None,
     language: str,
+    *,
+    tag: str,
 ) -> str:
-    """The question: subject, body, how to answer, the numbered options, the Airflow link."""
+    """The question: subject and tag, body, how to answer, the numbered options, the Airflow link."""
     lang = check_language(language)
-    parts = [str(subject or "").strip(), str(body or "").strip()]
+    parts = [heading(subject, tag, lang), str(body or "").strip()]
     parts.append(f"{_ASK[lang, bool(multiple)]}\n{_numbered(options)}")
     if link:
         parts.append(_LINK[lang].format(link=link))
     return "\n\n".join(part for part in parts if part)
 
 
-def help_text(options: Sequence[str], multiple: bool, language: str) -> str:
-    """The reply to a message that chooses nothing: how to answer, and the options again."""
-    return f"{_HELP[check_language(language), bool(multiple)]}\n{_numbered(options)}"
+def help_text(options: Sequence[str], multiple: bool, language: str, *, subject: str, tag: str) -> str:
+    """The reply to a message that chooses nothing: which request, how to answer, the options."""
+    lang = check_language(language)
+    return f"{heading(subject, tag, lang)}\n{_HELP[lang, bool(multiple)]}\n{_numbered(options)}"
 
 
-def outcome_text(kind: str, chosen: Sequence[str], who: str | None, language: str) -> str:
-    """What the approvers are told at the end: their answer ``chat``, an answer given in
-    Airflow (by ``who`` when known), or the defaults taken at the ``timeout``.
+def outcome_text(
+    kind: str, chosen: Sequence[str], who: str | None, language: str, *, subject: str, tag: str
+) -> str:
+    """What the approvers are told at the end, under the request's heading: their answer
+    ``chat``, an answer given in Airflow (by ``who`` when known), or the defaults taken at the
+    ``timeout``.
 
     :raises TwinInputError: for another ``kind`` or language.
     """
@@ -107,7 +124,7 @@ def outcome_text(kind: str, chosen: Sequence[str], who: str | None, language: st
         kind_key = kind
     else:
         raise TwinInputError(f"kind: {shown(kind)} is not one of chat, airflow, timeout")
-    return _OUTCOMES[kind_key, lang].format(options=options, who=who)
+    return f"{heading(subject, tag, lang)}\n{_OUTCOMES[kind_key, lang].format(options=options, who=who)}"
 
 
 __all__ = [
@@ -115,6 +132,7 @@ __all__ = [
     "OUTCOME_KINDS",
     "Language",
     "check_language",
+    "heading",
     "help_text",
     "outcome_text",
     "question_text",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ from airflow_provider_twin.client.chat import (
     outcome_text,
     parse_approvers,
     question_text,
+    request_tag,
     session_name,
 )
 from airflow_provider_twin.client.core.problems import Problems
@@ -146,32 +148,56 @@ def test_a_conversation_bulk_id_is_a_deterministic_uuid_per_request_approver_and
 
 
 # -- texts -----------------------------------------------------------------------------------------
-def test_the_question_shows_subject_body_numbered_options_and_the_link() -> None:
-    text = question_text("Deploy?", "Build 42 passed.", ["Approve", "Reject"], False, "http://af/ui", "en")
+def test_a_request_tag_is_short_starts_with_a_letter_and_is_the_request_s_own() -> None:
+    tags = {request_tag(f"ti-{n}#1") for n in range(300)}
+    assert len(tags) > 290
+    assert all(re.fullmatch(r"#[A-Z][A-Z2-7]{3}", tag) for tag in tags)
+    assert request_tag("ti-1#1") == request_tag("ti-1#1")
+    assert request_tag("ti-1#1") != request_tag("ti-1#2")  # each try is its own request
+
+
+def test_the_question_shows_subject_and_tag_body_numbered_options_and_the_link() -> None:
+    tag = request_tag("ti-1#1")
+    text = question_text(
+        "Deploy?", "Build 42 passed.", ["Approve", "Reject"], False, "http://af/ui", "en", tag=tag
+    )
     assert text == (
-        "Deploy?\n\nBuild 42 passed.\n\nReply with the number or the text of an option:\n"
+        f"Deploy? (ref {tag})\n\nBuild 42 passed.\n\nReply with the number or the text of an option:\n"
         "1. Approve\n2. Reject\n\nOr answer in Airflow: http://af/ui"
     )
-    russian = question_text("Выкатить?", None, ["Да", "Нет"], True, None, "RU").split("\n")
-    assert russian[0] == "Выкатить?"
+    russian = question_text("Выкатить?", None, ["Да", "Нет"], True, None, "RU", tag=tag).split("\n")
+    assert russian[0] == f"Выкатить? (запрос {tag})"
     assert russian[2].startswith("Ответьте номерами или текстами одного или нескольких вариантов")
     assert russian[3:] == ["1. Да", "2. Нет"]
 
 
-def test_help_and_outcomes_in_english_and_russian() -> None:
-    assert help_text(["A", "B"], False, "en") == (
-        "Please answer with the number or the text of an option:\n1. A\n2. B"
+def test_help_and_outcomes_name_the_request_in_english_and_russian() -> None:
+    ref = {"subject": "Deploy?", "tag": "#K7QZ"}
+    assert help_text(["A", "B"], False, "en", **ref) == (
+        "Deploy? (ref #K7QZ)\nPlease answer with the number or the text of an option:\n1. A\n2. B"
     )
-    assert help_text(["A"], True, "ru").startswith("Пожалуйста, ответьте номерами")
-    assert outcome_text("chat", ["Approve"], None, "en") == "Recorded: Approve. Thank you."
-    assert outcome_text("chat", ["A", "B"], None, "ru") == "Записано: A, B. Спасибо."
-    assert outcome_text("airflow", ["Reject"], "admin", "en") == "Already decided in Airflow by admin: Reject"
-    assert outcome_text("airflow", ["Reject"], None, "en") == "Already decided in Airflow: Reject"
-    assert outcome_text("airflow", ["Reject"], "admin", "ru") == "Уже решено в Airflow (admin): Reject"
-    assert outcome_text("timeout", ["Reject"], None, "en") == "No answer in time: Reject taken by default."
-    assert outcome_text("timeout", [], None, "ru") == "Ответа не было вовремя."
+    assert help_text(["A"], True, "ru", **ref).split("\n")[1].startswith("Пожалуйста, ответьте номерами")
+    assert outcome_text("chat", ["Approve"], None, "en", **ref) == (
+        "Deploy? (ref #K7QZ)\nRecorded: Approve. Thank you."
+    )
+    outcomes = [
+        (("chat", ["A", "B"], None, "ru"), "Записано: A, B. Спасибо."),
+        (("airflow", ["Reject"], "admin", "en"), "Already decided in Airflow by admin: Reject"),
+        (("airflow", ["Reject"], None, "en"), "Already decided in Airflow: Reject"),
+        (("airflow", ["Reject"], "admin", "ru"), "Уже решено в Airflow (admin): Reject"),
+        (("timeout", ["Reject"], None, "en"), "No answer in time: Reject taken by default."),
+        (("timeout", [], None, "ru"), "Ответа не было вовремя."),
+    ]
+    for arguments, line in outcomes:
+        assert outcome_text(*arguments, **ref).split("\n") == [
+            "Deploy? (запрос #K7QZ)" if arguments[3] == "ru" else "Deploy? (ref #K7QZ)",
+            line,
+        ]
+    assert (
+        outcome_text("timeout", [], None, "en", subject=" ", tag="#K7QZ") == "ref #K7QZ\nNo answer in time."
+    )
     with pytest.raises(TwinInputError, match="^kind"):
-        outcome_text("later", [], None, "en")
+        outcome_text("later", [], None, "en", **ref)
     with pytest.raises(TwinInputError, match="^language"):
         check_language("de")
     assert check_language(" RU ") == "ru"

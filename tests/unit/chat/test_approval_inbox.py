@@ -1,7 +1,9 @@
 """The approvers' replies, read from their own chat sessions on the emulator.
 
-Sessions start over REST (``POST /chats/{chatId}/sessions`` with the session's name and the
-client), the approver writes with ``POST /sessions/{id}/clients/messages``.
+The question opens the approver's session as the operator sends it (Notify's chat channel, its
+text a BOT message carrying the request's tag); anyone can also start a session of any name over
+REST (``POST /chats/{chatId}/sessions``, no credentials). Clients write with
+``POST /sessions/{id}/clients/messages``.
 """
 
 from __future__ import annotations
@@ -14,14 +16,24 @@ from typing import Any
 import httpx
 import pytest
 
-from airflow_provider_twin.client import ApiCall, AsyncTwinClient, TwinInputError, TwinServerError
+from airflow_provider_twin.client import (
+    ApiCall,
+    AsyncTwinClient,
+    TwinClient,
+    TwinInputError,
+    TwinServerError,
+    chat_message_procedure,
+)
 from airflow_provider_twin.client.chat import (
     CLOCK_SLACK_SECONDS,
     ApprovalInbox,
     Approver,
     ApproverReply,
     approval_inbox,
+    chat_message,
+    conversation_bulk_id,
     parse_approvers,
+    request_tag,
     session_name,
 )
 from airflow_provider_twin.client.core.flows import Finished, Gather, Procedure, resume
@@ -30,6 +42,25 @@ from tests.unit.chat.chat_fixtures import CHAT_ID, emulator_config
 
 OTHER_CHAT = "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d"
 MESSAGES_PATH = "/messages"
+REQUEST_KEY = "ti-1#1"
+TAG = request_tag(REQUEST_KEY)
+
+
+def ask(emulator: TwinEmulator, approver: Approver, name: str, purpose: str = "question") -> str:
+    """Send the approver a tagged message as the operator does (a new session, or with
+    ``purpose`` other than the question the open one continued); returns the session's id."""
+    message = chat_message(
+        approver,
+        chat_id=CHAT_ID,
+        session_name=name,
+        text=f"Deploy? (ref {TAG})",
+        continue_session=purpose != "question",
+    )
+    with TwinClient(emulator_config(emulator)) as twin:
+        twin.run(chat_message_procedure(message, conversation_bulk_id(REQUEST_KEY, approver, purpose)))
+    sessions = [s for s in emulator.admin.sessions(chatId=CHAT_ID, limit=1000)["items"] if s["name"] == name]
+    session_id: str = max(sessions, key=lambda session: str(session["startedAt"]))["id"]
+    return session_id
 
 
 def start(emulator: TwinEmulator, name: str | None, chat_id: str = CHAT_ID, **body: Any) -> str:
@@ -108,7 +139,7 @@ def reader(twin_emulator: TwinEmulator) -> Iterator[Reader]:
 def inbox_of(
     reader: Reader, approvers: list[Approver], asked_at: float, messenger_type: str | None = None
 ) -> ApprovalInbox:
-    names = {approver.key: session_name("ti-1", approver, "deploy") for approver in approvers}
+    names = {approver.key: session_name(REQUEST_KEY, approver, "deploy") for approver in approvers}
     return ApprovalInbox(
         reader.client,
         chat_id=CHAT_ID,
@@ -116,6 +147,7 @@ def inbox_of(
         approvers=approvers,
         messenger_type=messenger_type,
         asked_at=asked_at,
+        tag=TAG,
     )
 
 
@@ -125,8 +157,8 @@ def test_replies_come_from_the_approvers_own_sessions_only(
     ann, bob = parse_approvers(["79001234567", "79007654321"])
     asked_at = time.time()
     inbox = inbox_of(reader, [ann, bob], asked_at)
-    ann_session = start(twin_emulator, inbox.names[ann.key], clientPhone="79001234567")
-    bob_session = start(twin_emulator, inbox.names[bob.key], clientPhone="79007654321")
+    ann_session = ask(twin_emulator, ann, inbox.names[ann.key])
+    bob_session = ask(twin_emulator, bob, inbox.names[bob.key])
     stranger = start(twin_emulator, "Airflow approval · deploy · 000000000000")
     elsewhere = start(twin_emulator, inbox.names[ann.key], chat_id=OTHER_CHAT)
     unnamed = start(twin_emulator, None)
@@ -137,6 +169,7 @@ def test_replies_come_from_the_approvers_own_sessions_only(
 
     assert reader.sessions(inbox) == {ann.key: ann_session, bob.key: bob_session}
     replies = reader.replies(inbox)
+    assert inbox.accepted_sessions() == {ann.key: ann_session, bob.key: bob_session}
     assert replies == [
         ApproverReply(ann.key, ann_session, first, "approve", replies[0].created_at),
         ApproverReply(bob.key, bob_session, second, "2", replies[1].created_at),
@@ -152,7 +185,7 @@ def test_each_reply_comes_once_and_reads_resume_from_the_last_message(
     (ann,) = parse_approvers(["79001234567"])
     inbox = inbox_of(reader, [ann], time.time())
     assert reader.replies(inbox) == []  # no session yet
-    session_id = start(twin_emulator, inbox.names[ann.key], clientPhone="79001234567")
+    session_id = ask(twin_emulator, ann, inbox.names[ann.key])
     write(twin_emulator, session_id, "what?")
     assert [reply.text for reply in reader.replies(inbox)] == ["what?"]
     first_read = reader.message_reads()[-1]
@@ -175,10 +208,10 @@ def test_a_failed_read_loses_no_reply(
     monkeypatch.setattr(approval_inbox, "PAGE_SIZE", 1)  # one message a page
     (ann,) = parse_approvers(["79001234567"])
     inbox = inbox_of(reader, [ann], time.time())
-    session_id = start(twin_emulator, inbox.names[ann.key], clientPhone="79001234567")
+    session_id = ask(twin_emulator, ann, inbox.names[ann.key])
     write(twin_emulator, session_id, "1")
     write(twin_emulator, session_id, "2")
-    reader.failing_read = 3  # the greeting and "1" are read, then "2" fails
+    reader.failing_read = 3  # the question and "1" are read, then "2" fails
     with pytest.raises(TwinServerError):
         reader.replies(inbox)
     assert [reply.text for reply in reader.replies(inbox)] == ["1", "2"]
@@ -189,14 +222,14 @@ def test_a_session_started_before_the_question_is_not_the_approvers(
     twin_emulator: TwinEmulator, reader: Reader
 ) -> None:
     (ann,) = parse_approvers(["79001234567"])
-    name = session_name("ti-1", ann, "deploy")
-    old = start(twin_emulator, name, clientPhone="79001234567")
+    name = session_name(REQUEST_KEY, ann, "deploy")
+    old = ask(twin_emulator, ann, name, purpose="earlier")
     write(twin_emulator, old, "approve")
     twin_emulator.admin.advance_clock(CLOCK_SLACK_SECONDS + 120)
     inbox = inbox_of(reader, [ann], time.time() + CLOCK_SLACK_SECONDS + 120)
     assert reader.replies(inbox) == []
     assert reader.sessions(inbox) == {}
-    new = start(twin_emulator, name, clientPhone="79001234567")
+    new = ask(twin_emulator, ann, name)
     message_id = write(twin_emulator, new, "reject")
     assert [(r.session_id, r.message_id) for r in reader.replies(inbox)] == [(new, message_id)]
 
@@ -207,6 +240,8 @@ def test_a_session_of_another_client_or_messenger_is_not_the_approvers(
     (ann,) = parse_approvers([{"clientId": "client-ann"}])
     inbox = inbox_of(reader, [ann], time.time(), messenger_type="whatsapp")
     name = inbox.names[ann.key]
+    # TWIN's bot greets every new session with our tag: each session below holds it
+    twin_emulator.admin.update_settings(bot_greeting=f"Hello ({TAG})")
     impostor = start(twin_emulator, name, clientId="client-eve", messengerType="WHATSAPP")
     telegram = start(twin_emulator, name, clientId="client-ann", messengerType="TELEGRAM")
     own = start(twin_emulator, name, clientId="client-ann", messengerType="WHATSAPP")
@@ -226,4 +261,59 @@ def test_session_names_of_unknown_approvers_are_refused(reader: Reader) -> None:
             approvers=[ann],
             messenger_type=None,
             asked_at=time.time(),
+            tag=TAG,
         )
+
+
+def test_a_forged_widget_session_of_the_approvers_name_is_ignored(
+    twin_emulator: TwinEmulator, reader: Reader
+) -> None:
+    """Anyone may start a widget session of any name with a first message: without our tagged
+    message in it, it is nobody's answer."""
+    (ann,) = parse_approvers(["79001234567"])
+    inbox = inbox_of(reader, [ann], time.time())
+    name = inbox.names[ann.key]
+    forged = start(twin_emulator, name, clientPhone="79995550000", messageBody="1")
+    write(twin_emulator, forged, "yes")
+    assert reader.replies(inbox) == []
+    own = ask(twin_emulator, ann, name)
+    later = start(twin_emulator, name, clientPhone="79995550000", messageBody="1")
+    write(twin_emulator, later, "approve")
+    assert reader.replies(inbox) == []
+    assert inbox.accepted_sessions() == {ann.key: own}
+    message_id = write(twin_emulator, own, "2")
+    assert [(r.session_id, r.message_id) for r in reader.replies(inbox)] == [(own, message_id)]
+
+
+def test_only_client_messages_after_our_tagged_message_count(
+    twin_emulator: TwinEmulator, reader: Reader
+) -> None:
+    """A session of the approver's name and client started before our message reached it: what
+    the client wrote before answers no question of ours."""
+    (ann,) = parse_approvers(["79001234567"])
+    inbox = inbox_of(reader, [ann], time.time())
+    name = inbox.names[ann.key]
+    session_id = start(twin_emulator, name, clientPhone="79001234567", messageBody="1")
+    write(twin_emulator, session_id, "approve")
+    assert reader.replies(inbox) == []
+    assert ask(twin_emulator, ann, name, purpose="help:x") == session_id  # continued: tagged now
+    message_id = write(twin_emulator, session_id, "reject")
+    assert [r.message_id for r in reader.replies(inbox)] == [message_id]
+
+
+def test_the_first_accepted_session_locks_the_approvers_client(
+    twin_emulator: TwinEmulator, reader: Reader
+) -> None:
+    (ann,) = parse_approvers(["79001234567"])
+    inbox = inbox_of(reader, [ann], time.time())
+    name = inbox.names[ann.key]
+    own = ask(twin_emulator, ann, name)
+    assert reader.replies(inbox) == []
+    ann_client = twin_emulator.admin.sessions(chatId=CHAT_ID, limit=1000)["items"][0]["clientId"]
+    assert inbox.locked_clients == {ann.key: ann_client}
+    # Even a session that somehow holds our tag is not Ann's when another client talks in it.
+    twin_emulator.admin.update_settings(bot_greeting=f"Hello ({TAG})")
+    other = start(twin_emulator, name, clientPhone="79995550000")
+    write(twin_emulator, other, "1")
+    assert reader.replies(inbox) == []
+    assert inbox.session_ids() == {ann.key: [own]}

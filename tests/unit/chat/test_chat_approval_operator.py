@@ -18,7 +18,7 @@ from airflow.providers.standard.operators import hitl as airflow_hitl
 from airflow.sdk import DAG, Param
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
 
-from airflow_provider_twin.client.chat import parse_approvers
+from airflow_provider_twin.client.chat import parse_approvers, request_tag
 from airflow_provider_twin.emulator import TwinEmulator
 from airflow_provider_twin.operators.chat_approval import (
     TwinChatApprovalOperator,
@@ -181,9 +181,11 @@ def test_the_question_goes_to_every_approver_and_the_wait_defers_to_the_chat_tri
     assert trigger.defaults == ["Reject"]
     timeout = datetime.fromisoformat(trigger.timeout_datetime or "")
     assert timedelta(minutes=59) < timeout - datetime.now(timezone.utc) <= timedelta(hours=1)
+    tag = request_tag(f"{TI_ID}#1")
+    assert trigger.subject == "Deploy release 42?"
     for phone in ("79001234567", "79007654321"):
         (question,) = bot_texts(twin_emulator, phone)
-        assert question.startswith("Deploy release 42?\n\nRelease notes: ...\n\n")
+        assert question.startswith(f"Deploy release 42? (ref {tag})\n\nRelease notes: ...\n\n")
         assert question.endswith("1. Approve\n2. Reject")
     sessions = twin_emulator.admin.sessions(chatId=CHAT_ID)["items"]
     assert {s["name"] for s in sessions} == set(trigger.session_names.values())
@@ -208,9 +210,12 @@ def test_the_question_goes_to_every_approver_and_the_wait_defers_to_the_chat_tri
     assert operator.hitl_summary_extra["answered_in"] == "twin_chat"
     assert operator.hitl_summary_extra["approved"] is True
     for phone in ("79001234567", "79007654321"):
-        assert bot_texts(twin_emulator, phone)[-1] == "Recorded: Approve. Thank you."
+        assert (
+            bot_texts(twin_emulator, phone)[-1]
+            == f"Deploy release 42? (ref {tag})\nRecorded: Approve. Thank you."
+        )
     operator.execute_complete(make_context(operator), event, twin_chat=twin_chat)  # a repeat
-    assert bot_texts(twin_emulator, "79001234567")[-1:] == ["Recorded: Approve. Thank you."]
+    assert bot_texts(twin_emulator, "79001234567")[-1].endswith("\nRecorded: Approve. Thank you.")
     assert len(bot_texts(twin_emulator, "79001234567")) == 2  # the outcome is sent once
 
 
@@ -233,7 +238,9 @@ def test_an_answer_from_airflow_s_api_resumes_with_its_own_event_and_is_told_wit
     )
     assert operator.hitl_summary_extra["answered_in"] == "airflow"
     assert operator.hitl_summary_extra["approved"] is False
-    assert bot_texts(twin_emulator, "79001234567")[-1] == "Already decided in Airflow by admin: Reject"
+    assert bot_texts(twin_emulator, "79001234567")[-1].endswith(
+        "\nAlready decided in Airflow by admin: Reject"
+    )
 
 
 @pytest.mark.integration

@@ -16,6 +16,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import httpx
 import pytest
 from airflow.sdk.api.datamodels._generated import HITLDetailResponse, HITLUser
 
@@ -25,6 +26,8 @@ from airflow_provider_twin.client.chat import (
     chat_message,
     conversation_bulk_id,
     parse_approvers,
+    question_text,
+    request_tag,
     session_name,
 )
 from airflow_provider_twin.emulator import TwinEmulator
@@ -39,6 +42,8 @@ REQUEST_KEY = f"{TI_ID}#1"
 ANNA, BORIS = "+7 900 123-45-67", {"phone": "+7 900 765-43-21", "name": "Boris"}
 STRANGER = "79005550000"
 OPTIONS = ["Approve", "Reject"]
+SUBJECT = "Deploy?"
+TAG = request_tag(REQUEST_KEY)
 
 
 class FakeAirflow:
@@ -103,7 +108,7 @@ def ask(approvers: list[Approver]) -> float:
                 approver,
                 chat_id=CHAT_ID,
                 session_name=names(approvers)[approver.key],
-                text="Deploy?\n1. Approve\n2. Reject",
+                text=question_text(SUBJECT, None, OPTIONS, False, None, "en", tag=TAG),
                 continue_session=False,
             )
             bulk_id = conversation_bulk_id(REQUEST_KEY, approver, "question")
@@ -117,6 +122,7 @@ def make_trigger(approvers: list[Approver], asked_at: float, **overrides: Any) -
     kwargs: dict[str, Any] = {
         "ti_id": TI_ID,
         "request_key": REQUEST_KEY,
+        "subject": SUBJECT,
         "chat_id": CHAT_ID,
         "approvers": [approver.to_json() for approver in approvers],
         "session_names": names(approvers),
@@ -165,6 +171,7 @@ def send_as_stranger() -> None:
 
 
 HELP = "Please answer with the number or the text of an option:"
+HEADING = f"{SUBJECT} (ref {TAG})"
 
 
 # -- kwargs ------------------------------------------------------------------------------------------
@@ -272,17 +279,51 @@ async def test_strangers_are_ignored_and_a_reply_that_chooses_nothing_gets_help(
     run = asyncio.ensure_future(first_event(make_trigger(approvers, asked_at)))
     await asyncio.to_thread(reply, twin_emulator, "1", STRANGER)  # not an approver's session
     await asyncio.to_thread(reply, twin_emulator, "maybe tomorrow", "79001234567")
-    await until(lambda: any(text.startswith(HELP) for text in bot_texts(twin_emulator, "79001234567")))
+    await until(lambda: any(HELP in text for text in bot_texts(twin_emulator, "79001234567")))
     await asyncio.sleep(0.6)  # a few more rounds: the help is sent once, the stranger stays unheard
     assert not run.done()
-    assert [t for t in bot_texts(twin_emulator, "79001234567") if t.startswith(HELP)] == [
-        HELP + "\n1. Approve\n2. Reject"
+    assert [t for t in bot_texts(twin_emulator, "79001234567") if HELP in t] == [
+        f"{HEADING}\n{HELP}\n1. Approve\n2. Reject"
     ]
     assert bot_texts(twin_emulator, STRANGER) == ["Hi"]
     await asyncio.to_thread(reply, twin_emulator, "2", "79001234567")
     event = await asyncio.wait_for(run, 15)
     assert (event["answered_in"], event["chosen_options"]) == ("twin_chat", ["Reject"])
     assert airflow.recorded == [(["Reject"], {"reason": "none given"})]
+
+
+@pytest.mark.integration
+async def test_a_forged_widget_session_with_the_approvers_session_name_is_ignored(
+    twin_emulator: TwinEmulator, twin_connection_env: str, airflow: FakeAirflow
+) -> None:
+    """Starting a widget session needs no credentials: a stranger who learnt the session name
+    starts one with it and answers "1". No message of ours is in it, so it counts for nobody."""
+    approvers = parse_approvers([ANNA])
+    asked_at = await asyncio.to_thread(ask, approvers)
+    run = asyncio.ensure_future(first_event(make_trigger(approvers, asked_at)))
+    forged = await asyncio.to_thread(
+        httpx.post,
+        f"{twin_emulator.base_url}/chat/api/v1/chats/{CHAT_ID}/sessions",
+        json={"name": names(approvers)[approvers[0].key], "clientPhone": STRANGER, "messageBody": "1"},
+    )
+    assert forged.status_code == 201, forged.text
+    await asyncio.to_thread(twin_emulator.admin.reply_in_chat, "yes", session_id=forged.json()["id"])
+    await asyncio.sleep(1.0)  # several rounds
+    assert not run.done()
+    assert airflow.recorded == []
+    # the bot greeted the stranger, but nothing of ours reached them (no help either)
+    assert not any(TAG in text for text in bot_texts(twin_emulator, STRANGER))
+    await asyncio.to_thread(twin_emulator.admin.reply_in_chat, "2", session_id=own_session(twin_emulator))
+    event = await asyncio.wait_for(run, 15)
+    assert (event["answered_in"], event["chosen_options"]) == ("twin_chat", ["Reject"])
+
+
+def own_session(emulator: TwinEmulator) -> str:
+    """Anna's session: the one the question opened."""
+    sessions = emulator.admin.sessions(chatId=CHAT_ID, limit=1000)["items"]
+    [session] = [s for s in sessions if s.get("clientPhone") == "79001234567"]
+    session_id: str = session["id"]
+    return session_id
 
 
 @pytest.mark.integration
