@@ -1,7 +1,7 @@
 """TWIN notify: send campaigns, follow their delivery, cancel delayed messages.
 
 ``api`` holds the endpoint calls (``POST/GET/DELETE /messages``), ``send_jobs_api`` those of
-TWIN's send jobs (``/tasks``, run by :mod:`.send_jobs`); the other modules hold the
+TWIN's send jobs (``/tasks``, run by ``send_jobs``); the other modules hold the
 procedures built on them, each written once; ``status_events`` reports message statuses as
 events (:class:`MessageEventFilter`, :func:`poll_message_events`).
 """

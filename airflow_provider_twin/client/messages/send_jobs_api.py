@@ -2,7 +2,8 @@
 status and list (twin-api.md §3.6).
 
 A send job is a campaign TWIN runs itself: a name, send windows and a messages file, started
-once and paced by TWIN. The procedures built on these calls live in :mod:`.send_jobs`.
+once and paced by TWIN. The procedures built on these calls live in
+``client.messages.send_jobs``.
 """
 
 from __future__ import annotations
@@ -93,8 +94,9 @@ def _settings(name: str | None, allowed_time_ranges: Sequence[Sequence[str]] | N
 def create_send_job(name: str, allowed_time_ranges: Sequence[Sequence[str]] | None = None) -> ApiCall[str]:
     """``POST /tasks``: a new job (``CREATED``); its id.
 
-    Not safe to repeat blindly (a second job would be created): :func:`.send_jobs.start_send_job`
-    looks the name up before creating, which is what makes it safe.
+    Not safe to repeat blindly (a second job would be created):
+    :func:`~airflow_provider_twin.client.messages.start_send_job` looks the name up before
+    creating, which is what makes it safe.
     """
     if not isinstance(name, str) or not name.strip():
         raise TwinInputError("name: a send job needs a name")
@@ -127,7 +129,7 @@ def add_send_job_messages(
     """``POST /tasks/{id}``: upload the job's messages file as the multipart part ``messages``.
 
     Not safe to repeat blindly (the rows would be added twice): check ``totalMessageCount``
-    first, as :func:`.send_jobs.start_send_job` does.
+    first, as :func:`~airflow_provider_twin.client.messages.start_send_job` does.
     """
     job = _check_id(job_id)
     kind = content_type or (
