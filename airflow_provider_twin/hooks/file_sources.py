@@ -14,7 +14,7 @@ from typing import Any
 
 from airflow_provider_twin.client.files import DEFAULT_LIMITS, FileLimits, Upload, prepare_upload
 
-__all__ = ["FileSource", "Upload", "object_storage_path", "read_upload"]
+__all__ = ["FileSource", "object_storage_path", "read_upload"]
 
 #: What an upload may be given: a local path, a URL or an ObjectStoragePath.
 FileSource = Any

@@ -29,12 +29,15 @@ from airflow_provider_twin.client.messages import (
     attachment_problems,
     plan_send,
 )
-from airflow_provider_twin.hooks.file_sources import Upload, read_upload
+from airflow_provider_twin.hooks.file_sources import read_upload
 from airflow_provider_twin.hooks.twin import TwinHook
 from airflow_provider_twin.operators.failures import airflow_error
 
 if TYPE_CHECKING:
     from airflow_provider_twin.operators.messages import TwinSendMessagesOperator
+
+#: A file read and checked for upload (``client.files.Upload``, a domain this module does not import).
+Upload = Any
 
 #: The link validation sees before the real one exists (never sent).
 PLACEHOLDER_LINK = "https://files.twin24.invalid/"
