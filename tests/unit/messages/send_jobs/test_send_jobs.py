@@ -81,7 +81,9 @@ def test_a_lost_start_answer_is_checked_not_repeated(twin: Twin) -> None:
 
 
 def test_a_try_that_crashed_before_the_start_is_finished_by_the_retry(twin: Twin) -> None:
-    twin.admin.add_fault(method="POST", path="/notify/api/v1/startedTasks/*", kind="status", status=500, times=4)
+    twin.admin.add_fault(
+        method="POST", path="/notify/api/v1/startedTasks/*", kind="status", status=500, times=4
+    )
     with pytest.raises(AirflowException):
         job_operator(recipients=people(3)).execute(context(try_number=1))
     (job,) = twin.jobs()
