@@ -95,7 +95,7 @@ def test_the_dags_folder_parses_without_errors_or_duplicate_ids(airflow_db: Path
     assert bag.import_errors == {}
     examples = {path.stem for path in EXAMPLES.glob("example_*.py")}
     assert examples <= set(bag.dag_ids)
-    assert len(examples) == 9
+    assert len(examples) == 11
     # Not run with dag.test() below: example_twin_chat_approval (and its _branch DAG in the same
     # file) waits for a person's answer in a TWIN chat, and its trigger records that answer through
     # the triggerer's link to Airflow, which dag.test() does not give (the task fails at once). The
