@@ -64,6 +64,10 @@ class TwinChatSessionClosedSensor(TwinSensor):
             session_id=starts.output
         )
 
+    A campaign sent through the ``chat`` channel names its sessions in the send summary's
+    ``chat_session_ids``; map over them (one id per sensor; a task returning that list, as
+    Airflow maps only over return values): see ``example_dags/example_twin_chat_crm.py``.
+
     Returned (XCom) value: the payload of the event that ended the wait. For ``sessionClosed``::
 
         {"sessionId": "…", "chatId": "…", "sessionRatingRequired": True}
