@@ -49,6 +49,7 @@ def _run(script: str, *args: str, tmp_path: Path) -> str:
             ["--batches", "3", "--in-flight", "1,2", "--count-messages", "2000", "--count-runs", "3"],
         ),
         ("event_throughput.py", ["--minutes", "0.25", "--rate", "1200", "--sample", "5"]),
+        ("send_job_vs_send.py", ["--size", "200", "--rounds", "1"]),
         ("event_latency.py", ["--events", "3", "--rate", "3", "--poke-runs", "1"]),
     ],
 )
