@@ -122,6 +122,8 @@ def test_an_approval_in_the_chat_sends_the_campaign(
     assert "Send the campaign of twin_it_approve?" in question
     assert "1. Approve" in question
     assert "2. Reject" in question
+    # The link to the task's Required Actions page, to answer in Airflow instead.
+    assert f"{stack.base_url}/dags/{dag_id}/runs/{run_id}/tasks/approval/required_actions" in question
     twin.admin.reply_in_chat(chat_id=CHAT_ID, phone=phone_of(dag_id), body="yes")
 
     assert finished(stack, dag_id, run_id) == {"approval": "success", "send_campaign": "success"}
