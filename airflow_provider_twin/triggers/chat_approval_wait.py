@@ -34,6 +34,7 @@ from airflow_provider_twin.client.chat import (
     load_realtime,
     match_reply,
     request_tag,
+    without_request_tag,
 )
 from airflow_provider_twin.triggers.chat_event_socket import RealtimeSessions
 from airflow_provider_twin.triggers.connections import TwinConnection, shared_connection
@@ -186,11 +187,13 @@ class ApprovalConversation:
             self._sessions = dict(found)
         replies = await self.inbox.new_replies()
         chosen: list[ChatDecision] = []
+        settings = self.settings
         for reply in replies:
             approver = self._approvers.get(reply.approver_key)
-            if approver is None:
+            text = without_request_tag(reply.text, settings.tag, settings.options)
+            if approver is None or text is None:  # a reply naming another request is its own
                 continue
-            options = match_reply(reply.text, self.settings.options, multiple=self.settings.multiple)
+            options = match_reply(text, settings.options, multiple=settings.multiple)
             if options:
                 chosen.append(ChatDecision(approver, reply, options))
             else:

@@ -56,7 +56,12 @@ from airflow_provider_twin.client.chat.approval_inbox import (
     ApprovalInbox,
     ApproverReply,
 )
-from airflow_provider_twin.client.chat.approval_replies import NO_WORDS, YES_WORDS, match_reply
+from airflow_provider_twin.client.chat.approval_replies import (
+    NO_WORDS,
+    YES_WORDS,
+    match_reply,
+    without_request_tag,
+)
 from airflow_provider_twin.client.chat.approval_texts import (
     LANGUAGES,
     OUTCOME_KINDS,
@@ -241,4 +246,5 @@ __all__ = [
     "user_id_of",
     "wait_for_session_event",
     "wait_transport",
+    "without_request_tag",
 ]

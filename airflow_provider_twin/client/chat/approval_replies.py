@@ -16,6 +16,10 @@ With ``multiple`` the reply may also list option texts or numbers separated by c
 semicolons or lines. Words that often mean "seen" rather than "yes" (``ok``, ``ок``, ``y``, a
 thumbs-up) are no answer.
 
+An approver with several questions open names the one they answer by its reference tag
+(``#K7QZ 1``, :func:`~.approval_chat.request_tag`): :func:`without_request_tag` drops the tag
+of the request read, and tells a reply that names another request apart (it is that request's).
+
 A wrong decision is worse than a second question: a reply that two readings take to
 different options, a number out of range or several numbers where one is asked for choose
 nothing (None), and the conversation answers with help instead. Pure: no I/O.
@@ -73,6 +77,13 @@ _NUMBER = re.compile(r"[#№]?(\d{1,6})[.)]?")
 _TEXT_SEPARATORS = re.compile(r"[,;\n]+")
 #: Replies longer than this are not read as numbers (nobody lists that many).
 _MAX_NUMBERS_LENGTH = 200
+#: A request's reference tag in a reply (``#K7QZ``, any case), with a ``ref`` / ``запрос`` before
+#: it and the punctuation after it.
+_TAG_IN_REPLY = re.compile(
+    r"(?:(?<!\w)(?:ref|запрос)\s*)?(?<![\w#])#([a-z][a-z2-7]{3})(?!\w)[\s:,;.\-\u2013\u2014)]*", re.IGNORECASE
+)
+#: What is left around a reply once its tag is dropped.
+_AROUND_TAG = " \t\r\n:,;-\u2013\u2014("
 
 
 def exact(text: str) -> str:
@@ -170,6 +181,22 @@ def _in_order(chosen: Sequence[str], options: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(option for option in options if option in wanted))
 
 
+def without_request_tag(text: str, tag: str, options: Sequence[str] = ()) -> str | None:
+    """``text`` as a reply to the request tagged ``tag``: without that tag (and a ``ref`` before
+    it); None when it names another request's tag, which makes it that request's answer.
+
+    A reply that is exactly an option's text is taken as it is, even when it looks like a tag.
+    """
+    if any(exact(text) == exact(option) for option in options):
+        return text
+    found = [f"#{code.upper()}" for code in _TAG_IN_REPLY.findall(text)]
+    if not found:
+        return text
+    if any(named != tag.upper() for named in found):
+        return None
+    return _TAG_IN_REPLY.sub(" ", text).strip(_AROUND_TAG)
+
+
 def match_reply(text: str, options: Sequence[str], *, multiple: bool = False) -> list[str] | None:
     """The options ``text`` chooses, in the order of ``options`` and each once; None when the
     reply chooses nothing for sure (see the module docstring).
@@ -197,4 +224,4 @@ def match_reply(text: str, options: Sequence[str], *, multiple: bool = False) ->
     return _in_order(chosen, options)
 
 
-__all__ = ["NO_WORDS", "YES_WORDS", "exact", "match_reply", "normalized"]
+__all__ = ["NO_WORDS", "YES_WORDS", "exact", "match_reply", "normalized", "without_request_tag"]

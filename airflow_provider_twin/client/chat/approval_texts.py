@@ -54,6 +54,10 @@ _HELP = {
     ): "Пожалуйста, ответьте номерами или текстами одного или нескольких вариантов (например, 1, 3):",
 }
 _REF = {"en": "ref {tag}", "ru": "запрос {tag}"}
+_SEVERAL = {
+    "en": 'If several questions are open, start the answer with the reference, e.g. "{tag} 1".',
+    "ru": "Если открыто несколько вопросов, укажите в начале ответа номер запроса, например: «{tag} 1».",
+}
 _LINK = {"en": "Or answer in Airflow: {link}", "ru": "Или ответьте в Airflow: {link}"}
 _OUTCOMES = {
     ("chat", "en"): "Recorded: {options}. Thank you.",
@@ -90,10 +94,12 @@ def question_text(  # noqa: PLR0917 (the question's parts, in the order it shows
     *,
     tag: str,
 ) -> str:
-    """The question: subject and tag, body, how to answer, the numbered options, the Airflow link."""
+    """The question: subject and tag, body, how to answer, the numbered options, how to name the
+    request when several are open, the Airflow link."""
     lang = check_language(language)
     parts = [heading(subject, tag, lang), str(body or "").strip()]
     parts.append(f"{_ASK[lang, bool(multiple)]}\n{_numbered(options)}")
+    parts.append(_SEVERAL[lang].format(tag=tag))
     if link:
         parts.append(_LINK[lang].format(link=link))
     return "\n\n".join(part for part in parts if part)

@@ -163,12 +163,19 @@ def test_the_question_shows_subject_and_tag_body_numbered_options_and_the_link()
     )
     assert text == (
         f"Deploy? (ref {tag})\n\nBuild 42 passed.\n\nReply with the number or the text of an option:\n"
-        "1. Approve\n2. Reject\n\nOr answer in Airflow: http://af/ui"
+        "1. Approve\n2. Reject\n\n"
+        f'If several questions are open, start the answer with the reference, e.g. "{tag} 1".\n\n'
+        "Or answer in Airflow: http://af/ui"
     )
     russian = question_text("Выкатить?", None, ["Да", "Нет"], True, None, "RU", tag=tag).split("\n")
     assert russian[0] == f"Выкатить? (запрос {tag})"
     assert russian[2].startswith("Ответьте номерами или текстами одного или нескольких вариантов")
-    assert russian[3:] == ["1. Да", "2. Нет"]
+    assert russian[3:] == [
+        "1. Да",
+        "2. Нет",
+        "",
+        f"Если открыто несколько вопросов, укажите в начале ответа номер запроса, например: «{tag} 1».",
+    ]
 
 
 def test_help_and_outcomes_name_the_request_in_english_and_russian() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_twin.client.chat import match_reply
+from airflow_provider_twin.client.chat import match_reply, without_request_tag
 
 APPROVE = ["Approve", "Reject"]
 RU = ["Одобрить", "Отклонить"]
@@ -139,3 +139,27 @@ def test_an_option_equal_to_its_own_number_is_no_ambiguity() -> None:
 
 def test_no_options_choose_nothing() -> None:
     assert match_reply("1", []) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "left"),
+    [
+        ("1", "1"),  # no tag: the reply as it is
+        ("#K7QZ 1", "1"),
+        ("#k7qz: 2", "2"),
+        ("1 #K7QZ", "1"),
+        ("ref #K7QZ yes", "yes"),
+        ("(ref #K7QZ) approve", "approve"),
+        ("запрос #K7QZ — да", "да"),
+        ("#K7QZ", ""),  # only the tag: nothing chosen, help follows
+        ("#2", "#2"),  # an option number, not a tag
+        ("#Blue", "#Blue"),  # exactly an option's text
+    ],
+)
+def test_a_reply_naming_its_own_request_is_read_without_the_tag(text: str, left: str) -> None:
+    assert without_request_tag(text, "#K7QZ", ["Approve", "#Blue"]) == left
+
+
+@pytest.mark.parametrize("text", ["#ABCD 1", "#abcd yes", "#K7QZ #ABCD 1", "ref #ZZZ2 approve"])
+def test_a_reply_naming_another_request_is_not_this_one_s(text: str) -> None:
+    assert without_request_tag(text, "#K7QZ", APPROVE) is None

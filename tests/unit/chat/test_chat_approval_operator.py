@@ -186,7 +186,8 @@ def test_the_question_goes_to_every_approver_and_the_wait_defers_to_the_chat_tri
     for phone in ("79001234567", "79007654321"):
         (question,) = bot_texts(twin_emulator, phone)
         assert question.startswith(f"Deploy release 42? (ref {tag})\n\nRelease notes: ...\n\n")
-        assert question.endswith("1. Approve\n2. Reject")
+        assert "\n1. Approve\n2. Reject\n\n" in question
+        assert question.endswith(f'start the answer with the reference, e.g. "{tag} 1".')
     sessions = twin_emulator.admin.sessions(chatId=CHAT_ID)["items"]
     assert {s["name"] for s in sessions} == set(trigger.session_names.values())
     assert all(

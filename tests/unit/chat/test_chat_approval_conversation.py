@@ -1,0 +1,139 @@
+"""One approver, two requests open in the same chat: each reply is read by the request it names.
+
+The TWIN side of two waits (``ApprovalConversation``) against the emulator: each request asks
+the approver in a session of its own, and every text names its request (subject and tag). A
+reply naming the other request's tag is left to that request (no help, no decision); one naming
+this request's tag is read without it; an untagged reply is its session's request's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from airflow_provider_twin.client import TwinClient, chat_message_procedure
+from airflow_provider_twin.client.chat import (
+    Approver,
+    chat_message,
+    conversation_bulk_id,
+    parse_approvers,
+    question_text,
+    session_name,
+)
+from airflow_provider_twin.emulator import TwinEmulator
+from airflow_provider_twin.triggers.chat_approval_wait import (
+    ApprovalConversation,
+    ChatDecision,
+    ConversationSettings,
+)
+from tests.unit.chat.chat_fixtures import CHAT_ID, emulator_config
+
+pytestmark = pytest.mark.integration
+
+OPTIONS = ("Approve", "Reject")
+ANNA_PHONE = "79001234567"
+
+
+def settings(request_key: str, subject: str, approver: Approver, asked_at: float) -> ConversationSettings:
+    return ConversationSettings(
+        request_key=request_key,
+        subject=subject,
+        chat_id=CHAT_ID,
+        approvers=(approver,),
+        session_names={approver.key: session_name(request_key, approver, subject)},
+        options=OPTIONS,
+        multiple=False,
+        language="en",
+        messenger_type=None,
+        bot_id=None,
+        asked_at=asked_at,
+    )
+
+
+def ask(emulator: TwinEmulator, asked: ConversationSettings) -> str:
+    """Send the question as the operator does; the id of the session it opened."""
+    (approver,) = asked.approvers
+    name = asked.session_names[approver.key]
+    text = question_text(asked.subject, None, OPTIONS, False, None, "en", tag=asked.tag)
+    message = chat_message(approver, chat_id=CHAT_ID, session_name=name, text=text, continue_session=False)
+    with TwinClient(emulator_config(emulator)) as twin:
+        twin.run(
+            chat_message_procedure(message, conversation_bulk_id(asked.request_key, approver, "question"))
+        )
+    [session] = [s for s in emulator.admin.sessions(chatId=CHAT_ID, limit=1000)["items"] if s["name"] == name]
+    session_id: str = session["id"]
+    return session_id
+
+
+@contextlib.asynccontextmanager
+async def conversation(asked: ConversationSettings) -> AsyncIterator[ApprovalConversation]:
+    async with contextlib.AsyncExitStack() as stack:
+        opened = await ApprovalConversation.open(
+            stack, "twin_default", asked, realtime=False, label=asked.subject
+        )
+        assert opened is not None
+        yield opened
+
+
+def reply(emulator: TwinEmulator, session_id: str, body: str) -> str:
+    message_id: str = emulator.admin.reply_in_chat(body, session_id=session_id)["id"]
+    return message_id
+
+
+def chosen(decisions: list[ChatDecision]) -> list[tuple[str, list[str]]]:
+    return [(decision.reply.text, decision.chosen) for decision in decisions]
+
+
+def bot_texts(emulator: TwinEmulator, session_id: str) -> list[str]:
+    [session] = [
+        s for s in emulator.admin.sessions(chatId=CHAT_ID, limit=1000)["items"] if s["id"] == session_id
+    ]
+    return [m["body"] for m in session.get("messages", []) if m.get("authorType") == "BOT"]
+
+
+async def test_each_of_two_requests_to_one_approver_reads_only_the_replies_meant_for_it(
+    twin_emulator: TwinEmulator, twin_connection_env: str
+) -> None:
+    (anna,) = parse_approvers([ANNA_PHONE])
+    deploy = settings("ti-deploy#1", "Deploy release 42?", anna, time.time())
+    refund = settings("ti-refund#1", "Refund order 7?", anna, time.time())
+    assert deploy.tag != refund.tag
+    deploy_session = await asyncio.to_thread(ask, twin_emulator, deploy)
+    refund_session = await asyncio.to_thread(ask, twin_emulator, refund)
+    [deploy_question] = await asyncio.to_thread(bot_texts, twin_emulator, deploy_session)
+    assert deploy_question.startswith(f"Deploy release 42? (ref {deploy.tag})\n")
+    assert f'start the answer with the reference, e.g. "{deploy.tag} 1"' in deploy_question
+
+    async with conversation(deploy) as deploying, conversation(refund) as refunding:
+        assert await deploying.decisions() == []
+        assert await refunding.decisions() == []
+        # Anna answers the deploy question where the refund question is (her latest session).
+        await asyncio.to_thread(reply, twin_emulator, refund_session, f"{deploy.tag} 2")
+        await asyncio.to_thread(reply, twin_emulator, refund_session, f"ref {refund.tag.lower()}: yes")
+        assert await deploying.decisions() == []
+        assert chosen(await refunding.decisions()) == [(f"ref {refund.tag.lower()}: yes", ["Approve"])]
+        # The reply naming the deploy request got no help from the refund request.
+        assert len(await asyncio.to_thread(bot_texts, twin_emulator, refund_session)) == 1
+        # An untagged reply belongs to the request whose session it is in.
+        await asyncio.to_thread(reply, twin_emulator, deploy_session, "2")
+        assert chosen(await deploying.decisions()) == [("2", ["Reject"])]
+        assert await refunding.decisions() == []
+
+
+async def test_a_reply_with_only_the_tag_gets_help_naming_the_request(
+    twin_emulator: TwinEmulator, twin_connection_env: str
+) -> None:
+    (anna,) = parse_approvers([ANNA_PHONE])
+    deploy = settings("ti-deploy#1", "Deploy release 42?", anna, time.time())
+    session_id = await asyncio.to_thread(ask, twin_emulator, deploy)
+    async with conversation(deploy) as deploying:
+        await asyncio.to_thread(reply, twin_emulator, session_id, deploy.tag)
+        assert await deploying.decisions() == []
+    texts = await asyncio.to_thread(bot_texts, twin_emulator, session_id)
+    assert texts[-1].startswith(
+        f"Deploy release 42? (ref {deploy.tag})\nPlease answer with the number or the text of an option:"
+    )
