@@ -264,7 +264,11 @@ def start_send_job(
     if start:
         status, started = yield from _started(job_id, status, settle_seconds)
     if status == "ERROR":
-        raise TwinError(f"TWIN send job {job_id} ({name!r}) is in ERROR")
+        # Another try would find the same job in the same state: fail for good, say what helps.
+        raise TwinInputError(
+            f"TWIN send job {job_id} ({name!r}) is in ERROR; a retry cannot change that: cancel "
+            "(delete) the job or give the send job another name"
+        )
     return SendJobSummary(
         job_id=job_id,
         name=name,

@@ -115,3 +115,12 @@ def test_invalid_recipients_fail_the_task_without_a_request(twin: Twin) -> None:
     with pytest.raises(AirflowFailException, match=r"recipients\[1\]"):
         job_operator(recipients=[*people(1), {"phone": "x"}]).execute(context())
     assert twin.requests("POST /tasks") == 0
+
+
+def test_a_job_found_in_error_fails_the_task_for_good(twin: Twin) -> None:
+    twin.admin.update_settings(task_messages_per_second=0.001)
+    job_operator(recipients=people(3)).execute(context())
+    with twin.emulator.state.lock:
+        twin.emulator.state.tasks.move(twin.jobs()[0], "ERROR", twin.emulator.state.now())
+    with pytest.raises(AirflowFailException, match="in ERROR"):
+        job_operator(recipients=people(3)).execute(context(try_number=2))
