@@ -8,6 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from airflow_provider_twin.client import (
+    AsyncTwinClient,
+    RetryPolicy,
     TwinClient,
     TwinClientConfig,
     TwinCredentials,
@@ -32,8 +34,11 @@ PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
 def _config(emulator: TwinEmulator) -> TwinClientConfig:
     base = emulator.base_url
     return TwinClientConfig(
-        TwinCredentials(email=emulator.connection["login"], password=emulator.connection["password"]),
-        TwinEndpoints(
+        retry=RetryPolicy(backoff_initial=0.001, backoff_max=0.005),
+        credentials=TwinCredentials(
+            email=emulator.connection["login"], password=emulator.connection["password"]
+        ),
+        endpoints=TwinEndpoints(
             iam_url=f"{base}/iam/api/v1", notify_url=f"{base}/notify/api/v1", chat_url=f"{base}/chat/api/v1"
         ),
     )
@@ -132,3 +137,28 @@ def test_upload_and_download_round_trip(twin: TwinClient) -> None:
         "url": None,
         "download_link": logo["downloadLink"],
     }
+
+
+async def test_the_async_client_runs_the_same_procedure(twin_emulator: TwinEmulator) -> None:
+    client = AsyncTwinClient(_config(twin_emulator))
+    try:
+        (stored,) = await client.run(upload_procedure([prepare_upload(PNG, "logo.png")], ttl=60))
+        downloaded = await client.send(download_file(stored["id"]))
+    finally:
+        await client.aclose()
+    assert stored["isPrivate"] is False
+    assert downloaded.data == PNG
+    assert downloaded.content_type == "image/png"
+
+
+def test_an_upload_whose_answer_is_lost_is_repeated_and_stores_a_copy(
+    twin: TwinClient, twin_emulator: TwinEmulator
+) -> None:
+    """The documented trade-off: TWIN has no file lookup, so a lost answer costs an unused copy."""
+    twin_emulator.admin.add_fault(method="POST", path="/iam/api/v1/files", kind="drop", times=1)
+    twin_emulator.admin.add_fault(method="POST", path="/iam/api/v1/files", kind="status", status=503, times=1)
+    (stored,) = twin.run(upload_procedure([prepare_upload(PNG, "logo.png")]))
+    with twin_emulator.state.lock:
+        copies = [item.id for item in twin_emulator.state.files.files.values()]
+    assert len(copies) == 2
+    assert stored["id"] in copies
