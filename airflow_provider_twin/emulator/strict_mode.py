@@ -11,6 +11,9 @@ same lenient assumption (docs/emulator.md, "Strict mode", lists each rule and it
 * ``POST /messages`` channel fields the notify guide asks for (seed 000) (:mod:`.strict_notify`);
 * ``GET /messages`` ``status`` and ``channel`` filters hold one value (twin-api.md §3.3)
   (:mod:`.strict_notify`).
+* ``POST /files`` size, count and type limits: an ASSUMPTION, not a document (TWIN states no
+  file limit, twin-api.md §2.6), held in strict mode so that an upload over them is refused
+  (:mod:`.routes_files`, :mod:`.file_store`).
 * ``DELETE /sessions/{id}`` carries the body ``{"result": string}`` (twin-api.md §4.1, §8)
   (:mod:`.routes_chat`).
 
