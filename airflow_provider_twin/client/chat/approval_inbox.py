@@ -28,9 +28,11 @@ Once a session is accepted, the client it reports (if any) is the approver's fro
 later session of another client is not theirs, even when their ``clientId`` was not given.
 
 Cost: per read one session listing per approver (TWIN pages them, :data:`PAGE_SIZE` a page),
-plus one message listing per session whose last message moved since it was last read,
-``from`` the last message read (TWIN's ``from`` is inclusive: that message comes again and is
-dropped by its id).
+plus one message listing of every session followed, always (what a session's
+``lastMessageCreatedAt`` means is not documented, so it decides nothing). A listing starts
+:data:`REREAD_SECONDS` before the last message read, whatever TWIN's ``from`` means (inclusive
+or not): a message created in the same millisecond but listed later is not lost, and what comes
+again is dropped by its id.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ CLOCK_SLACK_SECONDS = 60.0
 PAGE_SIZE = 1000
 #: The author type of a client's message (twin-api.md §4.5).
 CLIENT_AUTHOR = "CLIENT"
+#: How far before the last message read the next listing of a session starts, in seconds.
+REREAD_SECONDS = 0.001
 
 
 @dataclass(frozen=True)
@@ -77,9 +81,7 @@ class _Followed:
     started: float
     client_id: str | None = None  # the clientId the session reports
     anchor: float | None = None  # createdAt of our first tagged message there: accepted
-    cursor: str | None = None  # ``createdAt`` of the last message read
-    cursor_at: float | None = None  # the same, in seconds since the epoch
-    read_up_to: str | None = None  # the session's ``lastMessageCreatedAt`` when last read whole
+    cursor_at: float | None = None  # ``createdAt`` of the last message read (epoch seconds)
 
 
 @dataclass
@@ -88,8 +90,6 @@ class _Read:
 
     #: Session id -> its messages, in the order they were read.
     messages: dict[str, list[Mapping[str, Any]]] = field(default_factory=dict)
-    #: Session id -> its ``lastMessageCreatedAt``, for sessions read to their last page.
-    whole: dict[str, str | None] = field(default_factory=dict)
 
 
 def _iso(moment: float) -> str:
@@ -152,7 +152,6 @@ class ApprovalInbox:
         self.tag = tag.strip()
         self.since = asked_at - CLOCK_SLACK_SECONDS
         self._followed: dict[str, _Followed] = {}
-        self._moved: dict[str, str | None] = {}  # session id -> lastMessageCreatedAt listed
         self._seen: set[str] = set()
         #: Approver key -> the clientId of their first accepted session that reported one.
         self.locked_clients: dict[str, str] = {}
@@ -236,8 +235,6 @@ class ApprovalInbox:
         reported = info.get("clientId")
         if isinstance(reported, str) and reported:
             followed.client_id = reported
-        last = info.get("lastMessageCreatedAt")
-        self._moved[session_id] = last if isinstance(last, str) and last else None
         return followed
 
     def reading(self) -> Procedure[list[ApproverReply]]:
@@ -247,11 +244,7 @@ class ApprovalInbox:
         same messages again, so no reply is lost.
         """
         yield from self.finding()
-        pending = [
-            (session_id, self._messages_from(session_id))
-            for session_id, followed in self._followed.items()
-            if self._moved.get(session_id) is None or self._moved[session_id] != followed.read_up_to
-        ]
+        pending = [(session_id, self._messages_from(session_id)) for session_id in self._followed]
         read = _Read()
         while pending:
             pages: list[SessionMessagePage] = yield Gather([call for _, call in pending])
@@ -261,21 +254,18 @@ class ApprovalInbox:
                 following = next_page(call, page)
                 if following is not None:
                     after.append((session_id, following))
-                else:
-                    read.whole[session_id] = self._moved.get(session_id)
             pending = after
         replies: list[tuple[float, int, ApproverReply]] = []
         for session_id, messages in read.messages.items():
             self._take(session_id, messages, replies)
-        for session_id, last in read.whole.items():
-            if session_id in self._followed:
-                self._followed[session_id].read_up_to = last
         replies.sort(key=lambda item: item[:2])
         return [reply for _, _, reply in replies]
 
     def _messages_from(self, session_id: str) -> ApiCall[SessionMessagePage]:
-        cursor = self._followed[session_id].cursor or _iso(self.since)
-        window: dict[str, Any] = {"from": cursor}
+        cursor_at = self._followed[session_id].cursor_at
+        window: dict[str, Any] = {
+            "from": _iso(self.since if cursor_at is None else cursor_at - REREAD_SECONDS)
+        }
         return session_messages(session_id, limit=PAGE_SIZE, **window)
 
     def _accept(self, session_id: str, followed: _Followed, anchor: float) -> None:
@@ -306,8 +296,8 @@ class ApprovalInbox:
             key=lambda item: (item[0], _client(item[1])),  # ours first at the same time
         )
         for moment, message in ordered:
-            if followed.cursor_at is None or moment >= followed.cursor_at:
-                followed.cursor_at, followed.cursor = moment, str(message["createdAt"])
+            if followed.cursor_at is None or moment > followed.cursor_at:
+                followed.cursor_at = moment
             message_id = message.get("id")
             if not isinstance(message_id, str) or not message_id or message_id in self._seen:
                 continue
@@ -334,6 +324,7 @@ __all__ = [
     "CLIENT_AUTHOR",
     "CLOCK_SLACK_SECONDS",
     "PAGE_SIZE",
+    "REREAD_SECONDS",
     "ApprovalInbox",
     "ApproverReply",
 ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from typing import Any
 
 import httpx
@@ -36,14 +37,20 @@ from airflow_provider_twin.client.chat import (
     request_tag,
     session_name,
 )
+from airflow_provider_twin.client.core.deadlines import epoch_seconds
 from airflow_provider_twin.client.core.flows import Finished, Gather, Procedure, resume
 from airflow_provider_twin.emulator import TwinEmulator
 from tests.unit.chat.chat_fixtures import CHAT_ID, emulator_config
 
 OTHER_CHAT = "9a1b2c3d-4e5f-4a6b-8c7d-0e1f2a3b4c5d"
 MESSAGES_PATH = "/messages"
+REREAD_SECONDS = approval_inbox.REREAD_SECONDS
 REQUEST_KEY = "ti-1#1"
 TAG = request_tag(REQUEST_KEY)
+
+
+def _iso(moment: float) -> str:
+    return datetime.fromtimestamp(moment, timezone.utc).isoformat(timespec="milliseconds")
 
 
 def ask(emulator: TwinEmulator, approver: Approver, name: str, purpose: str = "question") -> str:
@@ -179,7 +186,7 @@ def test_replies_come_from_the_approvers_own_sessions_only(
     assert all(reply.message_id in {first, second} for reply in replies)
 
 
-def test_each_reply_comes_once_and_reads_resume_from_the_last_message(
+def test_each_reply_comes_once_and_every_round_reads_every_session_from_the_last_message(
     twin_emulator: TwinEmulator, reader: Reader
 ) -> None:
     (ann,) = parse_approvers(["79001234567"])
@@ -191,8 +198,12 @@ def test_each_reply_comes_once_and_reads_resume_from_the_last_message(
     first_read = reader.message_reads()[-1]
     assert first_read.params["from"]  # from the question's time, less the clock slack
 
-    assert reader.replies(inbox) == []  # nothing new: the session's last message did not move
-    assert reader.message_reads()[-1] is first_read
+    assert reader.replies(inbox) == []  # nothing new, but the session was read again
+    again = reader.message_reads()[-1]
+    assert again is not first_read
+    assert len(reader.message_reads()) == 2  # one call per session and round
+    last = max(m["createdAt"] for m in twin_emulator.admin.sessions(chatId=CHAT_ID)["items"][0]["messages"])
+    assert again.params["from"] == _iso(epoch_seconds(last) - REREAD_SECONDS)  # 1 ms before it
 
     write(twin_emulator, session_id, "1")
     write(twin_emulator, session_id, "2")
@@ -200,6 +211,67 @@ def test_each_reply_comes_once_and_reads_resume_from_the_last_message(
     later = reader.message_reads()[-1]
     assert later.params["from"] > first_read.params["from"]
     assert reader.replies(inbox) == []
+
+
+class ScriptedTwin:
+    """Answers an inbox's calls from a script: one session; its messages as listed so far,
+    filtered by ``from`` the way TWIN might read it (inclusive or exclusive). The session's
+    ``lastMessageCreatedAt`` never moves: its meaning is not documented, so it must not matter."""
+
+    def __init__(self, inbox: ApprovalInbox, *, inclusive: bool) -> None:
+        self.inbox = inbox
+        self.inclusive = inclusive
+        self.messages: list[dict[str, Any]] = []
+
+    def answer(self, call: ApiCall[Any]) -> dict[str, Any]:
+        if call.path.endswith(MESSAGES_PATH):
+            since = epoch_seconds(call.params["from"])
+            items = [
+                m
+                for m in self.messages
+                if epoch_seconds(m["createdAt"]) > since
+                or (self.inclusive and epoch_seconds(m["createdAt"]) == since)
+            ]
+            return {"count": len(items), "items": items}
+        (name,) = self.inbox.names.values()
+        session = {
+            "id": "s-1",
+            "name": name,
+            "chatId": CHAT_ID,
+            "startedAt": _iso(self.inbox.asked_at),
+            "lastMessageCreatedAt": _iso(self.inbox.asked_at),
+        }
+        return {"count": 1, "items": [session]}
+
+    def replies(self) -> list[str]:
+        flow = self.inbox.reading()
+        step = next(flow)
+        while not isinstance(step, Finished):
+            assert isinstance(step, (ApiCall, Gather)), step  # an inbox never sleeps
+            calls: list[ApiCall[Any]] = list(step.calls) if isinstance(step, Gather) else [step]
+            answers = [self.answer(call) for call in calls]
+            step = resume(flow, answers if isinstance(step, Gather) else answers[0], None)
+        return [reply.text for reply in step.value]
+
+
+@pytest.mark.parametrize("inclusive", [True, False])
+def test_a_message_of_the_same_millisecond_listed_later_is_not_lost(reader: Reader, inclusive: bool) -> None:
+    (ann,) = parse_approvers(["79001234567"])
+    asked_at = time.time()
+    inbox = inbox_of(reader, [ann], asked_at)
+    twin = ScriptedTwin(inbox, inclusive=inclusive)
+    at = _iso(asked_at + 5)
+    question = {
+        "id": "q",
+        "authorType": "BOT",
+        "body": f"Deploy? (ref {TAG})",
+        "createdAt": _iso(asked_at + 1),
+    }
+    twin.messages = [question, {"id": "m-1", "authorType": "CLIENT", "body": "what?", "createdAt": at}]
+    assert twin.replies() == ["what?"]
+    twin.messages.append({"id": "m-2", "authorType": "CLIENT", "body": "2", "createdAt": at})
+    assert twin.replies() == ["2"]
+    assert twin.replies() == []
 
 
 def test_a_failed_read_loses_no_reply(
