@@ -134,16 +134,22 @@ def read_table(content: bytes, filename: str | None) -> list[list[str]]:
     return read_csv(content)
 
 
-def _json_cell(value: str, where: str, errors: dict[str, list[str]]) -> Any:
+def _json_cell(value: str, where: str, errors: dict[str, list[str]], seen: dict[str, Any]) -> Any:
+    """The cell's JSON value; a text met before (a campaign's ``channels`` on every row) is read
+    once and its value shared (nothing changes it later)."""
+    if value in seen:
+        return seen[value]
     try:
-        return json.loads(value)
+        parsed = json.loads(value)
     except ValueError:
         errors.setdefault(where, []).append("Must be JSON.")
         return None
+    seen[value] = parsed
+    return parsed
 
 
 def row_message(
-    header: list[str], cells: list[str], where: str, errors: dict[str, list[str]]
+    header: list[str], cells: list[str], where: str, errors: dict[str, list[str]], seen: dict[str, Any]
 ) -> dict[str, Any]:
     """The ``POST /messages`` message of one row (one destination); problems go to ``errors``."""
     values = {name: cell.strip() for name, cell in zip(header, cells, strict=False) if cell.strip()}
@@ -151,7 +157,7 @@ def row_message(
     message: dict[str, Any] = {"destinations": [destination]}
     channels: Any = {}
     if "channels" in values:
-        channels = _json_cell(values["channels"], f"{where}.channels", errors)
+        channels = _json_cell(values["channels"], f"{where}.channels", errors, seen)
     elif "channel" in values:
         channels = {name.strip().lower(): {} for name in values["channel"].split(",") if name.strip()}
     if isinstance(channels, dict) and "text" in values:
@@ -167,7 +173,7 @@ def row_message(
         message["useShortLinks"] = values["useShortLinks"].lower() in ("1", "true", "yes")
     variables: dict[str, Any] = {}
     if "variables" in values:
-        parsed = _json_cell(values["variables"], f"{where}.variables", errors)
+        parsed = _json_cell(values["variables"], f"{where}.variables", errors, {})
         if isinstance(parsed, dict):
             variables.update(parsed)
         elif parsed is not None:
@@ -199,8 +205,9 @@ def read_messages(content: bytes, filename: str | None) -> list[dict[str, Any]]:
     if unknown:
         raise TaskFileError({"messages": [f"Unknown column(s) {', '.join(unknown)} in the header row."]})
     errors: dict[str, list[str]] = {}
+    seen: dict[str, Any] = {}
     messages = [
-        row_message(header, cells, f"messages row {number}", errors)
+        row_message(header, cells, f"messages row {number}", errors, seen)
         for number, cells in enumerate(rows[1:], start=2)
     ]
     if errors:
