@@ -1,9 +1,10 @@
 """The TWIN side of a chat approval's wait: the approvers' sessions, their replies, the wake-ups.
 
 :class:`ApprovalConversation` is what :class:`~.chat_approval.TwinChatApprovalTrigger` holds of
-TWIN while it waits. Each round it finds the approvers' sessions (their names hold a digest of
-the task instance, see ``ApprovalInbox``), reads the replies that came since the last round,
-answers a reply that chooses no option with the help text, and hands back the replies that do.
+TWIN while it waits. Each round it lists the approvers' sessions once and reads their replies
+since the last round (``ApprovalInbox``: a session counts once our tagged question is in it),
+leaves a reply that names another request to that request, answers a reply that chooses no
+option with the help text, and hands back the replies that do.
 
 Between rounds it listens to those sessions on the connection's one chat websocket, shared with
 the chat sensors and watchers (:mod:`.chat_event_socket`): TWIN publishes no event for a client's
@@ -181,11 +182,12 @@ class ApprovalConversation:
 
         :raises Exception: a TWIN error reading the sessions or replies (the caller retries).
         """
-        found = await self.inbox.find_sessions()
+        replies = await self.inbox.new_replies()  # one listing of the sessions, then their messages
+        found = self.inbox.accepted_sessions()
         if found != self._sessions:
-            log.info("%s: approver sessions %s", self.label, found)
-            self._sessions = dict(found)
-        replies = await self.inbox.new_replies()
+            shown = ", ".join(f"{key} in {session_id}" for key, session_id in found.items())
+            log.info("%s: approver sessions: %s", self.label, shown)
+            self._sessions = found
         chosen: list[ChatDecision] = []
         settings = self.settings
         for reply in replies:

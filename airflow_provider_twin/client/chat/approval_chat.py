@@ -231,9 +231,10 @@ def session_name(request_key: str, approver: Approver, label: str) -> str:
     """The chat session name of ``approver``'s conversation about request ``request_key``:
     ``Airflow approval · <label> · <12 hex>`` (at most :data:`MAX_SESSION_NAME` characters).
 
-    The hex is the start of SHA-256 of the request key and the approver's key: the same on
-    every try, unguessable without the request key. Commas of ``label`` become spaces
-    (TWIN's list filters, ``GET /sessions?name=`` among them, read commas as separators).
+    The hex is the start of SHA-256 of the request key and the approver's key. The request key
+    names the task instance and its try (``<ti id>#<try>``), so every try asks in sessions of
+    new names. Commas of ``label`` become spaces (TWIN's list filters, ``GET /sessions?name=``
+    among them, read commas as separators).
     """
     tail = f" · {_digest(request_key, approver.key)[:12]}"
     head = "Airflow approval"

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -137,3 +138,19 @@ async def test_a_reply_with_only_the_tag_gets_help_naming_the_request(
     assert texts[-1].startswith(
         f"Deploy release 42? (ref {deploy.tag})\nPlease answer with the number or the text of an option:"
     )
+
+
+async def test_a_round_lists_the_sessions_once(twin_emulator: TwinEmulator, twin_connection_env: str) -> None:
+    (anna,) = parse_approvers([ANNA_PHONE])
+    deploy = settings("ti-deploy#1", "Deploy release 42?", anna, time.time())
+    session_id = await asyncio.to_thread(ask, twin_emulator, deploy)
+    async with conversation(deploy) as deploying:
+        before = len(await asyncio.to_thread(listings, twin_emulator))
+        assert await deploying.decisions() == []
+        assert len(await asyncio.to_thread(listings, twin_emulator)) == before + 1
+        assert deploying.inbox.accepted_sessions() == {anna.key: session_id}
+
+
+def listings(emulator: TwinEmulator) -> list[dict[str, Any]]:
+    """The session listings TWIN answered so far."""
+    return [r for r in emulator.admin.requests(method="GET", limit=1000) if r["path"].endswith("/sessions")]
