@@ -73,7 +73,7 @@ class TwinSendMessagesOperator(BaseOperator):
         delivered. Channels: sms, email, push, whatsapp, viber, telegram, vkontakte,
         odnoklassniki, chat. A list of names is shorthand for channels without fields.
     :param text: message text for every channel without its own ``text``.
-    :param template_id: a stored TWIN template (UUID) instead of ``text``.
+    :param template_id: a stored TWIN template (UUID) instead of ``text``; read and checked first.
     :param variables: template variables shared by all recipients (each recipient's win).
     :param send_at: delayed send time: timezone-aware datetime, pendulum or ISO-8601 string
         (naive is an error). Until then the messages can be cancelled.
