@@ -18,27 +18,20 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.standard.operators.hitl import ApprovalOperator, HITLBranchOperator, HITLOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
 
-from airflow_provider_twin.client import (
-    TwinError,
-    TwinInputError,
-    chat_message_procedure,
-    error_summary,
-    positive_seconds,
-)
+from airflow_provider_twin.client import TwinInputError, error_summary, positive_seconds
 from airflow_provider_twin.client.chat import (
     approver_from_json,
     approvers_known_after_rendering,
-    chat_message,
     check_chat_id,
     check_language,
-    conversation_bulk_id,
-    outcome_text,
+    outcome_texts,
     parse_approvers,
     question_text,
     request_tag,
     session_name,
 )
 from airflow_provider_twin.hooks.twin import TwinHook
+from airflow_provider_twin.operators.chat_approval_messages import send_to_approvers
 from airflow_provider_twin.triggers.chat_approval import DEFAULT_POLL_INTERVAL, TwinChatApprovalTrigger
 from airflow_provider_twin.triggers.hitl_params import check_chat_params
 
@@ -51,8 +44,6 @@ except ImportError:  # Airflow 3.2
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-
-_OUTCOME_KINDS = {"twin_chat": "chat", "airflow": "airflow", "timeout": "timeout"}
 
 
 class TwinChatApprovalMixin:
@@ -165,29 +156,17 @@ class TwinChatApprovalMixin:
             "session_names": {a.key: conversation["session_names"][a.key] for a in asked},
         }
 
-    def _send(self, conversation: dict[str, Any], purpose: str, text: str, continued: bool) -> dict[str, str]:
-        """Send ``text`` to each approver (at most once per purpose); the errors, by approver key."""
-        failed: dict[str, str] = {}
-        hook = TwinHook(twin_conn_id=self.twin_conn_id)
-        try:
-            for approver in map(approver_from_json, conversation["approvers"]):
-                try:
-                    message = chat_message(
-                        approver,
-                        chat_id=conversation["chat_id"],
-                        session_name=conversation["session_names"][approver.key],
-                        text=text,
-                        messenger_type=self.messenger_type,
-                        bot_id=self.bot_id,
-                        continue_session=continued,
-                    )
-                    bulk_id = conversation_bulk_id(conversation["request_key"], approver, purpose)
-                    hook.get_client().run(chat_message_procedure(message, bulk_id))
-                except (TwinError, ValueError) as exc:
-                    failed[approver.key] = error_summary(exc)
-        finally:
-            hook.close()
-        return failed
+    def _send(self, conversation: dict[str, Any], purpose: str, text: Any, continued: bool) -> dict[str, str]:
+        """:func:`~.chat_approval_messages.send_to_approvers` with this operator's TWIN settings."""
+        return send_to_approvers(
+            conversation,
+            purpose,
+            text,
+            continued=continued,
+            twin_conn_id=self.twin_conn_id,
+            messenger_type=self.messenger_type,
+            bot_id=self.bot_id,
+        )
 
     def execute_complete(self, context: Context, event: dict[str, Any], twin_chat: Any = None) -> Any:
         """Tell the approvers the outcome (never failing for it), then Airflow's part. ``event`` is
@@ -199,21 +178,29 @@ class TwinChatApprovalMixin:
         if "error" in event:
             answered_in, chosen = ("timeout", []) if event.get("error_type") == "timeout" else ("", [])
         operator.log.info(
-            "Answered in %s%s: %s", answered_in or "no way", f" by {who}" if who else "", chosen
+            "Answered in %s%s: %s", answered_in or "no way", f" by {who}" if who else "", ", ".join(chosen)
         )
         operator.hitl_summary_extra["answered_in"] = answered_in or None
         if event.get("twin"):
             operator.hitl_summary_extra["twin"] = event["twin"]
         if isinstance(twin_chat, dict) and answered_in:
             try:
-                kind = _OUTCOME_KINDS[answered_in]
-                heading = {"subject": operator.subject, "tag": request_tag(twin_chat["request_key"])}
-                text = outcome_text(kind, chosen, None if kind == "chat" else who, self.language, **heading)
-                failed = self._send(twin_chat, "outcome", text, True)
+                texts = outcome_texts(
+                    answered_in,
+                    chosen,
+                    who,
+                    decided_by=(event.get("twin") or {}).get("approver"),
+                    approvers={approver["key"]: approver["name"] for approver in twin_chat["approvers"]},
+                    language=self.language,
+                    subject=operator.subject,
+                    tag=request_tag(twin_chat["request_key"]),
+                )
+                failed = self._send(twin_chat, "outcome", texts, True)
             except Exception as exc:  # noqa: BLE001 - the decision stands whatever TWIN says
                 failed = {"everyone": error_summary(exc)}
             if failed:
-                operator.log.warning("Not told the outcome in TWIN chat: %s", failed)
+                shown = "; ".join(f"{key} ({error})" for key, error in failed.items())
+                operator.log.warning("Not told the outcome in TWIN chat: %s", shown)
         return super().execute_complete(context, event)  # type: ignore[misc]
 
 

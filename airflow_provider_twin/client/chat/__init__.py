@@ -63,11 +63,13 @@ from airflow_provider_twin.client.chat.approval_replies import (
     without_request_tag,
 )
 from airflow_provider_twin.client.chat.approval_texts import (
+    ANSWERED_IN,
     LANGUAGES,
     OUTCOME_KINDS,
     check_language,
     help_text,
     outcome_text,
+    outcome_texts,
     question_text,
 )
 from airflow_provider_twin.client.chat.campaign_sessions import (
@@ -151,6 +153,7 @@ from airflow_provider_twin.client.chat.wait_result import (
 )
 
 __all__ = [
+    "ANSWERED_IN",
     "APPROVER_FIELDS",
     "BODY_FIELDS",
     "CHAT_EVENT_KINDS",
@@ -226,6 +229,7 @@ __all__ = [
     "mark_message_read",
     "match_reply",
     "outcome_text",
+    "outcome_texts",
     "parse_approvers",
     "post_client_message",
     "question_text",

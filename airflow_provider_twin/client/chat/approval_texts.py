@@ -11,7 +11,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from airflow_provider_twin.client.core.errors import TwinInputError
@@ -21,8 +21,11 @@ from airflow_provider_twin.client.core.problems import shown
 LANGUAGES: tuple[str, ...] = ("en", "ru")
 
 Language = Literal["en", "ru"]
-#: How a request ended: answered in the chat, in Airflow, or by its timeout.
-OUTCOME_KINDS: tuple[str, ...] = ("chat", "airflow", "timeout")
+#: How a request ended, as one approver is told: they answered in the chat (``chat``), another
+#: approver did (``chat-other``), someone answered in Airflow, or the timeout came.
+OUTCOME_KINDS: tuple[str, ...] = ("chat", "chat-other", "airflow", "timeout")
+#: Where a request was answered (the chat approval trigger's ``answered_in``).
+ANSWERED_IN: tuple[str, ...] = ("twin_chat", "airflow", "timeout")
 
 
 def check_language(value: Any) -> Language:
@@ -62,6 +65,10 @@ _LINK = {"en": "Or answer in Airflow: {link}", "ru": "Или ответьте в
 _OUTCOMES = {
     ("chat", "en"): "Recorded: {options}. Thank you.",
     ("chat", "ru"): "Записано: {options}. Спасибо.",
+    ("chat-other", "en"): "Already decided in TWIN chat by {who}: {options}",
+    ("chat-other", "ru"): "Уже решено в чате TWIN ({who}): {options}",
+    ("chat-other-anonymous", "en"): "Already decided in TWIN chat: {options}",
+    ("chat-other-anonymous", "ru"): "Уже решено в чате TWIN: {options}",
     ("airflow", "en"): "Already decided in Airflow by {who}: {options}",
     ("airflow", "ru"): "Уже решено в Airflow ({who}): {options}",
     ("airflow-anonymous", "en"): "Already decided in Airflow: {options}",
@@ -114,26 +121,63 @@ def help_text(options: Sequence[str], multiple: bool, language: str, *, subject:
 def outcome_text(
     kind: str, chosen: Sequence[str], who: str | None, language: str, *, subject: str, tag: str
 ) -> str:
-    """What the approvers are told at the end, under the request's heading: their answer
-    ``chat``, an answer given in Airflow (by ``who`` when known), or the defaults taken at the
+    """What one approver is told at the end, under the request's heading: their own answer
+    ``chat`` ("Recorded: ..."), another approver's answer ``chat-other`` (by ``who`` when
+    known), an answer given in Airflow (by ``who`` when known), or the defaults taken at the
     ``timeout``.
 
     :raises TwinInputError: for another ``kind`` or language.
     """
     lang = check_language(language)
     options = ", ".join(chosen)
-    if kind == "airflow" and not who:
-        kind_key = "airflow-anonymous"
+    if kind in {"airflow", "chat-other"} and not who:
+        kind_key = f"{kind}-anonymous"
     elif kind == "timeout" and not chosen:
         kind_key = "timeout-empty"
     elif kind in OUTCOME_KINDS:
         kind_key = kind
     else:
-        raise TwinInputError(f"kind: {shown(kind)} is not one of chat, airflow, timeout")
-    return f"{heading(subject, tag, lang)}\n{_OUTCOMES[kind_key, lang].format(options=options, who=who)}"
+        raise TwinInputError(f"kind: {shown(kind)} is not one of {', '.join(OUTCOME_KINDS)}")
+    line = _OUTCOMES[kind_key, lang].format(options=options, who=who)
+    return f"{heading(subject, tag, lang)}\n{line}"
+
+
+def outcome_texts(
+    answered_in: str,
+    chosen: Sequence[str],
+    who: str | None,
+    *,
+    decided_by: str | None,
+    approvers: Mapping[str, str],
+    language: str,
+    subject: str,
+    tag: str,
+) -> dict[str, str]:
+    """Each approver's outcome text, by approver key: in the chat, the approver who decided
+    (``decided_by``, an approver key) is told "Recorded", the others who decided; an answer in
+    Airflow or the timeout is told alike to all.
+
+    :param answered_in: one of :data:`ANSWERED_IN`.
+    :param who: who answered in Airflow, if known.
+    :param approvers: approver key -> name, of everyone to tell.
+    :raises TwinInputError: for another ``answered_in`` or language.
+    """
+    if answered_in not in ANSWERED_IN:
+        raise TwinInputError(f"answered_in: {shown(answered_in)} is not one of {', '.join(ANSWERED_IN)}")
+    texts: dict[str, str] = {}
+    for key in approvers:
+        if answered_in != "twin_chat":
+            kind, by = answered_in, who
+        elif key == decided_by:
+            kind, by = "chat", None
+        else:
+            kind, by = "chat-other", approvers.get(decided_by or "")
+        texts[key] = outcome_text(kind, chosen, by, language, subject=subject, tag=tag)
+    return texts
 
 
 __all__ = [
+    "ANSWERED_IN",
     "LANGUAGES",
     "OUTCOME_KINDS",
     "Language",
@@ -141,5 +185,6 @@ __all__ = [
     "heading",
     "help_text",
     "outcome_text",
+    "outcome_texts",
     "question_text",
 ]

@@ -26,6 +26,7 @@ from airflow_provider_twin.client.chat import (
     conversation_bulk_id,
     help_text,
     outcome_text,
+    outcome_texts,
     parse_approvers,
     question_text,
     request_tag,
@@ -208,6 +209,30 @@ def test_help_and_outcomes_name_the_request_in_english_and_russian() -> None:
     with pytest.raises(TwinInputError, match="^language"):
         check_language("de")
     assert check_language(" RU ") == "ru"
+
+
+def test_each_approver_is_told_the_outcome_that_concerns_them() -> None:
+    everyone = {"phone:1": "Anna", "phone:2": "Boris", "phone:3": "Vera"}
+    ref: dict[str, Any] = {"approvers": everyone, "language": "en", "subject": "Deploy?", "tag": "#K7QZ"}
+    told = outcome_texts("twin_chat", ["Approve"], "Boris (TWIN chat)", decided_by="phone:2", **ref)
+    assert {key: text.split("\n")[1] for key, text in told.items()} == {
+        "phone:1": "Already decided in TWIN chat by Boris: Approve",
+        "phone:2": "Recorded: Approve. Thank you.",
+        "phone:3": "Already decided in TWIN chat by Boris: Approve",
+    }
+    unknown = outcome_texts("twin_chat", ["Approve"], None, decided_by=None, **ref)  # a restarted wait
+    assert set(unknown.values()) == {"Deploy? (ref #K7QZ)\nAlready decided in TWIN chat: Approve"}
+    airflow = outcome_texts("airflow", ["Reject"], "admin", decided_by=None, **ref)
+    assert set(airflow.values()) == {"Deploy? (ref #K7QZ)\nAlready decided in Airflow by admin: Reject"}
+    russian: dict[str, Any] = {**ref, "language": "ru", "approvers": {"phone:1": "Анна", "phone:2": "Борис"}}
+    timeout = outcome_texts("timeout", ["Нет"], None, decided_by=None, **russian)
+    assert set(timeout.values()) == {
+        outcome_text("timeout", ["Нет"], None, "ru", subject="Deploy?", tag="#K7QZ")
+    }
+    told_ru = outcome_texts("twin_chat", ["Да"], None, decided_by="phone:1", **russian)
+    assert told_ru["phone:2"].split("\n")[1] == "Уже решено в чате TWIN (Анна): Да"
+    with pytest.raises(TwinInputError, match="^answered_in"):
+        outcome_texts("somewhere", [], None, decided_by=None, **ref)
 
 
 # -- the Notify message ----------------------------------------------------------------------------
