@@ -75,3 +75,39 @@ def test_chat_crm_waits_for_each_chat_and_stores_the_transcripts(
     assert run.value("store_transcripts") == {"stored": 2, "file": str(tmp_path / "transcripts.jsonl")}
     assert run.value("find_unfinished")["session_ids"] == []
     assert run.task_state("close_unfinished") == "skipped"
+
+
+def answer_the_first_only(emulator: Any, stop: threading.Event) -> None:
+    """The first customer answers and ends the chat; the second never does."""
+    while not stop.wait(0.1):
+        for session in emulator.admin.sessions(status="OPEN")["items"]:
+            if session.get("clientPhone") == PHONES[0]:
+                emulator.admin.reply_in_chat("Fine", session_id=session["id"])
+                emulator.admin.close_session(session["id"])
+
+
+@pytest.mark.integration
+def test_chat_crm_closes_the_conversations_that_never_end(
+    airflow_twin: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TWIN_EXAMPLE_CHAT_WAIT_SECONDS", "4")
+    stop = threading.Event()
+    thread = threading.Thread(target=answer_the_first_only, args=(airflow_twin, stop), daemon=True)
+    thread.start()
+    try:
+        dag = load_file(EXAMPLES / "example_twin_chat_crm.py").dag
+        run = Run(dag, crm_dir=str(tmp_path), customers=PHONES)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+    assert run.state == "success", run.states
+    assert run.task_state("wait_for_chat", 1) == "skipped"  # timed out: soft_fail
+    assert run.value("store_transcripts")["stored"] == 1
+    second = run.value("ask_in_chat")["chat_session_ids"][1]
+    assert run.value("find_unfinished")["session_ids"] == [second]
+    assert run.value("close_unfinished", 0) == {
+        "session_id": second,
+        "closed": True,
+        "status": "CLOSED",
+        "result": "no answer",
+    }
