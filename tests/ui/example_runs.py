@@ -124,8 +124,10 @@ def close_sessions_as_the_bot(twin: TwinEmulator, stop: threading.Event) -> None
                 if session["id"] in closed:
                     continue
                 if str(session["name"]).startswith(APPROVAL_SESSION):
-                    twin.admin.reply_in_chat("yes", session_id=session["id"])
-                    closed.add(session["id"])
+                    # A reply counts once the question (the bot's message) is in the session.
+                    if any(message["authorType"] != "CLIENT" for message in session["messages"]):
+                        twin.admin.reply_in_chat("yes", session_id=session["id"])
+                        closed.add(session["id"])
                 else:
                     lead = str(session["name"]).rsplit(" ", 1)[-1]
                     twin.admin.close_session(
