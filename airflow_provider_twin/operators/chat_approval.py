@@ -28,6 +28,7 @@ from airflow_provider_twin.client.chat import (
     parse_approvers,
     question_text,
     request_tag,
+    session_lifetime_warning,
     session_name,
 )
 from airflow_provider_twin.hooks.twin import TwinHook
@@ -99,6 +100,9 @@ class TwinChatApprovalMixin:
             raise AirflowFailException(f"{operator.task_id}: {exc}") from None
         with contextlib.suppress(*_PARKED):  # Airflow's wait is replaced by ours, which hears chat too
             super().execute(context)  # type: ignore[misc]
+        timeout = operator.response_timeout.total_seconds() if operator.response_timeout else None
+        if (lifetime := session_lifetime_warning(timeout)) is not None:
+            operator.log.warning("Chat approval: %s", lifetime)
         ti = context["task_instance"]
         request_key = f"{ti.id}#{ti.try_number}"  # one request per task instance try
         mapped = f"[{ti.map_index}]" if ti.map_index is not None and ti.map_index >= 0 else ""

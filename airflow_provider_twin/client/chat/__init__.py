@@ -71,6 +71,7 @@ from airflow_provider_twin.client.chat.approval_texts import (
     outcome_text,
     outcome_texts,
     question_text,
+    session_lifetime_warning,
 )
 from airflow_provider_twin.client.chat.campaign_sessions import (
     DEFAULT_SESSION_LIMIT,
@@ -240,6 +241,7 @@ __all__ = [
     "session_filters",
     "session_id_for",
     "session_id_of",
+    "session_lifetime_warning",
     "session_messages",
     "session_name",
     "session_ref",

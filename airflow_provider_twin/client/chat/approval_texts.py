@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from airflow_provider_twin.client.chat.api import MAX_SESSION_TTL
 from airflow_provider_twin.client.core.errors import TwinInputError
 from airflow_provider_twin.client.core.problems import shown
 
@@ -24,6 +25,9 @@ Language = Literal["en", "ru"]
 #: How a request ended, as one approver is told: they answered in the chat (``chat``), another
 #: approver did (``chat-other``), someone answered in Airflow, or the timeout came.
 OUTCOME_KINDS: tuple[str, ...] = ("chat", "chat-other", "airflow", "timeout")
+#: How long TWIN keeps a chat session after the client's last activity by default, in seconds
+#: (twin-api.md §4.2; a chat may set up to ``MAX_SESSION_TTL``, 12 h).
+DEFAULT_SESSION_LIFETIME = 3600
 #: Where a request was answered (the chat approval trigger's ``answered_in``).
 ANSWERED_IN: tuple[str, ...] = ("twin_chat", "airflow", "timeout")
 
@@ -176,8 +180,40 @@ def outcome_texts(
     return texts
 
 
+def _duration(seconds: float) -> str:
+    return f"{seconds / 3600:.3g} h" if seconds >= 3600 else f"{seconds / 60:.3g} min"
+
+
+def session_lifetime_warning(timeout_seconds: float | None) -> str | None:
+    """Why the approvers' sessions may end before the wait does, or None when they will not.
+
+    TWIN ends a chat session :data:`DEFAULT_SESSION_LIFETIME` after the approver's last activity
+    by default (the chat may set up to ``MAX_SESSION_TTL``, no more): a reply
+    written later lands in a session TWIN opens anew, which holds no question of ours and is
+    not read.
+
+    :param timeout_seconds: the request's response timeout, None for none.
+    """
+    if timeout_seconds is not None and timeout_seconds <= DEFAULT_SESSION_LIFETIME:
+        return None
+    wait = (
+        "no response_timeout"
+        if timeout_seconds is None
+        else f"a response_timeout of {_duration(timeout_seconds)}"
+    )
+    beyond = timeout_seconds is None or timeout_seconds > MAX_SESSION_TTL
+    lives = "any chat session lives" if beyond else "a chat session lives by default"
+    return (
+        f"{wait}: longer than {lives}. TWIN ends an approver's session "
+        f"{_duration(DEFAULT_SESSION_LIFETIME)} after their last activity by default, "
+        f"{_duration(MAX_SESSION_TTL)} at most (the chat's session lifetime); a reply written after "
+        "that lands in a session TWIN opens anew and is not read: the approver answers in Airflow then"
+    )
+
+
 __all__ = [
     "ANSWERED_IN",
+    "DEFAULT_SESSION_LIFETIME",
     "LANGUAGES",
     "OUTCOME_KINDS",
     "Language",
@@ -187,4 +223,5 @@ __all__ = [
     "outcome_text",
     "outcome_texts",
     "question_text",
+    "session_lifetime_warning",
 ]

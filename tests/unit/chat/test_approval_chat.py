@@ -30,6 +30,7 @@ from airflow_provider_twin.client.chat import (
     parse_approvers,
     question_text,
     request_tag,
+    session_lifetime_warning,
     session_name,
 )
 from airflow_provider_twin.client.core.problems import Problems
@@ -233,6 +234,19 @@ def test_each_approver_is_told_the_outcome_that_concerns_them() -> None:
     assert told_ru["phone:2"].split("\n")[1] == "Уже решено в чате TWIN (Анна): Да"
     with pytest.raises(TwinInputError, match="^answered_in"):
         outcome_texts("somewhere", [], None, decided_by=None, **ref)
+
+
+def test_a_wait_longer_than_a_chat_session_lives_is_warned_of() -> None:
+    assert session_lifetime_warning(1800) is None
+    assert session_lifetime_warning(3600) is None
+    two_hours = session_lifetime_warning(7200) or ""
+    assert two_hours.startswith("a response_timeout of 2 h: longer than a chat session lives by default.")
+    assert "1 h after their last activity by default, 12 h at most" in two_hours
+    assert "not read: the approver answers in Airflow then" in two_hours
+    assert (session_lifetime_warning(None) or "").startswith(
+        "no response_timeout: longer than any chat session lives."
+    )
+    assert "longer than any chat session lives" in (session_lifetime_warning(13 * 3600) or "")
 
 
 # -- the Notify message ----------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 from typing import Any
@@ -17,6 +18,7 @@ import pytest
 from airflow.providers.standard.operators import hitl as airflow_hitl
 from airflow.sdk import DAG, Param
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, TaskDeferred
+from structlog.testing import capture_logs
 
 from airflow_provider_twin.client.chat import parse_approvers, request_tag
 from airflow_provider_twin.emulator import TwinEmulator
@@ -157,6 +159,16 @@ def hitl_detail(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     return written
 
 
+def warnings_of(logs: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The chat approval warnings among log entries captured by ``structlog.testing.capture_logs``
+    (Airflow warns of its own that ``execute`` runs outside a task runner here)."""
+    return [
+        str(entry["event"])
+        for entry in logs
+        if entry.get("log_level") == "warning" and str(entry["event"]).startswith("Chat approval:")
+    ]
+
+
 def bot_texts(emulator: TwinEmulator, phone: str) -> list[str]:
     texts: list[str] = []
     for session in emulator.admin.sessions(chatId=CHAT_ID)["items"]:
@@ -170,8 +182,9 @@ def test_the_question_goes_to_every_approver_and_the_wait_defers_to_the_chat_tri
     twin_emulator: TwinEmulator, twin_connection_env: str, hitl_detail: list[dict[str, Any]]
 ) -> None:
     operator = approval(body="Release notes: ...", response_timeout=timedelta(hours=1), defaults="Reject")
-    with pytest.raises(TaskDeferred) as deferred:
+    with capture_logs() as logs, pytest.raises(TaskDeferred) as deferred:
         operator.execute(make_context(operator))
+    assert warnings_of(logs) == []  # an hour: within a chat session's default lifetime
     assert hitl_detail[0]["subject"] == "Deploy release 42?"  # Airflow's request written first
     trigger = deferred.value.trigger
     assert isinstance(trigger, TwinChatApprovalTrigger)
@@ -229,8 +242,12 @@ def test_an_answer_from_airflow_s_api_resumes_with_its_own_event_and_is_told_wit
     twin_emulator: TwinEmulator, twin_connection_env: str, hitl_detail: list[dict[str, Any]]
 ) -> None:
     operator = approval(approvers=[ANNA])
-    with pytest.raises(TaskDeferred) as deferred:
+    operator.log.info("logging before the capture")  # a logger in use already is captured too
+    with capture_logs() as logs, pytest.raises(TaskDeferred) as deferred:
         operator.execute(make_context(operator))
+    # no response_timeout: a reply after the session ended would not be read
+    (warning,) = warnings_of(logs)
+    assert warning.startswith("Chat approval: no response_timeout: longer than any chat session lives.")
     event = {  # HITLDetail.as_resume_event_payload() of Airflow 3.3
         "chosen_options": ["Reject"],
         "params_input": {},
