@@ -256,8 +256,9 @@ class ApprovalInbox:
                     after.append((session_id, following))
             pending = after
         replies: list[tuple[float, int, ApproverReply]] = []
-        for session_id, messages in read.messages.items():
-            self._take(session_id, messages, replies)
+        started = {session_id: followed.started for session_id, followed in self._followed.items()}
+        for session_id, messages in sorted(read.messages.items(), key=lambda item: started[item[0]]):
+            self._take(session_id, messages, replies)  # the oldest session locks the client first
         replies.sort(key=lambda item: item[:2])
         return [reply for _, _, reply in replies]
 
@@ -289,6 +290,10 @@ class ApprovalInbox:
         """Take what a successful read found in one session: acceptance, cursor, replies."""
         followed = self._followed.get(session_id)
         if followed is None:
+            return
+        locked = self.client_of(followed.approver_key)
+        if followed.client_id and locked and not _same(followed.client_id, locked):
+            del self._followed[session_id]  # another client's, as an accepted session showed
             return
         dated = [(_epoch(message.get("createdAt")), message) for message in items]
         ordered = sorted(

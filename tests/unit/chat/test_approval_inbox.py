@@ -389,3 +389,18 @@ def test_the_first_accepted_session_locks_the_approvers_client(
     write(twin_emulator, other, "1")
     assert reader.replies(inbox) == []
     assert inbox.session_ids() == {ann.key: [own]}
+
+
+def test_of_two_tagged_sessions_of_different_clients_found_at_once_the_older_locks(
+    twin_emulator: TwinEmulator, reader: Reader
+) -> None:
+    (ann,) = parse_approvers(["79001234567"])
+    inbox = inbox_of(reader, [ann], time.time())
+    name = inbox.names[ann.key]
+    own = ask(twin_emulator, ann, name)
+    write(twin_emulator, own, "2")
+    twin_emulator.admin.update_settings(bot_greeting=f"Hello ({TAG})")  # TWIN tags the next one too
+    other = start(twin_emulator, name, clientPhone="79995550000")
+    write(twin_emulator, other, "1")
+    assert [(r.session_id, r.text) for r in reader.replies(inbox)] == [(own, "2")]
+    assert inbox.session_ids() == {ann.key: [own]}
