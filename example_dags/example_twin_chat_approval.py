@@ -88,8 +88,8 @@ with DAG(
         approvers="{{ params.approver }}",
         subject="Send the spring campaign to {{ params.recipients | length }} clients?",
         body="{{ params.text }}",
-        response_timeout=timedelta(hours=4),
-        defaults=["Reject"],  # no answer in 4 hours: not sent
+        response_timeout=timedelta(minutes=50),  # within a chat session's lifetime (1 h by default)
+        defaults=["Reject"],  # no answer in 50 minutes: not sent
         # The approver also gets the Airflow Required Actions link (SMS), to answer there.
         notifiers=[TwinNotifier(recipients="{{ params.approver }}", channels={"sms": {"from": SENDER}})],
     )
@@ -124,7 +124,7 @@ with DAG(
         body="{{ params.text }}",
         options=["Send now", "Send tomorrow", "Cancel"],
         options_mapping={"Send now": "send_now", "Send tomorrow": "send_tomorrow", "Cancel": "cancel"},
-        response_timeout=timedelta(hours=4),
+        response_timeout=timedelta(minutes=50),
         defaults=["Cancel"],
     )
     send_now = TwinSendMessagesOperator(
