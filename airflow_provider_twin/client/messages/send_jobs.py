@@ -15,13 +15,18 @@ line, and the field) and become the job's ``.xlsx`` file (:mod:`.send_job_files`
 * the job is started only while it is ``CREATED``; a ``PAUSED`` job is left paused (someone
   paused it: starting would resume it behind their back), a running or completed one is not
   started again;
+* an upload or start TWIN answered is never repeated: the job is read again (up to
+  ``SETTLE_READS`` times, ``settle_seconds`` apart) until its count or status shows it, else
+  the procedure fails naming the job and what it did not see;
 * after a failure TWIN may have acted on (no answer, a 5xx), the procedure waits a moment and
   reads the job again before repeating the step: the step is repeated only when it did not
   happen.
 
 ASSUMPTION (twin-api.md §3.6): an upload is atomic (after a lost answer the job holds all of the
-file's rows or none), and ``GET /tasks?name=`` finds a job by its name (exact or contained; the
-exact match is picked here).
+file's rows or none), the upload's rows appear in the job's ``totalMessageCount`` (the upload's
+answer is untyped; its ``totalMessageCount`` is used when it gives one), and
+``GET /tasks?name=`` finds a job by its name (exact or contained; the exact match is picked
+here). The steps live in :mod:`.send_job_steps`.
 """
 
 from __future__ import annotations
@@ -34,24 +39,44 @@ from typing import Any, TypedDict
 
 from airflow_provider_twin.client.core.calls import next_page
 from airflow_provider_twin.client.core.errors import (
-    TwinError,
     TwinInputError,
     TwinNotFoundError,
-    TwinServerError,
-    TwinTransportError,
 )
-from airflow_provider_twin.client.core.flows import Procedure, Sleep
+from airflow_provider_twin.client.core.flows import Procedure
 from airflow_provider_twin.client.core.problems import Problems
 from airflow_provider_twin.client.messages import send_jobs_api as jobs
 from airflow_provider_twin.client.messages.recipient_files import RecipientSource
 from airflow_provider_twin.client.messages.send_job_files import job_rows, write_xlsx
+from airflow_provider_twin.client.messages.send_job_steps import (
+    STEP_ATTEMPTS,
+    created_job,
+    find_send_job,
+    started_job,
+    uploaded_job,
+)
+
+__all__ = [  # find_send_job is re-exported from the steps module for callers of this one
+    "DEFAULT_SETTLE_SECONDS",
+    "FINAL_JOB_STATUSES",
+    "JOB_NAME_NAMESPACE",
+    "JOB_REFUSED_SETTINGS",
+    "STEP_ATTEMPTS",
+    "SendJobPlan",
+    "SendJobProgress",
+    "SendJobSummary",
+    "control_send_job",
+    "find_send_job",
+    "job_name",
+    "plan_send_job",
+    "read_send_job",
+    "start_send_job",
+    "time_ranges_problems",
+]
 from airflow_provider_twin.client.messages.send_plan import SendIdentity, SendPlan, plan_send
 from airflow_provider_twin.client.messages.send_windows import normalize_time_ranges
 
 #: Namespace of the job name suffixes. Never change it: a retried task would create a new job.
 JOB_NAME_NAMESPACE = uuid.UUID("0f6b8a52-3c1e-5d7a-9b44-2e7c1a6d9f30")
-#: Attempts per step after failures TWIN may have acted on.
-STEP_ATTEMPTS = 3
 DEFAULT_SETTLE_SECONDS = 1.0
 #: Statuses after which a job no longer changes.
 FINAL_JOB_STATUSES = frozenset({"COMPLETED", "ERROR"})
@@ -143,92 +168,6 @@ def plan_send_job(
     return SendJobPlan(job_name(name, identity), ranges, plan)
 
 
-def _maybe_acted(error: TwinError) -> bool:
-    """Whether TWIN may have acted on the request despite ``error``."""
-    if isinstance(error, TwinTransportError):
-        return error.ambiguous
-    return isinstance(error, TwinServerError)
-
-
-def find_send_job(name: str) -> Procedure[jobs.SendJobItem | None]:
-    """The job named exactly ``name`` (the oldest when several are), or None."""
-    call: Any = jobs.list_send_jobs(name=name, limit=jobs.MAX_PAGE_SIZE)
-    found: list[jobs.SendJobItem] = []
-    while call is not None:
-        page = yield call
-        found.extend(item for item in page["items"] if item.get("name") == name)
-        call = next_page(call, page)
-    found.sort(key=lambda item: str(item.get("createdAt") or ""))
-    return found[0] if found else None
-
-
-def _job_by_id(job_id: str, name: str) -> Procedure[jobs.SendJobItem]:
-    found = yield from find_send_job(name)
-    if found is None or found.get("id") != job_id:
-        raise TwinError(f"TWIN send job {job_id} ({name!r}) is not listed; was it deleted?")
-    return found
-
-
-def _created(name: str, ranges: Any, settle_seconds: float) -> Procedure[tuple[jobs.SendJobItem, bool]]:
-    """The job named ``name``, created unless it exists; whether this procedure created it."""
-    item = yield from find_send_job(name)
-    attempt = 0
-    while item is None:
-        attempt += 1
-        try:
-            job_id = yield jobs.create_send_job(name, ranges)
-        except TwinError as exc:
-            if not _maybe_acted(exc) or attempt >= STEP_ATTEMPTS:
-                raise
-            yield Sleep(settle_seconds)
-            item = yield from find_send_job(name)
-            if item is not None:
-                return item, True  # the lost answer's request created it
-            continue
-        item = yield from _job_by_id(job_id, name)
-        return item, True
-    return item, False
-
-
-def _uploaded(
-    item: jobs.SendJobItem, content: Callable[[], bytes], settle_seconds: float
-) -> Procedure[tuple[jobs.SendJobItem, bool]]:
-    """The job once it holds messages, uploading them unless it does; whether this uploaded."""
-    job_id, name = str(item["id"]), str(item.get("name"))
-    uploaded = False
-    attempt = 0
-    while not item.get("totalMessageCount"):
-        if item.get("status") not in ("CREATED", "PAUSED"):
-            raise TwinInputError(f"TWIN send job {job_id} is {item.get('status')} and holds no messages")
-        attempt += 1
-        try:
-            yield jobs.add_send_job_messages(job_id, content())
-        except TwinError as exc:
-            if not _maybe_acted(exc) or attempt >= STEP_ATTEMPTS:
-                raise
-            yield Sleep(settle_seconds)
-        item = yield from _job_by_id(job_id, name)
-        uploaded = bool(item.get("totalMessageCount"))  # this request's rows (the answer may be lost)
-    return item, uploaded
-
-
-def _started(job_id: str, status: str, settle_seconds: float) -> Procedure[tuple[str, bool]]:
-    """The job's status once started (only from ``CREATED``); whether this procedure started it."""
-    started = False
-    attempt = 0
-    while status == "CREATED":
-        attempt += 1
-        try:
-            yield jobs.start_send_job(job_id)
-        except TwinError as exc:
-            if not _maybe_acted(exc) or attempt >= STEP_ATTEMPTS:
-                raise
-            yield Sleep(settle_seconds)
-        status = yield jobs.send_job_status(job_id)
-        started = status != "CREATED"  # this request started it (the answer may be lost)
-    return status, started
-
-
 def start_send_job(
     job: SendJobPlan | Mapping[str, Any],
     *,
@@ -256,13 +195,13 @@ def start_send_job(
             built.append(content())
         return built[0]
 
-    item, created = yield from _created(name, ranges, settle_seconds)
-    item, uploaded = yield from _uploaded(item, file, settle_seconds)
+    item, created = yield from created_job(name, ranges, settle_seconds)
+    item, uploaded = yield from uploaded_job(item, file, settle_seconds)
     job_id = str(item["id"])
     status = str(item.get("status") or "").upper()
     started = False
     if start:
-        status, started = yield from _started(job_id, status, settle_seconds)
+        status, started = yield from started_job(job_id, status, settle_seconds)
     if status == "ERROR":
         # Another try would find the same job in the same state: fail for good, say what helps.
         raise TwinInputError(
