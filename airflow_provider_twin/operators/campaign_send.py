@@ -7,6 +7,7 @@ Airflow outcome) around the plan and the sender of :mod:`airflow_provider_twin.c
 
 from __future__ import annotations
 
+import functools
 import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -62,16 +63,17 @@ def send_campaign(op: TwinSendMessagesOperator, context: Context) -> dict[str, A
     # A template_id is looked up (one GET) once the settings are valid: it must exist, and
     # every recipient needs a value for each of its variables, before anything is sent.
     hook = TwinHook(twin_conn_id=op.twin_conn_id)
+    find_template = functools.lru_cache(maxsize=4)(hook.get_template)  # one GET for both checks
     try:
         plan = plan_send(
             identity,
-            with_attachments(op, identity, _settings(op)),
+            with_attachments(op, identity, _settings(op), find_template),
             messages=op.messages,
             recipients=op.recipients,
             recipients_file=op.file_source(),
             file_format=op.recipients_file_format,
             deduplicate=op.deduplicate,
-            find_template=hook.get_template,
+            find_template=find_template,
         )
     except (TwinInputError, TwinConfigError) as exc:
         raise AirflowFailException(str(exc)) from None

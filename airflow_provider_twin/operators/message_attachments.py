@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_twin.client import TwinError, TwinInputError
@@ -99,12 +99,16 @@ def _placeholders(files: list[AttachedFile | Upload]) -> list[AttachedFile]:
 
 
 def with_attachments(
-    op: TwinSendMessagesOperator, identity: tuple[str, str, str, int], settings: dict[str, Any]
+    op: TwinSendMessagesOperator,
+    identity: tuple[str, str, str, int],
+    settings: dict[str, Any],
+    find_template: Callable[[str], Mapping[str, Any] | None] | None = None,
 ) -> dict[str, Any]:
     """``settings`` with ``op.attachments`` uploaded and linked from the channels.
 
     Nothing is uploaded, and nothing sent, unless the files, the channels and the whole send
-    are valid.
+    are valid, the template checks included (``find_template``: a missing template or a
+    recipient without one of its variables fails before any upload).
 
     :raises TwinInputError: a file, a channel or the send is invalid (naming it).
     :raises AirflowException: the upload failed (see :func:`~.failures.airflow_error`).
@@ -133,6 +137,7 @@ def with_attachments(
         recipients_file=op.file_source(),
         file_format=op.recipients_file_format,
         deduplicate=op.deduplicate,
+        find_template=find_template,
     )
     uploads = [item for item in files if not isinstance(item, AttachedFile)]
     linked = iter(_upload(op, uploads) if uploads else [])

@@ -14,6 +14,7 @@ from airflow_provider_twin.client import ApiCall
 from airflow_provider_twin.client.core.engine import Engine
 from airflow_provider_twin.client.messages import AttachedFile, attach_files, attachment_problems
 from airflow_provider_twin.emulator import TwinEmulator
+from airflow_provider_twin.hooks.twin import TwinHook
 from airflow_provider_twin.operators.messages import TwinSendMessagesOperator
 
 PDF = ("terms.pdf", "application/pdf")
@@ -180,3 +181,34 @@ def test_a_bare_file_id_is_refused_naming_what_to_give(twin_emulator: TwinEmulat
     with pytest.raises(AirflowFailException, match="looks like a TWIN file id, which carries no link"):
         _send(channels=["viber"], attachments=["6f1c3c2e-9d8a-4d7e-8b1a-0c2d3e4f5a6b"])
     assert twin_emulator.admin.requests() == []
+
+
+def test_a_recipient_missing_a_template_variable_refuses_before_the_upload(
+    terms: Path, twin_emulator: TwinEmulator
+) -> None:
+    hook = TwinHook()
+    template_id = hook.create_template("terms", ["whatsapp"], "Hi {{name}}, your terms")
+    hook.close()
+    with pytest.raises(AirflowFailException, match="name"):
+        _send(channels=["whatsapp"], template_id=template_id, text=None, attachments=[str(terms)])
+    routes = [(r["method"], r["route"]) for r in twin_emulator.admin.requests()]
+    assert ("POST", "/iam/api/v1/files") not in routes
+    assert ("POST", "/notify/api/v1/messages") not in routes
+    reads = [
+        route for method, route in routes if method == "GET" and route.startswith("/notify/api/v1/templates")
+    ]
+    assert len(reads) == 1  # one GET of the template serves both checks
+
+
+def test_a_missing_template_refuses_before_the_upload(terms: Path, twin_emulator: TwinEmulator) -> None:
+    twin_emulator.admin.update_settings(implicit_templates=False)
+    with pytest.raises(AirflowFailException, match="TWIN has no template"):
+        _send(
+            channels=["whatsapp"],
+            template_id="0b7d8c1e-5a0f-4c1e-9d7a-2f3e4a5b6c7d",
+            text=None,
+            attachments=[str(terms)],
+        )
+    routes = [(r["method"], r["route"]) for r in twin_emulator.admin.requests()]
+    assert ("POST", "/iam/api/v1/files") not in routes
+    assert ("POST", "/notify/api/v1/messages") not in routes
