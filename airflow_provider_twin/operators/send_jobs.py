@@ -21,6 +21,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow_provider_twin.client import TwinConfigError, TwinError, TwinInputError
 from airflow_provider_twin.client.messages import (
     SendJobSummary,
+    found_job_warning,
     frozen_heap,
     plan_send_job,
     time_ranges_problems,
@@ -201,8 +202,8 @@ class TwinSendJobOperator(BaseOperator):
             summary["total"],
             ", ".join(done) if done else "found it done already (an earlier try did it)",
         )
-        if summary["status"] == "PAUSED":
-            self.log.warning("TWIN send job %s is PAUSED: left paused, resume it to go on", summary["job_id"])
+        if warning := found_job_warning(summary):
+            self.log.warning("%s", warning)
         return summary
 
 

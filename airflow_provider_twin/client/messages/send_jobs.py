@@ -66,6 +66,7 @@ __all__ = [  # find_send_job is re-exported from the steps module for callers of
     "SendJobSummary",
     "control_send_job",
     "find_send_job",
+    "found_job_warning",
     "job_name",
     "plan_send_job",
     "read_send_job",
@@ -217,6 +218,25 @@ def start_send_job(
         uploaded=uploaded,
         started=started,
     )
+
+
+def found_job_warning(summary: SendJobSummary) -> str | None:
+    """What a run should warn about a job it found rather than created, or None.
+
+    A cleared or re-run task instance finds the job by its name: a ``COMPLETED`` job sends
+    nothing again (cancel, i.e. delete, it and clear the task to send anew; changed recipients
+    do not change an existing job), a ``PAUSED`` one is left paused.
+    """
+    job = f"TWIN send job {summary['job_id']} ({summary['name']!r})"
+    if summary["status"] == "COMPLETED" and not summary["started"]:
+        return (
+            f"{job} was found already COMPLETED: nothing is sent again. This task instance always "
+            "finds the same job; to send again, cancel (delete) the job and clear the task (then "
+            "everyone gets the messages again). Changed recipients do not change an existing job."
+        )
+    if summary["status"] == "PAUSED":
+        return f"{job} is PAUSED: left paused, resume it to go on"
+    return None
 
 
 @dataclass(frozen=True)

@@ -124,3 +124,17 @@ def test_a_job_found_in_error_fails_the_task_for_good(twin: Twin) -> None:
         twin.emulator.state.tasks.move(twin.jobs()[0], "ERROR", twin.emulator.state.now())
     with pytest.raises(AirflowFailException, match="in ERROR"):
         job_operator(recipients=people(3)).execute(context(try_number=2))
+
+
+def test_a_rerun_finding_its_job_completed_warns_that_nothing_is_sent_again(
+    twin: Twin, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = job_operator(recipients=people(2)).execute(context())
+    (job,) = twin.jobs()
+    with twin.emulator.state.lock:
+        job.status = "COMPLETED"
+    again = job_operator(recipients=people(3)).execute(context(try_number=2))
+    assert again["job_id"] == first["job_id"]
+    assert (again["status"], again["total"]) == ("COMPLETED", 2)
+    assert "found already COMPLETED: nothing is sent again" in capsys.readouterr().out
+    assert twin.requests("POST /tasks/{task_id}") == 1
