@@ -8,7 +8,9 @@ looks the sessions up with the documented filters ``GET /sessions?chatId=&name=`
 
 * only sessions started since the send (``from``, less :data:`CLOCK_SLACK_SECONDS`) count; with
   ``continueLastOrStartNewSession`` also older open sessions whose last message came since then
-  (the message continued them);
+  (the message continued them): their lookup keeps a ``from`` filter :data:`CONTINUED_LOOKBACK_SECONDS`
+  earlier (ASSUMPTION: a continued session started within that time) and reads at most
+  :data:`MAX_PAGES` pages;
 * sessions open when the message is sent: a message with a future ``sendAt`` has none yet. Its
   recipients are counted as ``delayed`` and not waited for (list them later with
   :func:`~.session_actions.find_sessions`, ``chat_id`` and ``name``);
@@ -19,10 +21,13 @@ looks the sessions up with the documented filters ``GET /sessions?chatId=&name=`
   §4.4), else by ``messengerUserId``, ``clientExternalId``, ``clientPhone`` (digits) or
   ``clientEmail`` when the session object carries them (ASSUMPTION: §4.4 does not list them; the
   emulator shows them); a one-recipient send takes its one session. A session matched to nobody
-  is still listed (``index`` None): every session of the send's chat and name counts.
+  is still listed (``index`` None, after the matched ones, counted in ``unmatched``); once
+  matching is possible (a recipient has a ``clientId``, or a session matched), only matched
+  sessions count towards ``expected``, so someone else's sessions never end the wait early.
 
-Give each send its own ``chatSessionName`` (e.g. with the run id): two sends with the same chat
-and name at the same time cannot be told apart. The result is bounded (``limit`` sessions) and
+Give each task instance its own ``chatSessionName`` (e.g. ``{{ run_id }}-{{ ti.map_index }}``):
+two sends with the same chat and name at the same time cannot be told apart, and the mapped
+instances of one run share the run's start as ``since``. The result is bounded (``limit`` sessions) and
 holds no address: recipients are named by their index in the send. Pure: no Airflow.
 """
 
@@ -51,6 +56,11 @@ POLL_SECONDS = 1.0
 DEFAULT_SESSION_LIMIT = 1000
 MAX_LOOKUPS = 20
 PAGE_SIZE = 100
+#: Most pages read per (chat, session name) lookup.
+MAX_PAGES = 10
+#: How long before the send a session continued by ``continueLastOrStartNewSession`` may have
+#: started and still be looked up (``from`` of its lookup).
+CONTINUED_LOOKBACK_SECONDS = 7 * 24 * 3600.0
 
 #: Session object field -> destination field naming the same client (see the module docstring).
 _IDENTITY: tuple[tuple[str, str], ...] = (
@@ -216,12 +226,15 @@ class CampaignChatSessions:
         found: dict[str, CampaignSession] = {}
         truncated = False
         for (chat_id, name), continued in self.lookups.items():
-            window: dict[str, Any] = {} if continued else {"from": _iso(self.since - CLOCK_SLACK_SECONDS)}
+            back = CLOCK_SLACK_SECONDS + (CONTINUED_LOOKBACK_SECONDS if continued else 0.0)
+            window: dict[str, Any] = {"from": _iso(self.since - back)}
             call: ApiCall[SessionPage] | None = list_sessions(
                 limit=PAGE_SIZE, chatId=chat_id, name=name, **window
             )
+            pages = 0
             while call is not None:
                 page = yield call
+                pages += 1
                 for info in page["items"]:
                     if not isinstance(info, Mapping) or not isinstance(info.get("id"), str):
                         continue
@@ -239,7 +252,15 @@ class CampaignChatSessions:
                         status=info.get("status") if isinstance(info.get("status"), str) else None,
                     )
                 call = None if truncated else next_page(call, page)
+                if call is not None and pages >= MAX_PAGES:
+                    truncated, call = True, None
         return found, truncated
+
+    def _counted(self, found: Mapping[str, CampaignSession]) -> int:
+        """Sessions that count towards ``expected``: the matched ones once matching is possible."""
+        matched = sum(1 for session in found.values() if session["index"] is not None)
+        possible = matched > 0 or any(key.startswith("clientId:") for key in self.recipients)
+        return matched if possible else len(found)
 
     def finding(
         self, *, rejected: int = 0, wait_seconds: float = DEFAULT_WAIT_SECONDS
@@ -254,25 +275,27 @@ class CampaignChatSessions:
         truncated = False
         while self.lookups:
             found, truncated = yield from self._list()
-            if len(found) >= expected or truncated or time.monotonic() >= deadline:
+            if self._counted(found) >= expected or truncated or time.monotonic() >= deadline:
                 break
             yield Sleep(POLL_SECONDS)
         sessions = sorted(
             found.values(), key=lambda s: (s["index"] is None, s["index"] or 0, s["started_at"] or "")
         )
         return CampaignSessionsSummary(
-            status=_status(len(sessions), expected, self.delayed),
+            status=_status(self._counted(found), expected, self.delayed),
             sessions=sessions,
             expected=expected,
             found=len(sessions),
             delayed=self.delayed,
             unmatched=sum(1 for session in sessions if session["index"] is None),
             truncated=truncated,
-            note=self._note(len(sessions), expected, truncated),
+            note=self._note(self._counted(found), expected, truncated, len(sessions) - self._counted(found)),
         )
 
-    def _note(self, found: int, expected: int, truncated: bool) -> str:
+    def _note(self, found: int, expected: int, truncated: bool, others: int) -> str:
         parts = [f"{found} chat session(s) found for {expected} recipient(s) whose first channel is chat"]
+        if others:
+            parts.append(f"{others} more session(s) of the chat and name matched no recipient (listed last)")
         if self.later:
             parts.append(
                 f"{self.later} recipient(s) reach chat as a fallback or within send windows: their "
