@@ -32,7 +32,9 @@ class FileSummary(TypedDict):
     """An uploaded file as the upload operator returns it (XCom): ids, name, size and links.
 
     ``url`` is the public link (None for a private file); ``download_link`` the address that
-    downloads it (with the connection's token when the file is private).
+    downloads a public file. A private file's ``download_link`` is None too: XCom is readable
+    by everyone who sees the DAG, and a signed link would give access to the file; read it with
+    ``TwinHook().download_file(file_id)`` (the connection's token) instead.
     """
 
     file_id: str
@@ -44,12 +46,13 @@ class FileSummary(TypedDict):
 
 
 def file_summary(metadata: Mapping[str, Any]) -> FileSummary:
-    """The :class:`FileSummary` of a file's metadata."""
+    """The :class:`FileSummary` of a file's metadata (no link for a private file)."""
+    private = metadata.get("isPrivate") is True or not metadata.get("url")
     return {
         "file_id": str(metadata.get("id") or ""),
         "name": str(metadata.get("name") or ""),
         "size": int(metadata.get("size") or 0),
         "content_type": str(metadata.get("contentType") or ""),
         "url": metadata.get("url") or None,
-        "download_link": metadata.get("downloadLink") or None,
+        "download_link": None if private else metadata.get("downloadLink") or None,
     }

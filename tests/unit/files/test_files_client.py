@@ -135,8 +135,10 @@ def test_upload_and_download_round_trip(twin: TwinClient) -> None:
         "size": len(PNG),
         "content_type": "image/png",
         "url": None,
-        "download_link": logo["downloadLink"],
+        "download_link": None,  # a signed link in XCom would give access to a private file
     }
+    public = file_summary({**logo, "isPrivate": False, "url": "https://f/1", "downloadLink": "https://f/1/d"})
+    assert (public["url"], public["download_link"]) == ("https://f/1", "https://f/1/d")
 
 
 async def test_the_async_client_runs_the_same_procedure(twin_emulator: TwinEmulator) -> None:
