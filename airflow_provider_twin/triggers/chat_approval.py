@@ -5,12 +5,12 @@ this trigger on Airflow 3.2 and 3.3 alike. It waits, as Airflow's own ``HITLTrig
 the response Airflow holds (given in Airflow's UI or API), and at the same time for an
 approver's reply in TWIN chat (:mod:`.chat_approval_wait`). The first answer wins, atomically on
 Airflow's side: a chat answer is recorded with the execution API, which refuses a second
-response (409), and the trigger then reports the one Airflow kept. At the timeout the defaults
-are recorded, or the wait fails, exactly as with ``HITLTrigger``.
+response (409), and the trigger then reports the one Airflow kept. At the timeout a chat
+answer given in time still wins; else the defaults are recorded, or the wait fails, as with
+``HITLTrigger``.
 
-A TWIN error while waiting (the service down, a timeout) is logged and the round is tried again
-at the next poll; only a connection that cannot work (bad credentials or configuration, a
-missing connection) ends the wait with an error.
+A TWIN error while waiting is logged and the round tried again at the next poll; only a
+connection that cannot work (bad credentials or settings, none defined) ends the wait with an error.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from airflow_provider_twin.triggers.supervisor_requests import NoSupervisorLinkE
 
 #: Default seconds between two reads of Airflow's response and of the approvers' replies.
 DEFAULT_POLL_INTERVAL = 3.0
+_NO_SUPERVISOR = "no link to a triggerer's supervisor: a TWIN chat approval waits in Airflow's triggerer"
 
 
 def _aware(value: str | datetime | None) -> datetime | None:
@@ -74,8 +75,7 @@ class TwinChatApprovalTrigger(BaseTrigger):
     :param timeout_datetime: when to stop waiting (ISO 8601), or None.
     :param asked_at: when the question was sent (UTC epoch seconds): older replies do not count.
     :param language: of the help text, ``en`` or ``ru``.
-    :param messenger_type: the messenger of the approvers' sessions, if one.
-    :param bot_id: the bot of the help messages, if not the chat's.
+    :param messenger_type: the messenger of the approvers' sessions; ``bot_id``: the help's bot.
     :param poll_interval: seconds between two reads when nothing wakes the wait earlier.
     :param twin_conn_id: the ``twin`` connection.
     :param realtime: listen to the approvers' sessions on the chat websocket between reads.
@@ -116,10 +116,10 @@ class TwinChatApprovalTrigger(BaseTrigger):
         self.params = serialized_params(params_of(params or {}))  # rebuilt as HITLTrigger does
         moment = _aware(timeout_datetime)
         self.timeout_datetime = moment.isoformat() if moment is not None else None
+        self.deadline = moment.timestamp() if moment is not None else None  # epoch seconds
         self.asked_at = float(asked_at)
         self.language = language
-        self.messenger_type = messenger_type
-        self.bot_id = bot_id
+        self.messenger_type, self.bot_id = messenger_type, bot_id
         self.poll_interval = float(poll_interval)
         if self.poll_interval <= 0:
             raise ValueError(f"poll_interval must be positive, got {poll_interval!r}")
@@ -174,8 +174,7 @@ class TwinChatApprovalTrigger(BaseTrigger):
 
     def seconds_left(self) -> float | None:
         """Seconds until the timeout (negative once passed); None without one."""
-        moment = _aware(self.timeout_datetime)
-        return None if moment is None else moment.timestamp() - time.time()
+        return None if self.deadline is None else self.deadline - time.time()
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Fire exactly one event: the response, or a failure."""
@@ -194,23 +193,30 @@ class TwinChatApprovalTrigger(BaseTrigger):
         yield TriggerEvent(payload)  # type: ignore[no-untyped-call]
 
     async def _wait(self, events: ResponseEvents) -> dict[str, Any]:
-        """Round by round until the response: Airflow's, then a chat answer, then a pause."""
+        """Round by round until the response: Airflow's, then a chat answer, then a pause. At the
+        timeout a chat answer read in time is recorded first, then one more read takes the first
+        reply TWIN created by the timeout, and only then are the defaults recorded."""
         conversation: ApprovalConversation | None = None
         pending: ChatDecision | None = None  # a chat answer not recorded yet
+        last_read = False  # the read at the timeout done
         async with contextlib.AsyncExitStack() as stack:
             while True:
                 left = self.seconds_left()
-                if left is not None and left <= 0:
-                    if (payload := await self._airflow_step(events.timed_out())) is not None:
-                        return payload
-                    await asyncio.sleep(self.poll_interval)
-                    continue
+                expired = left is not None and left <= 0
+                if expired and pending is None and conversation is not None and not last_read:
+                    last_read = True
+                    pending = await conversation.next_decision(until=self.deadline)
                 payload = await self._airflow_step(events.answered())
                 if payload is None and pending is not None:
                     chat = events.answered_in_chat(pending.chosen, pending.responder(), pending.twin_info())
                     payload = await self._airflow_step(chat)
+                elif payload is None and expired:
+                    payload = await self._airflow_step(events.timed_out())
                 if payload is not None:
                     return payload
+                if expired:
+                    await asyncio.sleep(self.poll_interval)
+                    continue
                 if conversation is None:
                     conversation = await ApprovalConversation.open(
                         stack,
@@ -234,13 +240,9 @@ class TwinChatApprovalTrigger(BaseTrigger):
         try:
             payload: dict[str, Any] | None = await step
         except NoSupervisorLinkError:
-            raise WaitFailed(
-                "no link to a triggerer's supervisor: a TWIN chat approval waits in Airflow's triggerer"
-            ) from None
+            raise WaitFailed(_NO_SUPERVISOR) from None
         except Exception as exc:  # noqa: BLE001 - Airflow's API may be back next round
-            self.log.warning(
-                "%s: asking Airflow failed (%s); trying again", self.describe(), error_summary(exc)
-            )
+            self.log.warning("%s: asking Airflow failed (%s); retrying", self.describe(), error_summary(exc))
             return None
         return payload
 

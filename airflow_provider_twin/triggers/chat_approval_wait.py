@@ -20,10 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
-from airflow_provider_twin.client import TwinAuthError, TwinConfigError, error_summary, send_chat
+from airflow_provider_twin.client import epoch_seconds, error_summary, send_chat
 from airflow_provider_twin.client.chat import (
     INSTALL_HINT,
     ApprovalInbox,
@@ -34,71 +32,19 @@ from airflow_provider_twin.client.chat import (
     help_text,
     load_realtime,
     match_reply,
-    request_tag,
     without_request_tag,
+)
+from airflow_provider_twin.triggers.chat_approval_settings import (
+    ChatDecision,
+    ConversationSettings,
+    WaitFailed,
+    cannot_work,
+    permanent,
 )
 from airflow_provider_twin.triggers.chat_event_socket import RealtimeSessions
 from airflow_provider_twin.triggers.connections import TwinConnection, shared_connection
 
 log = logging.getLogger(__name__)
-
-
-class WaitFailed(Exception):
-    """The wait cannot go on: reported as a failure event (``error_type`` "unknown")."""
-
-
-def permanent(exc: BaseException) -> bool:
-    """A TWIN or connection error no retry fixes: bad credentials or settings, no connection."""
-    from airflow.sdk.exceptions import AirflowNotFoundException  # noqa: PLC0415
-
-    return isinstance(exc, (TwinAuthError, TwinConfigError, AirflowNotFoundException))
-
-
-def _cannot_work(twin_conn_id: str, exc: BaseException) -> WaitFailed:
-    return WaitFailed(f"the TWIN connection {twin_conn_id!r} cannot work: {error_summary(exc)}")
-
-
-@dataclass(frozen=True)
-class ChatDecision:
-    """A reply that chooses options: who chose what, where."""
-
-    approver: Approver
-    reply: ApproverReply
-    chosen: list[str]
-
-    def twin_info(self) -> dict[str, str]:
-        """Where the answer was given, for the trigger event."""
-        return {
-            "approver": self.approver.key,
-            "session_id": self.reply.session_id,
-            "message_id": self.reply.message_id,
-        }
-
-    def responder(self) -> dict[str, str]:
-        """The answer's author, as Airflow names a responder (``HITLUser``)."""
-        return {"id": f"twin:{self.approver.key}", "name": f"{self.approver.name} (TWIN chat)"}
-
-
-@dataclass(frozen=True)
-class ConversationSettings:
-    """What a chat approval asks and where (the trigger's kwargs that concern TWIN)."""
-
-    request_key: str
-    subject: str
-    chat_id: str
-    approvers: Sequence[Approver]
-    session_names: Mapping[str, str]
-    options: Sequence[str]
-    multiple: bool
-    language: str
-    messenger_type: str | None
-    bot_id: str | None
-    asked_at: float
-
-    @property
-    def tag(self) -> str:
-        """The request's reference tag, which every message to the approvers carries."""
-        return request_tag(self.request_key)
 
 
 class ApprovalConversation:
@@ -156,29 +102,33 @@ class ApprovalConversation:
             connection = await stack.enter_async_context(shared_connection(twin_conn_id))
         except Exception as exc:
             if permanent(exc):
-                raise _cannot_work(twin_conn_id, exc) from exc
+                raise cannot_work(twin_conn_id, exc) from exc
             log.warning("%s: cannot reach TWIN (%s); trying again", label, error_summary(exc))
             return None
         conversation = cls(connection, settings, realtime=realtime, label=label)
         stack.push_async_callback(conversation.aclose)
         return conversation
 
-    async def next_decision(self) -> ChatDecision | None:
+    async def next_decision(self, until: float | None = None) -> ChatDecision | None:
         """The first new reply that chooses options, if any (a TWIN error: None, next round).
 
+        :param until: only a reply TWIN created at or before this moment (epoch seconds): the
+            last read at the timeout takes what came in time, nothing after.
         :raises WaitFailed: the connection cannot work.
         """
         try:
-            decisions = await self.decisions()
+            decisions = await self.decisions(until)
         except Exception as exc:
             if permanent(exc):
-                raise _cannot_work(self.connection.hook.twin_conn_id, exc) from exc
+                raise cannot_work(self.connection.hook.twin_conn_id, exc) from exc
             log.warning("%s: reading the replies failed (%s); trying again", self.label, error_summary(exc))
             return None
         return decisions[0] if decisions else None
 
-    async def decisions(self) -> list[ChatDecision]:
-        """The new replies that choose options, oldest first; the others get the help text.
+    async def decisions(self, until: float | None = None) -> list[ChatDecision]:
+        """The new replies that choose options, oldest first (created by ``until``, when given);
+        the others before the first decision get the help text, those after it none (the
+        question is decided).
 
         :raises Exception: a TWIN error reading the sessions or replies (the caller retries).
         """
@@ -191,6 +141,8 @@ class ApprovalConversation:
         chosen: list[ChatDecision] = []
         settings = self.settings
         for reply in replies:
+            if until is not None and epoch_seconds(reply.created_at) > until:
+                break  # written after the timeout: too late
             approver = self._approvers.get(reply.approver_key)
             text = without_request_tag(reply.text, settings.tag, settings.options)
             if approver is None or text is None:  # a reply naming another request is its own
@@ -198,7 +150,7 @@ class ApprovalConversation:
             options = match_reply(text, settings.options, multiple=settings.multiple)
             if options:
                 chosen.append(ChatDecision(approver, reply, options))
-            else:
+            elif not chosen:
                 await self.send_help(approver, reply)
         return chosen
 

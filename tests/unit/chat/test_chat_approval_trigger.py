@@ -378,6 +378,30 @@ async def test_at_the_timeout_the_defaults_are_recorded(
     assert airflow.recorded == [(["Reject"], {"reason": "none given"})]
 
 
+@pytest.mark.integration
+async def test_a_chat_answer_given_before_the_timeout_wins_over_the_defaults(
+    twin_emulator: TwinEmulator, twin_connection_env: str, airflow: FakeAirflow
+) -> None:
+    """The reply comes between two reads and the next read is after the timeout: the last read
+    at the timeout still takes it, as TWIN created it in time."""
+    approvers = parse_approvers([ANNA])
+    asked_at = await asyncio.to_thread(ask, approvers)
+    soon = (datetime.now(timezone.utc) + timedelta(seconds=3)).isoformat()
+    trigger = make_trigger(
+        approvers, asked_at, defaults=["Reject"], timeout_datetime=soon, poll_interval=10.0, realtime=False
+    )
+    run = asyncio.ensure_future(first_event(trigger))
+    await asyncio.sleep(1.0)
+    await asyncio.to_thread(reply, twin_emulator, "Approve", "79001234567")
+    event = await asyncio.wait_for(run, 15)
+    assert (event["answered_in"], event["chosen_options"], event["timedout"]) == (
+        "twin_chat",
+        ["Approve"],
+        False,
+    )
+    assert airflow.recorded == [(["Approve"], {"reason": "none given"})]
+
+
 async def test_at_the_timeout_without_defaults_the_wait_fails(airflow: FakeAirflow) -> None:
     past = (datetime.now(timezone.utc) - timedelta(seconds=1)).isoformat()
     trigger = make_trigger(parse_approvers([ANNA]), time.time() - 60, timeout_datetime=past)
