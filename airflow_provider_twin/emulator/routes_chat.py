@@ -3,6 +3,7 @@ mark messages read (twin-api.md §4)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
@@ -269,10 +270,37 @@ async def close_session(sessionId: str, request: Request) -> Response:
     return Response(status_code=204)
 
 
+#: The fields of a chat message's attachment (twin-api.md §4.5; ``sugestedExtension`` is TWIN's spelling).
+_ATTACHMENT_FIELDS = ("id", "isPrivate", "createdAt", "name", "baseName", "extension", "path", "size", "url")
+
+
+def _attachment(state: EmulatorState, base_url: str, file_id: str) -> dict[str, Any] | None:
+    """The §4.5 attachment object of the stored file ``file_id``, or None (no such live file).
+
+    ASSUMPTION (emulator): a chat attachment id is the id of a file in IAM's file storage (§2.6).
+    """
+    stored = state.files.get(file_id, state.now())
+    if stored is None:
+        return None
+    metadata = stored.metadata(base_url)
+    item = {key: metadata[key] for key in _ATTACHMENT_FIELDS}
+    item["sugestedExtension"] = metadata["suggestedExtension"]
+    item["downloadLink"] = metadata["downloadLink"]
+    return item
+
+
 def _client_message_extra(
-    session: ChatSession, body: dict[str, Any], details: dict[str, list[str]]
+    session: ChatSession,
+    body: dict[str, Any],
+    details: dict[str, list[str]],
+    attachment: Callable[[str], dict[str, Any] | None] | None = None,
+    strict: bool = False,
 ) -> dict[str, Any]:
-    """Check a client message body; returns its ``attachments`` and ``replyTo`` as stored."""
+    """Check a client message body; returns its ``attachments`` and ``replyTo`` as stored.
+
+    ``attachment(id)`` gives a stored file's attachment object (None: unknown); strict mode
+    refuses an unknown id (``attachments[i]``), lenient mode keeps it as ``{"id"}``.
+    """
     text = body.get("body")
     attachments = body.get("attachments")
     if attachments is None:
@@ -291,7 +319,13 @@ def _client_message_extra(
         else:
             keys = ("id", "sessionId", "body", "authorType", "attachments", "createdAt", "authorName")
             reply_to = {key: found[0][key] for key in keys}
-    return {"attachments": [{"id": item} for item in attachments], "replyTo": reply_to}
+    filled: list[dict[str, Any]] = []
+    for index, item in enumerate(attachments):
+        stored = attachment(item) if attachment is not None else None
+        if stored is None and strict:
+            details[f"attachments[{index}]"] = ["Must be the id of a stored file (POST /files)."]
+        filled.append(stored if stored is not None else {"id": item})
+    return {"attachments": filled, "replyTo": reply_to}
 
 
 @router.post("/sessions/{sessionId}/clients/messages")
@@ -315,7 +349,14 @@ async def post_client_message(sessionId: str, request: Request) -> Response:
         if session is None:
             return not_found()
         details: dict[str, list[str]] = {}
-        extra = _client_message_extra(session, body, details)
+        base_url = str(request.base_url)
+        extra = _client_message_extra(
+            session,
+            body,
+            details,
+            lambda file_id: _attachment(state, base_url, file_id),
+            state.settings.strict,
+        )
         if not session.is_open(now):
             details["sessionId"] = ["The session is closed."]
         if details:

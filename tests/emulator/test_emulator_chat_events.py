@@ -102,13 +102,31 @@ def test_client_message_reply_attachments_and_refusals(api: TwinApi, twin_emulat
     session = start(api, messageBody="Hi")
     first = api.http.get(f"/chat/api/v1/sessions/{session['id']}/messages", headers=api.headers()).json()
     first_id = first["items"][0]["id"]
+    file = api.http.post(
+        "/iam/api/v1/files",
+        files=[("file[]", ("menu.pdf", b"%PDF", "application/pdf"))],
+        headers=api.headers(),
+    ).json()[0]
     reply = post_message(
-        api, session["id"], {"body": "", "attachments": ["a-1"], "replyToMessageId": first_id}
+        api, session["id"], {"body": "", "attachments": [file["id"]], "replyToMessageId": first_id}
     )
     assert reply.status_code == 201, reply.text
     stored = twin_emulator.admin.sessions()["items"][0]["messages"][-1]
-    assert stored["attachments"] == [{"id": "a-1"}]
+    (attachment,) = stored["attachments"]
+    assert set(attachment) == {
+        "id", "isPrivate", "createdAt", "name", "baseName", "extension", "sugestedExtension", "path",
+        "size", "url", "downloadLink",
+    }  # fmt: skip
+    assert (attachment["id"], attachment["name"], attachment["size"]) == (file["id"], "menu.pdf", 4)
+    assert attachment["sugestedExtension"] == file["suggestedExtension"]
     assert stored["replyTo"]["id"] == first_id
+    unknown = post_message(api, session["id"], {"body": "x", "attachments": [file["id"], "a-1"]})
+    assert unknown.status_code == 422
+    assert set(unknown.json()["details"]) == {"attachments[1]"}
+    twin_emulator.admin.update_settings(strict=False)
+    assert post_message(api, session["id"], {"body": "x", "attachments": ["a-1"]}).status_code == 201
+    assert twin_emulator.admin.sessions()["items"][0]["messages"][-1]["attachments"] == [{"id": "a-1"}]
+    twin_emulator.admin.update_settings(strict=True)
 
     refused = post_message(
         api, session["id"], {"body": 5, "attachments": "x", "replyToMessageId": str(uuid.uuid4())}
