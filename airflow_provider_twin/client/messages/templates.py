@@ -24,7 +24,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TypedDict, cast
 from urllib.parse import quote
 
-from airflow_provider_twin.client.core.calls import ApiCall, comma_list, expect_object, query_params
+from airflow_provider_twin.client.core.calls import (
+    ApiCall,
+    comma_list,
+    expect_object,
+    next_page,
+    query_params,
+)
 from airflow_provider_twin.client.core.errors import (
     TwinInputError,
     TwinNotFoundError,
@@ -32,7 +38,7 @@ from airflow_provider_twin.client.core.errors import (
     TwinServerError,
     TwinTransportError,
 )
-from airflow_provider_twin.client.core.flows import Procedure
+from airflow_provider_twin.client.core.flows import Procedure, Sleep
 from airflow_provider_twin.client.core.problems import Problems, shown
 from airflow_provider_twin.client.messages.campaign import PLACEHOLDER
 from airflow_provider_twin.client.messages.channels import (
@@ -46,6 +52,8 @@ from airflow_provider_twin.client.messages.send_windows import normalize_time_ra
 
 #: Templates one name look-up reads (TWIN's page size cap, twin-api.md §7.11).
 NAME_PAGE = 1000
+#: Seconds to wait after a lost create answer before the name is looked up again.
+DEFAULT_SETTLE_SECONDS = 1.0
 
 
 class TemplateData(TypedDict, total=False):
@@ -213,21 +221,30 @@ def template_body(
     return body
 
 
-def _named(page: TemplatePage, name: str) -> list[TemplateData]:
-    """The templates of ``page`` with exactly this name, oldest first."""
-    matches = [item for item in page["items"] if item.get("name") == name]
+def _named(name: str) -> Procedure[list[TemplateData]]:
+    """The templates with exactly this name, oldest first (``GET /templates?name=``, every page:
+    the filter may also match names that contain ``name``)."""
+    matches: list[TemplateData] = []
+    call: ApiCall[TemplatePage] | None = list_templates(name=name, limit=NAME_PAGE)
+    while call is not None:
+        page = yield call
+        matches.extend(item for item in page["items"] if item.get("name") == name)
+        call = next_page(call, page)
     return sorted(matches, key=lambda item: (str(item.get("createdAt") or ""), str(item.get("id"))))
 
 
-def upsert_template(body: Mapping[str, Any]) -> Procedure[TemplateUpsert]:
+def upsert_template(
+    body: Mapping[str, Any], *, settle_seconds: float = DEFAULT_SETTLE_SECONDS
+) -> Procedure[TemplateUpsert]:
     """Procedure: make the template named ``body["name"]`` hold ``body`` (from :func:`template_body`).
 
     Looks the name up first (``GET /templates?name=``): an existing template is updated (PUT,
     idempotent), else one is created. A create whose answer was lost is not repeated blindly:
-    the name is looked up again, so a retried task never leaves two templates of one name.
+    the name is looked up again after ``settle_seconds`` (TWIN may list it a moment late), so a
+    retried task never leaves two templates of one name.
     """
     name = str(body["name"])
-    matches = _named((yield list_templates(name=name, limit=NAME_PAGE)), name)
+    matches = yield from _named(name)
     if matches:
         template_id = str(matches[0]["id"])
         yield update_template(template_id, body)
@@ -237,8 +254,9 @@ def upsert_template(body: Mapping[str, Any]) -> Procedure[TemplateUpsert]:
     except (TwinTransportError, TwinServerError) as exc:
         if isinstance(exc, TwinTransportError) and not exc.ambiguous:
             raise
-        # The create may have happened: look before creating again.
-        matches = _named((yield list_templates(name=name, limit=NAME_PAGE)), name)
+        # The create may have happened: let TWIN settle, then look before creating again.
+        yield Sleep(settle_seconds)
+        matches = yield from _named(name)
         created = str(matches[0]["id"]) if matches else (yield create_template(body))
     return {"template_id": created, "name": name, "created": True}
 
