@@ -41,6 +41,7 @@ from airflow_provider_twin.client.core.calls import next_page
 from airflow_provider_twin.client.core.errors import (
     TwinInputError,
     TwinNotFoundError,
+    TwinValidationError,
 )
 from airflow_provider_twin.client.core.flows import Procedure
 from airflow_provider_twin.client.core.problems import Problems
@@ -305,7 +306,8 @@ def read_send_job(job_id: str, name: str | None = None) -> Procedure[SendJobProg
 def control_send_job(job_id: str, action: str) -> Procedure[str]:
     """Pause, resume or cancel (delete) a job; the job's status after it (``DELETED`` once
     cancelled). Pausing a job that does not run, or resuming one that is not paused, changes
-    nothing and is no error."""
+    nothing and is no error; nor is a pause or resume TWIN refuses (422) when the job, read
+    again, already shows the wanted state or has finished (it changed meanwhile)."""
     if action not in ("pause", "resume", "cancel"):
         raise TwinInputError(f"action: {action!r} is not one of pause, resume, cancel")
     if action == "cancel":
@@ -313,12 +315,18 @@ def control_send_job(job_id: str, action: str) -> Procedure[str]:
             yield jobs.delete_send_job(job_id)
         return "DELETED"
     status = yield jobs.send_job_status(job_id)
-    if action == "pause" and status == "RUNNING":
-        yield jobs.pause_send_job(job_id)
-    elif action == "resume" and status == "PAUSED":
-        yield jobs.resume_send_job(job_id)
-    else:
-        return str(status)
+    try:
+        if action == "pause" and status == "RUNNING":
+            yield jobs.pause_send_job(job_id)
+        elif action == "resume" and status == "PAUSED":
+            yield jobs.resume_send_job(job_id)
+        else:
+            return str(status)
+    except TwinValidationError:
+        now: str = yield jobs.send_job_status(job_id)
+        if now == ("PAUSED" if action == "pause" else "RUNNING") or now in FINAL_JOB_STATUSES:
+            return now  # the job changed meanwhile: this request changed nothing
+        raise
     after: str = yield jobs.send_job_status(job_id)
     return after
 

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_twin.client import TwinError
+from airflow_provider_twin.client import TwinError, TwinValidationError
 from airflow_provider_twin.client.core.calls import ApiCall
 from airflow_provider_twin.client.core.flows import Sleep
 from airflow_provider_twin.client.messages.send_job_steps import SETTLE_READS, started_job, uploaded_job
+from airflow_provider_twin.client.messages.send_jobs import control_send_job
 
 JOB = {"id": "job-1", "name": "Sale [abc]", "status": "CREATED", "totalMessageCount": 0}
 
@@ -74,3 +75,38 @@ def test_an_accepted_start_the_job_never_shows_is_not_repeated_and_fails_clearly
     with pytest.raises(TwinError, match=r"job-1.*still CREATED"):
         drive(started_job("job-1", "CREATED", 0.0), twin)
     assert sent.count("POST /startedTasks/job-1") == 1
+
+
+def control_against(first: str, after: str, action: str) -> tuple[Any, list[str]]:
+    """``control_send_job`` where TWIN refuses the request (422) and the job then reads ``after``."""
+    statuses = iter([first, after])
+    sent: list[str] = []
+    procedure = control_send_job("job-1", action)
+    step: Any = procedure.send(None)
+    try:
+        while True:
+            sent.append(f"{step.method} {step.path}")
+            if step.path.endswith("/statuses"):
+                step = procedure.send(next(statuses))
+            else:
+                refused = TwinValidationError("refused", status=422, error="Validation failed")
+                step = procedure.throw(refused)
+    except StopIteration as done:
+        return done.value, sent
+
+
+@pytest.mark.parametrize(
+    ("action", "first", "after"),
+    [("pause", "RUNNING", "PAUSED"), ("pause", "RUNNING", "COMPLETED"), ("resume", "PAUSED", "RUNNING")],
+)
+def test_a_refused_pause_or_resume_of_a_job_already_there_changed_nothing(
+    action: str, first: str, after: str
+) -> None:
+    status, sent = control_against(first, after, action)
+    assert status == after
+    assert len(sent) == 3
+
+
+def test_a_refused_pause_of_a_job_still_running_fails() -> None:
+    with pytest.raises(TwinValidationError):
+        control_against("RUNNING", "RUNNING", "pause")
