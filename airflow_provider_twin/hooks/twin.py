@@ -193,9 +193,12 @@ class TwinHook(BaseHook):
         *,
         author_types: str | Iterable[str] | None = None,
         max_messages: int = chat.DEFAULT_TRANSCRIPT_MESSAGES,
+        max_chars: int | None = None,
     ) -> chat.Transcript:
         """A chat session's messages, every page, oldest first (optionally only some authors)."""
-        procedure = chat.read_transcript(session_id, author_types=author_types, max_messages=max_messages)
+        procedure = chat.read_transcript(
+            session_id, author_types=author_types, max_messages=max_messages, max_chars=max_chars
+        )
         return self.get_client().run(procedure)
 
     def list_chat_sessions(

@@ -125,6 +125,8 @@ class TwinChatTranscriptOperator(_ChatSessionAction):
     :param author_types: keep only these authors, e.g. ``["CLIENT", "BOT"]``; default all.
     :param max_messages: most messages returned (default 500, at most 10000); ``truncated``
         says when the session had more.
+    :param max_chars: most characters (of JSON) the messages take in all, default 1 000 000
+        (about 1 MB: the transcript is an XCom); ``truncated`` says when it left some out.
     :param twin_conn_id: the ``twin`` connection.
     """
 
@@ -136,26 +138,31 @@ class TwinChatTranscriptOperator(_ChatSessionAction):
         session_id: Any,
         author_types: str | Iterable[str] | None = None,
         max_messages: int = DEFAULT_TRANSCRIPT_MESSAGES,
+        max_chars: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.session_id = session_id
         self.author_types = author_type_set(author_types)
         self.max_messages = max_messages
+        self.max_chars = max_chars
 
     def execute(self, context: Context) -> dict[str, Any]:
         """Read the transcript."""
         session_id = self._session_id(self.session_id)
         transcript = self._run(
             lambda hook: hook.chat_transcript(
-                session_id, author_types=self.author_types, max_messages=self.max_messages
+                session_id,
+                author_types=self.author_types,
+                max_messages=self.max_messages,
+                max_chars=self.max_chars,
             )
         )
         self.log.info(
             "Chat session %s: %d message(s)%s",
             session_id,
             transcript["count"],
-            " (more left out: max_messages)" if transcript["truncated"] else "",
+            " (more left out: max_messages or max_chars)" if transcript["truncated"] else "",
         )
         return dict(transcript)
 

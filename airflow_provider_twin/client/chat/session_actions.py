@@ -17,6 +17,7 @@ judged with :data:`~.session_check.CLOSED_STATUSES` (the emulator's ``CLOSED``),
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from typing import Any, TypedDict
@@ -31,6 +32,9 @@ from airflow_provider_twin.client.core.flows import Procedure
 #: Default and largest number of messages a transcript holds.
 DEFAULT_TRANSCRIPT_MESSAGES = 500
 MAX_TRANSCRIPT_MESSAGES = 10000
+#: Default and largest size of a transcript's messages, in characters of their JSON (XCom bound).
+DEFAULT_TRANSCRIPT_CHARS = 1_000_000
+MAX_TRANSCRIPT_CHARS = 50_000_000
 #: Longest message body a transcript keeps, in characters (the messengers' 4096); longer ends in "…".
 MAX_BODY_CHARS = 4096
 #: Default and largest number of sessions a listing returns.
@@ -207,8 +211,11 @@ def read_transcript(
     *,
     author_types: str | Iterable[str] | None = None,
     max_messages: int = DEFAULT_TRANSCRIPT_MESSAGES,
+    max_chars: int | None = None,
 ) -> Procedure[Transcript]:
-    """Every message of ``session_id`` (all pages), oldest first, at most ``max_messages``.
+    """Every message of ``session_id`` (all pages), oldest first, at most ``max_messages`` and
+    at most ``max_chars`` characters of JSON in all (default :data:`DEFAULT_TRANSCRIPT_CHARS`,
+    about 1 MB: the transcript goes to XCom); ``truncated`` says when either bound left some out.
 
     :param author_types: keep only these authors (``"CLIENT"``, ``["CLIENT", "BOT"]``); None: all.
         TWIN has no such filter, so the pages are read whole and filtered here.
@@ -216,6 +223,9 @@ def read_transcript(
     """
     wanted = author_type_set(author_types)
     limit = _bound(max_messages, "max_messages", MAX_TRANSCRIPT_MESSAGES)
+    room = _bound(
+        DEFAULT_TRANSCRIPT_CHARS if max_chars is None else max_chars, "max_chars", MAX_TRANSCRIPT_CHARS
+    )
     kept: list[TranscriptMessage] = []
     truncated = False
     call: ApiCall[SessionMessagePage] | None = session_messages(session_id, limit=PAGE_SIZE)
@@ -226,10 +236,12 @@ def read_transcript(
                 continue
             if wanted is not None and str(item.get("authorType") or "").upper() not in wanted:
                 continue
-            if len(kept) >= limit:
+            message = transcript_message(item)
+            room -= len(json.dumps(message, ensure_ascii=False))
+            if len(kept) >= limit or room < 0:
                 truncated = True
                 break
-            kept.append(transcript_message(item))
+            kept.append(message)
         if truncated:
             break
         call = next_page(call, page)

@@ -67,3 +67,27 @@ def test_transcript_and_listing(twin_emulator: TwinEmulator, twin_connection_env
     assert result["sessions"][0]["name"] == "Support"
     spam = TwinListChatSessionsOperator(task_id="list", chat_id=CHAT_ID, filters={"marked_as_spam": True})
     assert spam.execute(make_context())["session_ids"] == []
+
+
+@pytest.mark.integration
+def test_a_transcript_is_bounded_by_its_characters(
+    twin_emulator: TwinEmulator, twin_connection_env: str
+) -> None:
+    session_id = start_session(twin_emulator, name="Long", messageBody="x" * 900)
+    hook = TwinHook()
+    try:
+        for _ in range(3):
+            hook.post_client_message(session_id, "y" * 900)
+    finally:
+        hook.close()
+    whole = TwinChatTranscriptOperator(task_id="read", session_id=session_id, author_types="CLIENT").execute(
+        make_context()
+    )
+    assert (whole["count"], whole["truncated"]) == (4, False)
+    bounded = TwinChatTranscriptOperator(
+        task_id="read", session_id=session_id, author_types="CLIENT", max_chars=2500
+    )
+    transcript = bounded.execute(make_context())
+    assert (transcript["count"], transcript["truncated"]) == (2, True)
+    with pytest.raises(AirflowFailException, match="max_chars"):
+        TwinChatTranscriptOperator(task_id="read", session_id=session_id, max_chars=0).execute(make_context())
