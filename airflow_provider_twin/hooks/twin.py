@@ -18,6 +18,7 @@ from airflow_provider_twin.client import (
 )
 from airflow_provider_twin.client.files import (
     DownloadedFile,
+    FileLimits,
     FileMetadata,
     Upload,
     download_file,
@@ -237,6 +238,7 @@ class TwinHook(BaseHook):
         name: str | None = None,
         content_type: str | None = None,
         source_conn_id: str | None = None,
+        max_bytes: int | None = None,
     ) -> FileMetadata:
         """Upload one file to TWIN's file storage; the file is checked against the limits first.
 
@@ -248,10 +250,14 @@ class TwinHook(BaseHook):
         :param name: the stored file name; default: the source's.
         :param content_type: the MIME type; default: guessed from the name.
         :param source_conn_id: the Airflow connection of a URL ``source``.
+        :param max_bytes: the largest file accepted (default: the 10 MB of :class:`FileLimits`).
         :return: TWIN's metadata of the stored file (``id``, ``url``, ``downloadLink``...).
         :raises TwinInputError: the file breaks a limit; nothing was sent.
         """
-        upload = read_upload(source, name=name, content_type=content_type, conn_id=source_conn_id)
+        limits = FileLimits() if max_bytes is None else FileLimits(max_bytes=max_bytes)
+        upload = read_upload(
+            source, name=name, content_type=content_type, limits=limits, conn_id=source_conn_id
+        )
         return self.upload_files([upload], private=private, ttl=ttl, path=path)[0]
 
     def upload_files(

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
 
-def check_upload_arguments(owner: str, private: Any, ttl: Any) -> None:
-    """Refuse a ``private`` or ``ttl`` no run could use, when the DAG is parsed.
+def check_upload_arguments(owner: str, private: Any, ttl: Any, max_file_bytes: Any = None) -> None:
+    """Refuse a ``private``, ``ttl`` or ``max_file_bytes`` no run could use, when the DAG is parsed.
 
     :raises ValueError: naming the argument.
     """
@@ -33,6 +33,12 @@ def check_upload_arguments(owner: str, private: Any, ttl: Any) -> None:
         raise ValueError(f"{owner}: private must be True or False, got {private!r}")
     if ttl is not None and (isinstance(ttl, bool) or not isinstance(ttl, int) or ttl <= 0):
         raise ValueError(f"{owner}: ttl must be a positive number of seconds, got {ttl!r}")
+    if max_file_bytes is not None and (
+        isinstance(max_file_bytes, bool) or not isinstance(max_file_bytes, int) or max_file_bytes <= 0
+    ):
+        raise ValueError(
+            f"{owner}: max_file_bytes must be a positive number of bytes, got {max_file_bytes!r}"
+        )
 
 
 class TwinUploadFileOperator(BaseOperator):
@@ -55,6 +61,8 @@ class TwinUploadFileOperator(BaseOperator):
     :param name: file name TWIN stores; default: the source's.
     :param content_type: MIME type; default: guessed from the name.
     :param source_conn_id: Airflow connection of a URL ``source`` (e.g. ``aws_default``).
+    :param max_file_bytes: the largest file uploaded (default 10 MB, ``FileLimits.max_bytes``:
+        an assumed limit, TWIN states none); a larger file fails the task before any request.
     :param twin_conn_id: the ``twin`` connection.
     :return: (XCom) ``{"file_id", "name", "size", "content_type", "url", "download_link"}``;
         ``multiple_outputs`` is on, so ``upload.output["url"]`` is an XCom of its own.
@@ -73,6 +81,7 @@ class TwinUploadFileOperator(BaseOperator):
         name: str | None = None,
         content_type: str | None = None,
         source_conn_id: str | None = None,
+        max_file_bytes: int | None = None,
         twin_conn_id: str = TwinHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
@@ -82,7 +91,7 @@ class TwinUploadFileOperator(BaseOperator):
             raise ValueError(
                 f"{type(self).__name__} needs a source: a local path, a URL or an ObjectStoragePath"
             )
-        check_upload_arguments(type(self).__name__, private, ttl)
+        check_upload_arguments(type(self).__name__, private, ttl, max_file_bytes)
         # A local path is kept as text (a templated field); an ObjectStoragePath is kept as is.
         self.source = os.fspath(source) if isinstance(source, os.PathLike) else source
         self.private = private
@@ -91,6 +100,7 @@ class TwinUploadFileOperator(BaseOperator):
         self.name = name
         self.content_type = content_type
         self.source_conn_id = source_conn_id
+        self.max_file_bytes = max_file_bytes
         self.twin_conn_id = twin_conn_id
 
     def execute(self, context: Context) -> FileSummary:
@@ -105,6 +115,7 @@ class TwinUploadFileOperator(BaseOperator):
                 name=self.name or None,
                 content_type=self.content_type or None,
                 source_conn_id=self.source_conn_id,
+                max_bytes=self.max_file_bytes,
             )
         except TwinInputError as exc:
             raise AirflowFailException(str(exc)) from None

@@ -94,3 +94,16 @@ def test_a_type_twin_may_refuse_fails_before_any_request(tmp_path: Path, twin_em
 def test_arguments_are_checked_when_the_dag_is_parsed(arguments: dict[str, Any], said: str) -> None:
     with pytest.raises(ValueError, match=said):
         TwinUploadFileOperator(task_id="upload", **arguments)
+
+
+def test_max_file_bytes_refuses_a_larger_file_before_any_request(
+    terms: Path, twin_emulator: TwinEmulator
+) -> None:
+    with pytest.raises(ValueError, match="max_file_bytes"):
+        TwinUploadFileOperator(task_id="upload", source=terms, max_file_bytes=0)
+    small = TwinUploadFileOperator(task_id="upload", source=terms, max_file_bytes=len(PDF) - 1)
+    with pytest.raises(AirflowFailException, match="terms.pdf"):
+        _run(small)
+    assert twin_emulator.admin.requests(method="POST", route="/iam/api/v1/files") == []
+    fits = TwinUploadFileOperator(task_id="upload", source=terms, max_file_bytes=len(PDF))
+    assert _run(fits)["size"] == len(PDF)
