@@ -17,8 +17,9 @@ semicolons or lines. Words that often mean "seen" rather than "yes" (``ok``, ``Ð
 thumbs-up) are no answer.
 
 An approver with several questions open names the one they answer by its reference tag
-(``#K7QZ 1``, :func:`~.approval_chat.request_tag`): :func:`without_request_tag` drops the tag
-of the request read, and tells a reply that names another request apart (it is that request's).
+(``#K7QZ 1``, :func:`~.approval_chat.request_tag`): :func:`reply_tags` finds the tags a reply
+names (never in a piece that is an option's text), :func:`without_request_tag` drops the tag
+of the request read before the reply is matched.
 
 A wrong decision is worse than a second question: a reply that two readings take to
 different options, a number out of range or several numbers where one is asked for choose
@@ -181,20 +182,35 @@ def _in_order(chosen: Sequence[str], options: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(option for option in options if option in wanted))
 
 
-def without_request_tag(text: str, tag: str, options: Sequence[str] = ()) -> str | None:
-    """``text`` as a reply to the request tagged ``tag``: without that tag (and a ``ref`` before
-    it); None when it names another request's tag, which makes it that request's answer.
+def _option_piece(piece: str, options: Sequence[str]) -> bool:
+    return any(exact(piece) == exact(option) for option in options)
 
-    A reply that is exactly an option's text is taken as it is, even when it looks like a tag.
+
+def reply_tags(text: str, options: Sequence[str] = ()) -> list[str]:
+    """The reference tags a reply names (upper case, ``#K7QZ``), in order: only tags of
+    :func:`~.approval_chat.request_tag`'s format (``#``, a letter, three letters or digits 2-7)
+    and only outside the pieces (between commas, semicolons and lines) that are exactly an
+    option's text, so an option such as ``#Blue`` is never read as a tag."""
+    pieces = [piece for piece in _TEXT_SEPARATORS.split(text) if not _option_piece(piece, options)]
+    return [f"#{code.upper()}" for piece in pieces for code in _TAG_IN_REPLY.findall(piece)]
+
+
+def without_request_tag(text: str, tag: str, options: Sequence[str] = ()) -> str:
+    """``text`` as a reply to the request tagged ``tag``: without that tag (and a ``ref`` before
+    it). Other tags stay: a reply naming another request's tag is that request's, which the
+    inbox already left out; any other ``#word`` is noise the reply is not read through (help).
+
+    A piece of the reply that is exactly an option's text is taken as it is, even when it looks
+    like a tag.
     """
-    if any(exact(text) == exact(option) for option in options):
-        return text
-    found = [f"#{code.upper()}" for code in _TAG_IN_REPLY.findall(text)]
-    if not found:
-        return text
-    if any(named != tag.upper() for named in found):
-        return None
-    return _TAG_IN_REPLY.sub(" ", text).strip(_AROUND_TAG)
+    own = tag.upper()
+
+    def drop(match: re.Match[str]) -> str:
+        return " " if f"#{match.group(1).upper()}" == own else match.group(0)
+
+    parts = re.split(f"({_TEXT_SEPARATORS.pattern})", text)
+    kept = [part if _option_piece(part, options) else _TAG_IN_REPLY.sub(drop, part) for part in parts]
+    return "".join(kept).strip(_AROUND_TAG)
 
 
 def match_reply(text: str, options: Sequence[str], *, multiple: bool = False) -> list[str] | None:
@@ -224,4 +240,4 @@ def match_reply(text: str, options: Sequence[str], *, multiple: bool = False) ->
     return _in_order(chosen, options)
 
 
-__all__ = ["NO_WORDS", "YES_WORDS", "exact", "match_reply", "normalized", "without_request_tag"]
+__all__ = ["NO_WORDS", "YES_WORDS", "exact", "match_reply", "normalized", "reply_tags", "without_request_tag"]
