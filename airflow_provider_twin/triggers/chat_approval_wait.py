@@ -72,6 +72,7 @@ class ApprovalConversation:
             messenger_type=settings.messenger_type,
             asked_at=settings.asked_at,
             tag=settings.tag,
+            options=settings.options,
         )
         self.realtime = self._realtime(connection, label) if realtime else None
 
@@ -138,15 +139,25 @@ class ApprovalConversation:
             shown = ", ".join(f"{key} in {session_id}" for key, session_id in found.items())
             log.info("%s: approver sessions: %s", self.label, shown)
             self._sessions = found
+        while self.inbox.unaccepted:
+            key, session_id, rounds = self.inbox.unaccepted.pop(0)
+            log.warning(
+                "%s: session %s of %s's name holds no message of ours after %d reads: TWIN did not show "
+                "our question in it, so no reply there counts",
+                self.label,
+                session_id,
+                self._approvers[key].name,
+                rounds,
+            )
         chosen: list[ChatDecision] = []
         settings = self.settings
         for reply in replies:
             if until is not None and epoch_seconds(reply.created_at) > until:
                 break  # written after the timeout: too late
             approver = self._approvers.get(reply.approver_key)
-            text = without_request_tag(reply.text, settings.tag, settings.options)
-            if approver is None or text is None:  # a reply naming another request is its own
+            if approver is None:
                 continue
+            text = without_request_tag(reply.text, settings.tag, settings.options)
             options = match_reply(text, settings.options, multiple=settings.multiple)
             if options:
                 chosen.append(ChatDecision(approver, reply, options))

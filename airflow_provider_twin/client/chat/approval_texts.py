@@ -11,6 +11,7 @@ Pure: no I/O.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -82,6 +83,16 @@ _OUTCOMES = {
     ("timeout-empty", "en"): "No answer in time.",
     ("timeout-empty", "ru"): "Ответа не было вовремя.",
 }
+
+
+#: The reference a heading shows (``ref #K7QZ``, ``запрос #K7QZ``), as :func:`heading` writes it.
+_HEADING_TAG = re.compile(r"(?<!\w)(?:ref|запрос) (#[A-Z][A-Z2-7]{3})(?!\w)")
+
+
+def heading_tags(text: str) -> list[str]:
+    """The reference tags the headings of ``text`` show: which approval requests a message of
+    the bot or an operator is about (none: it is about no request)."""
+    return _HEADING_TAG.findall(text)
 
 
 def _numbered(options: Sequence[str]) -> str:
@@ -219,6 +230,7 @@ __all__ = [
     "Language",
     "check_language",
     "heading",
+    "heading_tags",
     "help_text",
     "outcome_text",
     "outcome_texts",

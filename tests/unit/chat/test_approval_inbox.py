@@ -404,3 +404,69 @@ def test_of_two_tagged_sessions_of_different_clients_found_at_once_the_older_loc
     write(twin_emulator, other, "1")
     assert [(r.session_id, r.text) for r in reader.replies(inbox)] == [(own, "2")]
     assert inbox.session_ids() == {ann.key: [own]}
+
+
+def _message(message_id: str, author: str | None, body: str, at: float, **extra: Any) -> dict[str, Any]:
+    return {"id": message_id, "authorType": author, "body": body, "createdAt": _iso(at), **extra}
+
+
+def test_an_unaccepted_session_is_read_from_the_question_until_our_message_shows(reader: Reader) -> None:
+    """TWIN lists our tagged message late (with an earlier createdAt than a reply listed before
+    it): the session's read position stays at the question's time, and the reply stays unseen,
+    until the session is accepted."""
+    (ann,) = parse_approvers(["79001234567"])
+    asked_at = time.time()
+    inbox = inbox_of(reader, [ann], asked_at)
+    twin = ScriptedTwin(inbox, inclusive=True)
+    twin.messages = [_message("m-1", "CLIENT", "1", asked_at + 5)]
+    assert twin.replies() == []
+    twin.messages.insert(0, _message("q", "BOT", f"Deploy? (ref {TAG})", asked_at + 4))
+    twin.messages.append(_message("m-2", "CLIENT", "2", asked_at + 6))
+    assert twin.replies() == ["1", "2"]
+    assert twin.replies() == []
+
+
+@pytest.mark.parametrize("author", [None, "", "SYSTEM", "CLIENT"])
+def test_only_the_bot_or_an_operator_accepts_a_session(reader: Reader, author: str | None) -> None:
+    (ann,) = parse_approvers(["79001234567"])
+    asked_at = time.time()
+    inbox = inbox_of(reader, [ann], asked_at)
+    twin = ScriptedTwin(inbox, inclusive=True)
+    twin.messages = [
+        _message("q", author, f"Deploy? (ref {TAG})", asked_at + 1),
+        _message("m-1", "CLIENT", "1", asked_at + 2),
+    ]
+    assert twin.replies() == []
+    assert inbox.accepted_sessions() == {}
+    twin.messages.append(_message("o", "OPERATOR", f"Deploy? (ref {TAG})", asked_at + 3))
+    twin.messages.append(_message("m-2", "CLIENT", "2", asked_at + 4))
+    assert twin.replies() == ["2"]
+
+
+def test_a_session_that_stays_unaccepted_is_reported_once(reader: Reader) -> None:
+    (ann,) = parse_approvers(["79001234567"])
+    asked_at = time.time()
+    inbox = inbox_of(reader, [ann], asked_at)
+    twin = ScriptedTwin(inbox, inclusive=True)
+    twin.messages = [_message("m-1", "CLIENT", "1", asked_at + 1)]
+    for _ in range(approval_inbox.UNACCEPTED_ROUNDS + 3):
+        assert twin.replies() == []
+    assert inbox.unaccepted == [(ann.key, "s-1", approval_inbox.UNACCEPTED_ROUNDS)]
+
+
+def test_after_another_requests_message_only_a_reply_naming_or_quoting_ours_counts(reader: Reader) -> None:
+    (ann,) = parse_approvers(["79001234567"])
+    asked_at = time.time()
+    inbox = inbox_of(reader, [ann], asked_at)
+    twin = ScriptedTwin(inbox, inclusive=True)
+    ours = _message("q", "BOT", f"Deploy? (ref {TAG})", asked_at + 1)
+    other_tag = "#B" + ("AAA" if TAG != "#BAAA" else "BBB")
+    twin.messages = [
+        ours,
+        _message("q2", "BOT", f"Refund? (ref {other_tag})", asked_at + 2),
+        _message("m-1", "CLIENT", "2", asked_at + 3),  # the refund request's
+        _message("m-2", "CLIENT", "1", asked_at + 4, replyTo={"id": "q", "body": ours["body"]}),
+        _message("m-3", "CLIENT", f"{TAG.lower()} 2", asked_at + 5),
+        _message("m-4", "CLIENT", f"{other_tag} 1", asked_at + 6),
+    ]
+    assert twin.replies() == ["1", f"{TAG.lower()} 2"]

@@ -3,7 +3,8 @@
 The TWIN side of two waits (``ApprovalConversation``) against the emulator: each request asks
 the approver in a session of its own, and every text names its request (subject and tag). A
 reply naming the other request's tag is left to that request (no help, no decision); one naming
-this request's tag is read without it; an untagged reply is its session's request's.
+this request's tag counts wherever it is written, read without it; an untagged reply is the
+request's whose message came last in that session.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -59,7 +61,7 @@ def ask(emulator: TwinEmulator, asked: ConversationSettings) -> str:
     """Send the question as the operator does; the id of the session it opened."""
     (approver,) = asked.approvers
     name = asked.session_names[approver.key]
-    text = question_text(asked.subject, None, OPTIONS, False, None, "en", tag=asked.tag)
+    text = question_text(asked.subject, None, asked.options, asked.multiple, None, "en", tag=asked.tag)
     message = chat_message(approver, chat_id=CHAT_ID, session_name=name, text=text, continue_session=False)
     with TwinClient(emulator_config(emulator)) as twin:
         twin.run(
@@ -110,19 +112,66 @@ async def test_each_of_two_requests_to_one_approver_reads_only_the_replies_meant
     assert f'start the answer with the reference, e.g. "{deploy.tag} 1"' in deploy_question
 
     async with conversation(deploy) as deploying, conversation(refund) as refunding:
-        assert await deploying.decisions() == []
+        assert await deploying.decisions() == []  # each locks Anna's client: her sessions are read
         assert await refunding.decisions() == []
-        # Anna answers the deploy question where the refund question is (her latest session).
+        # Anna answers the deploy question where the refund question is (her latest session):
+        # the deploy request reads it there; the refund request leaves it, without help.
         await asyncio.to_thread(reply, twin_emulator, refund_session, f"{deploy.tag} 2")
-        await asyncio.to_thread(reply, twin_emulator, refund_session, f"ref {refund.tag.lower()}: yes")
-        assert await deploying.decisions() == []
-        assert chosen(await refunding.decisions()) == [(f"ref {refund.tag.lower()}: yes", ["Approve"])]
-        # The reply naming the deploy request got no help from the refund request.
+        assert chosen(await deploying.decisions()) == [(f"{deploy.tag} 2", ["Reject"])]
+        assert await refunding.decisions() == []
         assert len(await asyncio.to_thread(bot_texts, twin_emulator, refund_session)) == 1
-        # An untagged reply belongs to the request whose session it is in.
+        # An untagged reply belongs to the request whose message came last where it is written.
+        await asyncio.to_thread(reply, twin_emulator, refund_session, "1")
+        assert chosen(await refunding.decisions()) == [("1", ["Approve"])]
+        assert await deploying.decisions() == []
         await asyncio.to_thread(reply, twin_emulator, deploy_session, "2")
         assert chosen(await deploying.decisions()) == [("2", ["Reject"])]
         assert await refunding.decisions() == []
+        # A tagged one counts wherever it is.
+        await asyncio.to_thread(reply, twin_emulator, deploy_session, f"ref {refund.tag.lower()}: yes")
+        assert chosen(await refunding.decisions()) == [(f"ref {refund.tag.lower()}: yes", ["Approve"])]
+        assert await deploying.decisions() == []
+    assert len(await asyncio.to_thread(bot_texts, twin_emulator, deploy_session)) == 1  # no help
+
+
+@pytest.mark.parametrize("text", ["#done 1", "1 #sale", "yes #Blue"])
+async def test_a_hash_word_of_no_known_request_gets_help_naming_this_one(
+    twin_emulator: TwinEmulator, twin_connection_env: str, text: str
+) -> None:
+    (anna,) = parse_approvers([ANNA_PHONE])
+    deploy = settings("ti-deploy#1", "Deploy release 42?", anna, time.time())
+    session_id = await asyncio.to_thread(ask, twin_emulator, deploy)
+    async with conversation(deploy) as deploying:
+        await asyncio.to_thread(reply, twin_emulator, session_id, text)
+        assert await deploying.decisions() == []
+    texts = await asyncio.to_thread(bot_texts, twin_emulator, session_id)
+    assert texts[-1].startswith(f"Deploy release 42? (ref {deploy.tag})\nPlease answer")
+
+
+async def test_options_that_look_like_tags_are_read_as_options(
+    twin_emulator: TwinEmulator, twin_connection_env: str
+) -> None:
+    (anna,) = parse_approvers([ANNA_PHONE])
+    colours = replace(
+        settings("ti-colour#1", "Colours?", anna, time.time()), options=("#Blue", "#Red"), multiple=True
+    )
+    session_id = await asyncio.to_thread(ask, twin_emulator, colours)
+    async with conversation(colours) as choosing:
+        await asyncio.to_thread(reply, twin_emulator, session_id, "#Blue, #Red")
+        assert chosen(await choosing.decisions()) == [("#Blue, #Red", ["#Blue", "#Red"])]
+
+
+async def test_no_help_after_a_decision_in_the_same_read(
+    twin_emulator: TwinEmulator, twin_connection_env: str
+) -> None:
+    (anna,) = parse_approvers([ANNA_PHONE])
+    deploy = settings("ti-deploy#1", "Deploy release 42?", anna, time.time())
+    session_id = await asyncio.to_thread(ask, twin_emulator, deploy)
+    async with conversation(deploy) as deploying:
+        await asyncio.to_thread(reply, twin_emulator, session_id, "yes")
+        await asyncio.to_thread(reply, twin_emulator, session_id, "thanks!")
+        assert chosen(await deploying.decisions()) == [("yes", ["Approve"])]
+    assert len(await asyncio.to_thread(bot_texts, twin_emulator, session_id)) == 1
 
 
 async def test_a_reply_with_only_the_tag_gets_help_naming_the_request(
@@ -140,7 +189,11 @@ async def test_a_reply_with_only_the_tag_gets_help_naming_the_request(
     )
 
 
-async def test_a_round_lists_the_sessions_once(twin_emulator: TwinEmulator, twin_connection_env: str) -> None:
+async def test_a_round_lists_the_sessions_once_then_the_chat_too(
+    twin_emulator: TwinEmulator, twin_connection_env: str
+) -> None:
+    """Once the first read locked the approver's client, each round also lists the chat's
+    sessions since the question (the approver's other sessions)."""
     (anna,) = parse_approvers([ANNA_PHONE])
     deploy = settings("ti-deploy#1", "Deploy release 42?", anna, time.time())
     session_id = await asyncio.to_thread(ask, twin_emulator, deploy)
@@ -149,6 +202,8 @@ async def test_a_round_lists_the_sessions_once(twin_emulator: TwinEmulator, twin
         assert await deploying.decisions() == []
         assert len(await asyncio.to_thread(listings, twin_emulator)) == before + 1
         assert deploying.inbox.accepted_sessions() == {anna.key: session_id}
+        assert await deploying.decisions() == []
+        assert len(await asyncio.to_thread(listings, twin_emulator)) == before + 3
 
 
 def listings(emulator: TwinEmulator) -> list[dict[str, Any]]:
