@@ -47,6 +47,14 @@ def _masker_redactors() -> list[Callable[[Any], Any]]:
     return redactors
 
 
+def connection_secrets(config: Any) -> list[str]:
+    """The password and API token of a client config (a ``TwinClientConfig``): never part of a
+    message to anyone."""
+    credentials = getattr(config, "credentials", None)
+    found = (getattr(credentials, "password", None), getattr(credentials, "api_token", None))
+    return [secret for secret in found if isinstance(secret, str) and secret]
+
+
 def redact(value: Any, secrets: Iterable[str] = ()) -> Any:
     """``value`` with ``secrets`` and every secret Airflow's masker knows replaced by ``***``.
 

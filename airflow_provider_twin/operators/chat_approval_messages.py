@@ -14,6 +14,7 @@ from typing import Any
 
 from airflow_provider_twin.client import TwinError, chat_message_procedure, error_summary
 from airflow_provider_twin.client.chat import approver_from_json, chat_message, conversation_bulk_id
+from airflow_provider_twin.hooks.secret_masking import connection_secrets, redact
 from airflow_provider_twin.hooks.twin import TwinHook
 
 
@@ -29,13 +30,16 @@ def send_to_approvers(
 ) -> dict[str, str]:
     """Send ``text`` (or each approver's own, by approver key) to the approvers of
     ``conversation`` (the operator's: ``request_key``, ``chat_id``, ``approvers``,
-    ``session_names``), at most once per ``purpose``; the errors, by approver key.
+    ``session_names``), at most once per ``purpose``; the errors, by approver key. The texts
+    are redacted first, as ``TwinNotifier``'s are: the connection's password and token, and
+    every secret Airflow's masker knows, become ``***``.
 
     :param continued: continue the approver's open session (else open a new one).
     """
     failed: dict[str, str] = {}
     hook = TwinHook(twin_conn_id=twin_conn_id)
     try:
+        text = redact(text, connection_secrets(hook.client_config))
         for approver in map(approver_from_json, conversation["approvers"]):
             try:
                 message = chat_message(

@@ -34,6 +34,7 @@ from airflow_provider_twin.client.chat import (
     match_reply,
     without_request_tag,
 )
+from airflow_provider_twin.hooks.secret_masking import connection_secrets, redact
 from airflow_provider_twin.triggers.chat_approval_settings import (
     ChatDecision,
     ConversationSettings,
@@ -166,21 +167,23 @@ class ApprovalConversation:
         return chosen
 
     async def send_help(self, approver: Approver, reply: ApproverReply) -> None:
-        """Answer a reply that chose nothing with how to answer (once per reply; errors logged)."""
+        """Answer a reply that chose nothing with how to answer (once per reply, redacted as the
+        question is; errors logged)."""
         log.info("%s: %s's reply chooses no option; sending the help text", self.label, approver.name)
         settings = self.settings
         try:
+            text = help_text(
+                settings.options,
+                settings.multiple,
+                settings.language,
+                subject=settings.subject,
+                tag=settings.tag,
+            )
             message = chat_message(
                 approver,
                 chat_id=settings.chat_id,
                 session_name=settings.session_names[approver.key],
-                text=help_text(
-                    settings.options,
-                    settings.multiple,
-                    settings.language,
-                    subject=settings.subject,
-                    tag=settings.tag,
-                ),
+                text=redact(text, connection_secrets(self.connection.client.engine.config)),
                 messenger_type=settings.messenger_type,
                 bot_id=settings.bot_id,
                 continue_session=True,

@@ -7,6 +7,7 @@ TWIN is the emulator.
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -310,3 +311,37 @@ def test_a_timeout_without_defaults_still_fails_the_task_as_airflow_s_does() -> 
     with pytest.raises(HITLTimeoutError):
         operator.execute_complete(make_context(operator), event, twin_chat=None)
     assert operator.hitl_summary_extra["answered_in"] == "timeout"
+
+
+@pytest.mark.integration
+def test_secrets_in_the_texts_never_reach_twin(
+    twin_emulator: TwinEmulator, twin_connection_env: str, hitl_detail: list[dict[str, Any]]
+) -> None:
+    """The question and the outcome are redacted as ``TwinNotifier``'s texts are: a secret
+    Airflow's masker knows and the connection's password become ``***``."""
+    from airflow_provider_twin.hooks.secret_masking import mask_secret_locally
+
+    password = json.loads(twin_emulator.connection_json)["password"]
+    masked = "vault-" + uuid.uuid4().hex
+    mask_secret_locally(masked)
+    operator = approval(
+        approvers=[ANNA], subject=f"Rotate {masked}?", body=f"Old key {masked}, login {password}"
+    )
+    with pytest.raises(TaskDeferred) as deferred:
+        operator.execute(make_context(operator))
+    event = {
+        "chosen_options": ["Approve"],
+        "params_input": {},
+        "responded_at": datetime.now(timezone.utc),
+        "responded_by_user": {"id": "1", "name": "admin"},
+        "timedout": False,
+    }
+    operator.execute_complete(
+        make_context(operator), event, twin_chat=(deferred.value.kwargs or {})["twin_chat"]
+    )
+    question, outcome = bot_texts(twin_emulator, "79001234567")
+    for text in (question, outcome):
+        assert masked not in text
+        assert password not in text
+        assert "Rotate ***?" in text
+    assert "Old key ***, login ***" in question
