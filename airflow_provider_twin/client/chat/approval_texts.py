@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from airflow_provider_twin.client.chat.api import MAX_SESSION_TTL
+from airflow_provider_twin.client.chat.approval_chat import MAX_CHAT_TEXT
 from airflow_provider_twin.client.core.errors import TwinInputError
 from airflow_provider_twin.client.core.problems import shown
 
@@ -29,6 +30,9 @@ OUTCOME_KINDS: tuple[str, ...] = ("chat", "chat-other", "airflow", "timeout")
 #: How long TWIN keeps a chat session after the client's last activity by default, in seconds
 #: (twin-api.md §4.2; a chat may set up to ``MAX_SESSION_TTL``, 12 h).
 DEFAULT_SESSION_LIFETIME = 3600
+#: Longest subject a heading shows, in characters: a longer one is cut, never the tag after it.
+MAX_SUBJECT = 300
+_CUT = "…"
 #: Where a request was answered (the chat approval trigger's ``answered_in``).
 ANSWERED_IN: tuple[str, ...] = ("twin_chat", "airflow", "timeout")
 
@@ -79,9 +83,9 @@ _OUTCOMES = {
     ("airflow-anonymous", "en"): "Already decided in Airflow: {options}",
     ("airflow-anonymous", "ru"): "Уже решено в Airflow: {options}",
     ("timeout", "en"): "No answer in time: {options} taken by default.",
-    ("timeout", "ru"): "Ответа не было вовремя: по умолчанию выбрано {options}.",
+    ("timeout", "ru"): "Ответ не получен вовремя: по умолчанию выбрано {options}.",
     ("timeout-empty", "en"): "No answer in time.",
-    ("timeout-empty", "ru"): "Ответа не было вовремя.",
+    ("timeout-empty", "ru"): "Ответ не получен вовремя.",
 }
 
 
@@ -102,8 +106,12 @@ def _numbered(options: Sequence[str]) -> str:
 def heading(subject: str | None, tag: str, language: str) -> str:
     """The first line of every message: the request's subject and its reference tag."""
     ref = _REF[check_language(language)].format(tag=tag)
-    text = " ".join(str(subject or "").split())
+    text = _cut(" ".join(str(subject or "").split()), MAX_SUBJECT)
     return f"{text} ({ref})" if text else ref
+
+
+def _cut(text: str, room: int) -> str:
+    return text if len(text) <= room else text[: max(room - len(_CUT), 0)].rstrip() + _CUT
 
 
 def question_text(  # noqa: PLR0917 (the question's parts, in the order it shows them)
@@ -117,13 +125,15 @@ def question_text(  # noqa: PLR0917 (the question's parts, in the order it shows
     tag: str,
 ) -> str:
     """The question: subject and tag, body, how to answer, the numbered options, how to name the
-    request when several are open, the Airflow link."""
+    request when several are open, the Airflow link. A body too long for one chat message is
+    cut (the subject too, see :func:`heading`), so the tag and the options always get there."""
     lang = check_language(language)
-    parts = [heading(subject, tag, lang), str(body or "").strip()]
-    parts.append(f"{_ASK[lang, bool(multiple)]}\n{_numbered(options)}")
-    parts.append(_SEVERAL[lang].format(tag=tag))
+    rest = [f"{_ASK[lang, bool(multiple)]}\n{_numbered(options)}", _SEVERAL[lang].format(tag=tag)]
     if link:
-        parts.append(_LINK[lang].format(link=link))
+        rest.append(_LINK[lang].format(link=link))
+    head = heading(subject, tag, lang)
+    room = MAX_CHAT_TEXT - len("\n\n".join([head, *rest])) - 2
+    parts = [head, _cut(str(body or "").strip(), room) if room > 0 else "", *rest]
     return "\n\n".join(part for part in parts if part)
 
 
@@ -226,6 +236,7 @@ __all__ = [
     "ANSWERED_IN",
     "DEFAULT_SESSION_LIFETIME",
     "LANGUAGES",
+    "MAX_SUBJECT",
     "OUTCOME_KINDS",
     "Language",
     "check_language",

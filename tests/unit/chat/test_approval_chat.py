@@ -33,6 +33,7 @@ from airflow_provider_twin.client.chat import (
     session_lifetime_warning,
     session_name,
 )
+from airflow_provider_twin.client.chat.approval_texts import MAX_SUBJECT
 from airflow_provider_twin.client.core.problems import Problems
 from airflow_provider_twin.client.messages.campaign import normalize_message
 from airflow_provider_twin.emulator import TwinEmulator
@@ -195,7 +196,7 @@ def test_help_and_outcomes_name_the_request_in_english_and_russian() -> None:
         (("airflow", ["Reject"], None, "en"), "Already decided in Airflow: Reject"),
         (("airflow", ["Reject"], "admin", "ru"), "Уже решено в Airflow (admin): Reject"),
         (("timeout", ["Reject"], None, "en"), "No answer in time: Reject taken by default."),
-        (("timeout", [], None, "ru"), "Ответа не было вовремя."),
+        (("timeout", [], None, "ru"), "Ответ не получен вовремя."),
     ]
     for arguments, line in outcomes:
         assert outcome_text(*arguments, **ref).split("\n") == [
@@ -335,3 +336,26 @@ def test_a_chat_message_is_sent_once_by_either_client(twin_emulator: TwinEmulato
 
     assert asyncio.run(again()) == "already_sent"
     assert twin_emulator.admin.messages(bulkId=bulk_id)["count"] == 1
+
+
+def test_a_long_subject_or_body_is_cut_never_the_tag_or_the_options() -> None:
+    tag = request_tag("ti-1#1")
+    text = question_text("Deploy " * 2000, "notes " * 2000, ["Approve", "Reject"], False, None, "en", tag=tag)
+    assert len(text) <= MAX_CHAT_TEXT
+    first = text.split("\n")[0]
+    assert first.endswith(f"… (ref {tag})")
+    assert len(first) <= MAX_SUBJECT + len(f" (ref {tag})")
+    assert "\n1. Approve\n2. Reject\n" in text
+    assert text.endswith(f'e.g. "{tag} 1".')
+    assert (
+        chat_message(
+            parse_approvers(["79001234567"])[0],
+            chat_id=CHAT_ID,
+            session_name="s",
+            text=text,
+            continue_session=False,
+        )["channels"]["chat"]["text"]
+        == text
+    )  # nothing more to cut
+    helped = help_text(["Approve", "Reject"], False, "en", subject="Deploy " * 2000, tag=tag)
+    assert helped.split("\n")[0].endswith(f"(ref {tag})")
