@@ -1,13 +1,14 @@
 """Approval over TWIN chat in a real Airflow: approved, rejected, answered in Airflow first, timed
-out, a stranger's reply ignored, and a branch chosen in the chat.
+out, a stranger's reply ignored, a branch chosen in the chat, and the example DAG approved.
 
 One Airflow (api-server, scheduler, dag-processor and triggerer as separate processes on
-loopback, SQLite) runs the DAGs of ``dags/approval_dags.py`` against one emulator for the whole
-module. Every DAG's run is triggered as soon as Airflow is up, so the runs wait for their
-approvers side by side; each test then plays its approver (the emulator's ``reply_in_chat``, a
-CLIENT message in the approver's chat session) or answers in Airflow's REST API, and reads what
-Airflow recorded (task states, the Human-in-the-loop detail, the task's return value) and what
-TWIN holds (the campaign's messages, the chat sessions and their messages).
+loopback, SQLite) runs the DAGs of ``dags/`` (the test DAGs and the example) against one
+emulator for the whole module. Every DAG's run is triggered as soon as Airflow is up, so the
+runs wait for their approvers side by side; each test then plays its approver (the emulator's
+``reply_in_chat``, a CLIENT message in the approver's chat session) or answers in Airflow's REST
+API, and reads what Airflow recorded (task states, the Human-in-the-loop detail, the task's
+return value) and what TWIN holds (the campaign's messages, the chat sessions and their
+messages).
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ from airflow_provider_twin.emulator import EmulatorSettings, TwinEmulator
 from tests.integration.approvals.approval_stack import ApprovalStack, sessions_of, texts
 from tests.integration.approvals.dags import approval_dags
 from tests.integration.approvals.dags.approval_dags import APPROVERS, CAMPAIGN_PHONES, CHAT_ID
+
+#: The approval example DAG (``dags/example_approval.py`` runs the example file), its chat and
+#: approver as the example's params give them.
+EXAMPLE_DAG = "example_twin_chat_approval"
+EXAMPLE_CHAT_ID = "6f1c9a3e-2b7d-4e58-a0c4-93d2e1f7b865"
+EXAMPLE_APPROVER = "79990000501"
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
@@ -50,7 +57,7 @@ def twin() -> Iterator[TwinEmulator]:
 @pytest.fixture(scope="module")
 def stack(twin: TwinEmulator, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApprovalStack]:
     workdir: Path = tmp_path_factory.mktemp("approval-stack")
-    running = ApprovalStack(workdir, twin, sorted(APPROVERS))
+    running = ApprovalStack(workdir, twin, sorted([*APPROVERS, EXAMPLE_DAG]))
     with running:
         yield running
 
@@ -58,7 +65,7 @@ def stack(twin: TwinEmulator, tmp_path_factory: pytest.TempPathFactory) -> Itera
 @pytest.fixture(scope="module")
 def runs(stack: ApprovalStack) -> dict[str, str]:
     """One run of every approval DAG, all triggered at once: DAG id -> run id."""
-    return {dag_id: stack.trigger(dag_id) for dag_id in APPROVERS}
+    return {dag_id: stack.trigger(dag_id) for dag_id in [*APPROVERS, EXAMPLE_DAG]}
 
 
 def phone_of(dag_id: str) -> str:
@@ -79,7 +86,11 @@ def question_session(stack: ApprovalStack, twin: TwinEmulator, dag_id: str) -> d
 
 def session_now(twin: TwinEmulator, session_id: str) -> dict[str, Any]:
     """The session as the emulator holds it now, with its messages."""
-    items: list[dict[str, Any]] = twin.admin.sessions(chatId=CHAT_ID, limit=1000)["items"]
+    items: list[dict[str, Any]] = [
+        item
+        for chat_id in (CHAT_ID, EXAMPLE_CHAT_ID)
+        for item in twin.admin.sessions(chatId=chat_id, limit=1000)["items"]
+    ]
     [session] = [item for item in items if item["id"] == session_id]
     return session
 
@@ -239,3 +250,35 @@ def test_the_branch_chosen_in_the_chat_runs(
     [held] = campaign_messages(stack, twin, dag_id, run_id, "send_tomorrow")
     assert held["status"] == "DELAYED"
     wait_for_text(stack, twin, session["id"], "Send tomorrow", timeout=10)
+
+
+def test_the_example_dag_approved_in_the_chat_sends_its_campaign(
+    stack: ApprovalStack, twin: TwinEmulator, runs: dict[str, str]
+) -> None:
+    run_id = runs[EXAMPLE_DAG]
+
+    def asked() -> dict[str, Any] | None:
+        found = [s for s in sessions_of(twin, EXAMPLE_CHAT_ID, EXAMPLE_APPROVER) if texts(s)]
+        return found[0] if found else None
+
+    session = stack.wait_for("the example's question", asked, time.monotonic() + STEP_TIMEOUT, 0.5)
+    [question] = texts(session)
+    assert question.startswith("Send the spring campaign to 3 clients? (ref #")
+    assert "1. Approve\n2. Reject" in question
+    twin.admin.reply_in_chat(chat_id=EXAMPLE_CHAT_ID, phone=EXAMPLE_APPROVER, body="yes")
+
+    tasks = finished(stack, EXAMPLE_DAG, run_id)
+    assert tasks == {"plan_campaign": "success", "approve_campaign": "success", "send_campaign": "success"}
+    assert stack.hitl_detail(EXAMPLE_DAG, run_id, "approve_campaign")["chosen_options"] == ["Approve"]
+    sent = campaign_messages(stack, twin, EXAMPLE_DAG, run_id, "send_campaign")
+    assert sorted(m["destination"]["phone"] for m in sent) == ["79990000511", "79990000512", "79990000513"]
+    # The example's TwinNotifier texted the approver the question with the Required Actions link.
+    sms = [
+        m
+        for m in twin.admin.messages(channel="sms", limit=1000)["items"]
+        if m["destination"].get("phone") == EXAMPLE_APPROVER
+    ]
+    link = f"{stack.base_url}/dags/{EXAMPLE_DAG}/runs/{run_id}/tasks/approve_campaign/required_actions"
+    assert len(sms) == 1
+    assert link in str(sms[0])
+    wait_for_text(stack, twin, session["id"], "Recorded: Approve", timeout=10)
