@@ -92,17 +92,26 @@ def memory_variables(monkeypatch: pytest.MonkeyPatch) -> Variables:
 
 
 async def collect(
-    trigger: TwinEventTrigger, seconds: float, count: int | None = None
+    trigger: TwinEventTrigger, seconds: float, count: int | None = None, then: float = 0.0
 ) -> list[dict[str, Any]]:
     """The payloads the watcher yields within ``seconds``, or its first ``count``; then it stops.
 
-    Stopping it is what a triggerer does to a watcher on a restart (the generator is closed).
+    With ``then``, the watcher runs that much longer once ``count`` payloads came (it stores what
+    it reported, and a repeat would show up), so a loaded machine's slow first poll cannot end a
+    test early. Stopping it is what a triggerer does to a watcher on a restart (the generator is
+    closed).
     """
     payloads: list[dict[str, Any]] = []
     events = cast(AsyncGenerator[Any, None], trigger.run())
     deadline = time.monotonic() + seconds
+    counted = False
     try:
-        while count is None or len(payloads) < count:
+        while True:
+            if not counted and count is not None and len(payloads) >= count:
+                if then <= 0:
+                    break
+                counted = True
+                deadline = time.monotonic() + then
             left = deadline - time.monotonic()
             if left <= 0:
                 break

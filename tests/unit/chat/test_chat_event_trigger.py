@@ -93,7 +93,9 @@ async def test_rest_polls_report_starts_client_messages_and_closes_once(
     await asyncio.to_thread(twin_emulator.admin.close_session, quiet, 0, True)
     trigger = TwinChatEventTrigger(chat_id=CHAT_ID, realtime=False, poll_interval=0.1, commit_delay=0)
 
-    payloads = await collect(trigger, seconds=1.5)
+    # Up to 20 s on a loaded machine; once the four events came, one more second shows a repeat
+    # and lets the watcher store what it reported.
+    payloads = await collect(trigger, seconds=20, count=4, then=1.0)
 
     by_type: dict[str, list[str]] = {}
     for payload in payloads:
@@ -110,7 +112,7 @@ async def test_rest_polls_report_starts_client_messages_and_closes_once(
     # A restart reports only what is new: the second session's close and a new message.
     await asyncio.to_thread(write, twin_emulator, chatty, "still there?")
     await asyncio.to_thread(twin_emulator.admin.close_session, chatty)
-    again = await collect(TwinChatEventTrigger(**trigger.serialize()[1]), seconds=1.5)
+    again = await collect(TwinChatEventTrigger(**trigger.serialize()[1]), seconds=20, count=2, then=1.0)
     assert sorted(p["type"] for p in again) == ["chat.client_message", "chat.session_closed"]
     assert {p["sessionId"] for p in again} == {chatty}
 
@@ -162,7 +164,7 @@ async def test_without_a_websocket_the_watcher_polls(
         chat_id=CHAT_ID, events=["session_closed"], poll_interval=0.1, commit_delay=0
     )
 
-    payloads = await collect(trigger, seconds=1.5)
+    payloads = await collect(trigger, seconds=20, count=1, then=1.0)
 
     assert [p["event_id"] for p in payloads] == [f"session:{session_id}:closed"]
 
