@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_twin.client import AsyncTwinClient, RetryPolicy, TwinClient, TwinClientConfig
 from airflow_provider_twin.client.messages import NotificationPlan
 from airflow_provider_twin.hooks.connection import client_config
-from airflow_provider_twin.hooks.secret_masking import mask_secret, mask_secret_locally
+from airflow_provider_twin.hooks.secret_masking import connection_secrets, mask_secret, mask_secret_locally
 from airflow_provider_twin.hooks.twin import TwinHook
 from airflow_provider_twin.notifications.delivery_log import log_delivery, log_not_sent
 from airflow_provider_twin.notifications.event import CallbackEvent, callback_event
@@ -62,12 +62,6 @@ def notifier_config(notifier: TwinNotifier, config: TwinClientConfig) -> TwinCli
         retry=RetryPolicy(max_attempts=1),
         max_connections=2,
     )
-
-
-def connection_secrets(config: TwinClientConfig) -> list[str]:
-    """The connection's own password and token: never part of a message."""
-    credentials = config.credentials
-    return [secret for secret in (credentials.password, credentials.api_token) if secret]
 
 
 def deliver(notifier: TwinNotifier, event: CallbackEvent) -> None:
