@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .auth import authorised_page, require_token
+from .auth import authorised_page
 from .chat_session import DEFAULT_SESSION_TTL, MAX_SESSION_TTL, ChatSession, start_response
 from .clock import parse_aware_datetime, parse_filter_bound
 from .ids import is_uuid
@@ -22,9 +22,9 @@ from .responses import (
     malformed_json,
     not_found,
     read_json,
-    read_json_object,
     validation_error,
 )
+from .route_requests import answer_authorised, authorised_body
 from .session_filters import further_filtered
 from .session_store import SessionExistsError
 from .state import EmulatorState, state_of
@@ -199,17 +199,14 @@ def within(created_at: Any, lower: float | None, upper: float | None) -> bool:
 @router.get("/sessions/{sessionId}")
 async def get_session(sessionId: str, request: Request) -> Response:
     """One session; 404 ``Entity not found`` when unknown."""
-    state = state_of(request)
-    with state.lock:
-        denied = require_token(state, request)
-        if denied is not None:
-            return denied
+
+    def found(state: EmulatorState) -> Response:
         now = state.now()
         state.sessions.sweep(now)
         session = state.sessions.get(sessionId)
-        if session is None:
-            return not_found()
-        return json_response(session.info(now))
+        return not_found() if session is None else json_response(session.info(now))
+
+    return answer_authorised(request, found)
 
 
 @router.get("/sessions/{sessionId}/messages")
@@ -252,14 +249,11 @@ async def close_session(sessionId: str, request: Request) -> Response:
     Body ``{"result": string}`` (twin-api.md §4.1): required in strict mode, optional otherwise;
     the result is accepted and not shown (the session object of §4.4 has no field for it).
     """
-    state = state_of(request)
-    body = await read_json_object(request, allow_empty=True)
+    checked = await authorised_body(request, allow_empty=True)
+    if isinstance(checked, Response):
+        return checked
+    state, body = checked
     with state.lock:
-        denied = require_token(state, request)
-        if denied is not None:
-            return denied
-        if isinstance(body, Response):
-            return body
         details = close_body_details(body, state.settings.strict)
         if details:
             return validation_error(details)
@@ -335,14 +329,11 @@ async def post_client_message(sessionId: str, request: Request) -> Response:
     Body ``{"body", "attachments", "replyToMessageId"}``. ASSUMPTION (emulator): a closed session
     refuses it with 422; the status of the answer (201) is not documented.
     """
-    state = state_of(request)
-    body = await read_json_object(request, allow_empty=False)
+    checked = await authorised_body(request, allow_empty=False)
+    if isinstance(checked, Response):
+        return checked
+    state, body = checked
     with state.lock:
-        denied = require_token(state, request)
-        if denied is not None:
-            return denied
-        if isinstance(body, Response):
-            return body
         now = state.now()
         state.sessions.sweep(now)
         session = state.sessions.get(sessionId)
@@ -372,12 +363,9 @@ async def mark_message_read(messageId: str, request: Request) -> Response:
     ASSUMPTIONS (undocumented): the answer is the message object (twin-api.md §7.23: 200 with JSON
     for PATCH); a message read before keeps its first ``readAt``; an unknown id answers ``404``.
     """
-    state = state_of(request)
-    with state.lock:
-        denied = require_token(state, request)
-        if denied is not None:
-            return denied
+
+    def read(state: EmulatorState) -> Response:
         message = state.sessions.mark_read(messageId, state.now())
-        if message is None:
-            return not_found()
-        return json_response(message)
+        return not_found() if message is None else json_response(message)
+
+    return answer_authorised(request, read)

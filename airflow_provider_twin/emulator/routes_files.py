@@ -25,6 +25,7 @@ from .auth import bearer_token, require_token
 from .file_store import MAX_FILE_BYTES, MAX_FILES_PER_UPLOAD, StoredFile, accepted_type
 from .multipart_form import FormPart, MultipartError, parse_form
 from .responses import error_response, json_response, not_found, validation_error
+from .route_requests import authorised_state
 from .routes_iam import IAM_PREFIX
 from .state import EmulatorState, account_subject, state_of
 
@@ -93,11 +94,9 @@ def _limit_problems(files: list[FormPart]) -> list[str]:
 @router.post("/files")
 async def upload_files(request: Request) -> Response:
     """Store the ``file[]`` parts of a multipart form; answer their metadata, in order."""
-    state = state_of(request)
-    with state.lock:
-        denied = require_token(state, request)
-    if denied is not None:
-        return denied
+    state = authorised_state(request)
+    if isinstance(state, Response):
+        return state
     try:
         parts = parse_form(await request.body(), request.headers.get("content-type"))
     except MultipartError as exc:

@@ -22,9 +22,9 @@ from .responses import (
     json_response,
     malformed_json,
     raw_json_response,
-    read_json_object,
     validation_error,
 )
+from .route_requests import authorised_body
 from .state import state_of
 from .strict_notify import SINGLE_VALUE_FILTERS, STRICT_NOTE_HEADER, several_values_note
 from .validation import validate_batch
@@ -156,14 +156,10 @@ async def list_messages(request: Request) -> Response:
 @router.delete("/messages")
 async def cancel_messages(request: Request) -> Response:
     """Cancel messages not sent yet; 200 with one item per matched message (twin-api.md §3.4)."""
-    state = state_of(request)
-    with state.lock:
-        denied = require_token(state, request)
-    if denied is not None:
-        return denied
-    body = await read_json_object(request)
-    if isinstance(body, Response):
-        return body
+    checked = await authorised_body(request)
+    if isinstance(checked, Response):
+        return checked
+    state, body = checked
     details: dict[str, list[str]] = {}
     values = {key: _cancel_values(body, key, details) for key in _CANCEL_KEYS}
     if details:

@@ -14,6 +14,7 @@ messages completes at once; starting a paused job resumes it). Messages are adde
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
@@ -21,9 +22,10 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .auth import authorised_page, require_token
+from .auth import authorised_page
 from .clock import parse_filter_bound
-from .responses import json_response, not_found, read_json_object, validation_error
+from .responses import json_response, not_found, validation_error
+from .route_requests import answer_authorised, authorised_body, authorised_state
 from .routes_notify import NOTIFY_PREFIX
 from .state import EmulatorState, state_of
 from .task_files import TaskFileError, read_messages
@@ -58,6 +60,18 @@ def _task(state: EmulatorState, task_id: str) -> Task | None:
     return state.tasks.tasks.get(task_id)
 
 
+def _answer_task(
+    request: Request, task_id: str, answer: Callable[[EmulatorState, Task], Response]
+) -> Response:
+    """Under the lock and with a valid token, ``answer(state, task)`` for a known job, else 404."""
+
+    def found(state: EmulatorState) -> Response:
+        task = _task(state, task_id)
+        return not_found() if task is None else answer(state, task)
+
+    return answer_authorised(request, found)
+
+
 def _answer(task: Task) -> Response:
     return json_response({"id": task.id, "status": task.status})
 
@@ -66,21 +80,13 @@ def _refuse(task: Task, action: str) -> Response:
     return validation_error({"status": [f"Cannot {action} a task in status {task.status}."]})
 
 
-async def _body(request: Request, state: EmulatorState) -> dict[str, Any] | Response:
-    with state.lock:
-        denied = require_token(state, request)
-    if denied is not None:
-        return denied
-    return await read_json_object(request)
-
-
 @router.post("/tasks")
 async def create_task(request: Request) -> Response:
     """Create a job in ``CREATED``: 201 ``{"id"}``."""
-    state = state_of(request)
-    body = await _body(request, state)
-    if isinstance(body, Response):
-        return body
+    checked = await authorised_body(request)
+    if isinstance(checked, Response):
+        return checked
+    state, body = checked
     details: dict[str, list[str]] = {}
     name = body.get("name")
     if name is not None and not isinstance(name, str):
@@ -98,10 +104,10 @@ async def create_task(request: Request) -> Response:
 @router.put("/tasks/{task_id}")
 async def update_task(task_id: str, request: Request) -> Response:
     """Change the name and/or windows of a job."""
-    state = state_of(request)
-    body = await _body(request, state)
-    if isinstance(body, Response):
-        return body
+    checked = await authorised_body(request)
+    if isinstance(checked, Response):
+        return checked
+    state, body = checked
     details: dict[str, list[str]] = {}
     name = body.get("name")
     if name is not None and not (isinstance(name, str) and name.strip()):
@@ -124,24 +130,21 @@ async def update_task(task_id: str, request: Request) -> Response:
 @router.delete("/tasks/{task_id}")
 async def delete_task(task_id: str, request: Request) -> Response:
     """Delete a job; messages it already sent stay."""
-    state = state_of(request)
-    with state.lock:
-        denied = require_token(state, request)
-        if denied is not None:
-            return denied
-        if state.tasks.tasks.pop(task_id, None) is None:
-            return not_found()
-    return Response(status_code=204)
+    return answer_authorised(
+        request,
+        lambda state: (
+            not_found() if state.tasks.tasks.pop(task_id, None) is None else Response(status_code=204)
+        ),
+    )
 
 
 @router.post("/tasks/{task_id}")
 async def add_messages(task_id: str, request: Request) -> Response:
     """Add the messages of the multipart file part ``messages`` (:mod:`.task_files`)."""
-    state = state_of(request)
+    state = authorised_state(request)
+    if isinstance(state, Response):
+        return state
     with state.lock:
-        denied = require_token(state, request)
-        if denied is not None:
-            return denied
         strict = state.settings.strict
         if _task(state, task_id) is None:
             return not_found()
@@ -186,25 +189,21 @@ def _row_details(details: dict[str, list[str]]) -> dict[str, list[str]]:
 @router.post("/startedTasks/{task_id}")
 async def start_task(task_id: str, request: Request) -> Response:
     """Start a created job (lenient: also resume a paused one)."""
-    state = state_of(request)
-    with state.lock:
-        denied = require_token(state, request)
-        if denied is not None:
-            return denied
-        task = _task(state, task_id)
-        if task is None:
-            return not_found()
-        strict, now = state.settings.strict, state.now()
-        if task.status == CREATED:
-            if strict and not task.rows:
-                return validation_error({"messages": ["Add the task's messages before starting it."]})
-            state.tasks.move(task, RUNNING, now)
-            state.tasks.advance(state)
-        elif task.status == PAUSED and not strict:
-            state.tasks.move(task, RUNNING, now)
-        elif strict:
-            return _refuse(task, "start")
-        return _answer(task)
+    return _answer_task(request, task_id, _start)
+
+
+def _start(state: EmulatorState, task: Task) -> Response:
+    strict, now = state.settings.strict, state.now()
+    if task.status == CREATED:
+        if strict and not task.rows:
+            return validation_error({"messages": ["Add the task's messages before starting it."]})
+        state.tasks.move(task, RUNNING, now)
+        state.tasks.advance(state)
+    elif task.status == PAUSED and not strict:
+        state.tasks.move(task, RUNNING, now)
+    elif strict:
+        return _refuse(task, "start")
+    return _answer(task)
 
 
 @router.post("/pausedTasks/{task_id}")
@@ -220,33 +219,20 @@ async def resume_task(task_id: str, request: Request) -> Response:
 
 
 async def _control(request: Request, task_id: str, source: str, target: str, action: str) -> Response:
-    state = state_of(request)
-    with state.lock:
-        denied = require_token(state, request)
-        if denied is not None:
-            return denied
-        task = _task(state, task_id)
-        if task is None:
-            return not_found()
+    def move(state: EmulatorState, task: Task) -> Response:
         if task.status == source:
             state.tasks.move(task, target, state.now())
         elif state.settings.strict and task.status != target:
             return _refuse(task, action)
         return _answer(task)
 
+    return _answer_task(request, task_id, move)
+
 
 @router.get("/tasks/{task_id}/statuses")
 async def task_status(task_id: str, request: Request) -> Response:
     """``{"status"}`` of a job."""
-    state = state_of(request)
-    with state.lock:
-        denied = require_token(state, request)
-        if denied is not None:
-            return denied
-        task = _task(state, task_id)
-        if task is None:
-            return not_found()
-        return json_response({"status": task.status})
+    return _answer_task(request, task_id, lambda _state, task: json_response({"status": task.status}))
 
 
 @router.get("/tasks")

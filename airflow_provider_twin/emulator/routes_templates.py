@@ -14,10 +14,11 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .auth import authorised_page, bearer_token, require_token
+from .auth import authorised_page, bearer_token
 from .ids import is_uuid
 from .list_requests import query_refusal
-from .responses import json_response, not_found, read_json_object, validation_error
+from .responses import json_response, not_found, validation_error
+from .route_requests import answer_authorised, authorised_body
 from .routes_notify import NOTIFY_PREFIX
 from .state import EmulatorState, state_of
 from .template_store import implicit_template
@@ -34,15 +35,12 @@ def _company(state: EmulatorState, request: Request) -> int | None:
 
 async def _checked_body(request: Request, *, partial: bool) -> dict[str, object] | Response:
     """The request's template body, or the response refusing it (token first, then the body)."""
-    state = state_of(request)
+    checked = await authorised_body(request, allow_empty=False)
+    if isinstance(checked, Response):
+        return checked
+    state, body = checked
     with state.lock:
-        denied = require_token(state, request)
         strict = state.settings.strict
-    if denied is not None:
-        return denied
-    body = await read_json_object(request, allow_empty=False)
-    if isinstance(body, Response):
-        return body
     details = validate_template(body, strict=strict, partial=partial)
     return validation_error(details) if details else body
 
@@ -74,30 +72,26 @@ async def update_template(request: Request, template_id: str) -> Response:
 @router.delete("/templates/{template_id}")
 async def delete_template(request: Request, template_id: str) -> Response:
     """Forget a template; 204, or 404 for an unknown id."""
-    state = state_of(request)
-    with state.lock:
-        denied = require_token(state, request)
-        if denied is not None:
-            return denied
-        deleted = state.templates.delete(template_id)
-    return Response(status_code=204) if deleted else not_found()
+    return answer_authorised(
+        request,
+        lambda state: Response(status_code=204) if state.templates.delete(template_id) else not_found(),
+    )
 
 
 @router.get("/templates/{template_id}")
 async def get_template(request: Request, template_id: str) -> Response:
     """The template object; 404 for an unknown id (unless ``implicit_templates``, see
     :mod:`.template_store`)."""
-    state = state_of(request)
-    with state.lock:
-        denied = require_token(state, request)
-        if denied is not None:
-            return denied
+
+    def found(state: EmulatorState) -> Response:
         template = state.templates.get(template_id)
         if template is not None:
             return json_response(template.to_json())
         if state.settings.implicit_templates and is_uuid(template_id):
             return json_response(implicit_template(template_id, state.now()))
-    return not_found()
+        return not_found()
+
+    return answer_authorised(request, found)
 
 
 @router.get("/templates")
