@@ -18,9 +18,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException
 from airflow_provider_twin.client import (
     CampaignChatSessions,
     CampaignSessionsSummary,
-    TwinConfigError,
     TwinError,
-    TwinInputError,
 )
 from airflow_provider_twin.client.messages import (
     BulkSender,
@@ -34,7 +32,7 @@ from airflow_provider_twin.client.messages import (
 )
 from airflow_provider_twin.hooks.secret_masking import mask_secret
 from airflow_provider_twin.hooks.twin import TwinHook
-from airflow_provider_twin.operators.failures import airflow_error
+from airflow_provider_twin.operators.failures import airflow_error, twin_calls_of_task
 from airflow_provider_twin.operators.message_attachments import with_attachments
 
 #: Most bulk ids an asset event's extra lists (a million recipients make a thousand bulks).
@@ -64,7 +62,7 @@ def send_campaign(op: TwinSendMessagesOperator, context: Context) -> dict[str, A
     # every recipient needs a value for each of its variables, before anything is sent.
     hook = TwinHook(twin_conn_id=op.twin_conn_id)
     find_template = functools.lru_cache(maxsize=4)(hook.get_template)  # one GET for both checks
-    try:
+    with twin_calls_of_task(hook):
         plan = plan_send(
             identity,
             with_attachments(op, identity, _settings(op), find_template),
@@ -75,12 +73,6 @@ def send_campaign(op: TwinSendMessagesOperator, context: Context) -> dict[str, A
             deduplicate=op.deduplicate,
             find_template=find_template,
         )
-    except (TwinInputError, TwinConfigError) as exc:
-        raise AirflowFailException(str(exc)) from None
-    except TwinError as exc:
-        raise airflow_error(exc) from exc
-    finally:
-        hook.close()
     validated = time.monotonic()
     op.log.info("Validated %d recipient(s) in %.2f s", plan.total, validated - started)
     if plan.merged:

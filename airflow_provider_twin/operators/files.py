@@ -13,12 +13,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_twin.client import TwinError, TwinInputError
 from airflow_provider_twin.client.files import FileSummary, file_summary
 from airflow_provider_twin.hooks.twin import TwinHook
-from airflow_provider_twin.operators.failures import airflow_error
+from airflow_provider_twin.operators.failures import twin_calls_of_task
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -106,7 +104,7 @@ class TwinUploadFileOperator(BaseOperator):
     def execute(self, context: Context) -> FileSummary:
         """Read, check and upload the file; return its summary."""
         hook = TwinHook(twin_conn_id=self.twin_conn_id)
-        try:
+        with twin_calls_of_task(hook):
             metadata = hook.upload_file(
                 self.source,
                 private=self.private,
@@ -117,12 +115,6 @@ class TwinUploadFileOperator(BaseOperator):
                 source_conn_id=self.source_conn_id,
                 max_bytes=self.max_file_bytes,
             )
-        except TwinInputError as exc:
-            raise AirflowFailException(str(exc)) from None
-        except TwinError as exc:
-            raise airflow_error(exc) from exc
-        finally:
-            hook.close()
         summary = file_summary(metadata)
         self.log.info(
             "Uploaded %s (%d bytes, %s) to TWIN as file %s",

@@ -16,9 +16,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_twin.client import TwinConfigError, TwinError, TwinInputError
 from airflow_provider_twin.client.messages import (
     SendJobSummary,
     found_job_warning,
@@ -27,7 +25,7 @@ from airflow_provider_twin.client.messages import (
     time_ranges_problems,
 )
 from airflow_provider_twin.hooks.twin import TwinHook
-from airflow_provider_twin.operators.failures import airflow_error
+from airflow_provider_twin.operators.failures import twin_calls_of_task
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -173,7 +171,7 @@ class TwinSendJobOperator(BaseOperator):
         run_id = str(context["dag_run"].run_id)
         identity = (self.dag_id, run_id, self.task_id, -1 if map_index is None else int(map_index))
         hook = TwinHook(twin_conn_id=self.twin_conn_id)
-        try:
+        with twin_calls_of_task(hook):
             with frozen_heap():
                 plan = plan_send_job(
                     identity,
@@ -187,12 +185,6 @@ class TwinSendJobOperator(BaseOperator):
                 )
             self.log.info("Validated %d recipient(s) of TWIN send job %r", plan.total, plan.name)
             summary = hook.start_send_job(plan, start=self.start, settle_seconds=self.settle_seconds)
-        except (TwinInputError, TwinConfigError) as exc:
-            raise AirflowFailException(str(exc)) from None
-        except TwinError as exc:
-            raise airflow_error(exc) from exc
-        finally:
-            hook.close()
         done = [step for step in ("created", "uploaded", "started") if summary[step]]
         self.log.info(
             "TWIN send job %s (%r): %s, %d message(s); this try %s",
@@ -235,14 +227,8 @@ class TwinSendJobControlOperator(BaseOperator):
     def execute(self, context: Context) -> dict[str, str]:
         """Apply the action; return the job's status after it."""
         hook = TwinHook(twin_conn_id=self.twin_conn_id)
-        try:
+        with twin_calls_of_task(hook):
             status = hook.control_send_job(str(self.job_id), str(self.action))
-        except TwinInputError as exc:
-            raise AirflowFailException(str(exc)) from None
-        except TwinError as exc:
-            raise airflow_error(exc) from exc
-        finally:
-            hook.close()
         self.log.info("TWIN send job %s: %s -> %s", self.job_id, self.action, status)
         return {"job_id": str(self.job_id), "action": str(self.action), "status": status}
 
