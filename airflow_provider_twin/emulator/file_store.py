@@ -26,6 +26,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+# The provider's client holds its own copy of these limits (client/files/limits.py) on purpose: the
+# emulator imports nothing of the provider, so that it stands for TWIN on its own. Change both
+# together.
 #: Largest file accepted in strict mode (ASSUMPTION: 10 MB; TWIN states no limit).
 MAX_FILE_BYTES = 10 * 1024 * 1024
 #: Most ``file[]`` parts in one upload in strict mode (ASSUMPTION).

@@ -12,6 +12,8 @@ from __future__ import annotations
 import mimetypes
 from dataclasses import dataclass
 
+# The emulator holds its own copy of these limits (emulator/file_store.py) on purpose: it imports
+# nothing of the provider, so that it stands for TWIN on its own. Change both together.
 #: Largest file (ASSUMPTION: 10 MB).
 MAX_FILE_BYTES = 10 * 1024 * 1024
 #: Most files in one upload (ASSUMPTION).
