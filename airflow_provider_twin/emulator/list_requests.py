@@ -15,6 +15,7 @@ from typing import TypeVar
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .clock import parse_filter_bound
 from .query_params import DEFAULT_LIMIT, MAX_LIMIT, Query
 from .responses import validation_error
 
@@ -32,6 +33,22 @@ class Page:
     def window(self, items: Sequence[T]) -> Sequence[T]:
         """The items of ``items`` this page shows."""
         return items[self.offset : self.offset + self.limit]
+
+
+def time_bounds(query: Query) -> tuple[float | None, float | None] | Response:
+    """The ``from``/``to`` filters (ISO date or date-time, inclusive; sessions: on ``startedAt``,
+    messages and send jobs: on ``createdAt``), or the 422 naming each one that is not a date."""
+    bounds: list[float | None] = []
+    details: dict[str, list[str]] = {}
+    for key, upper in (("from", False), ("to", True)):
+        text = query.text(key)
+        bound = parse_filter_bound(text, upper=upper) if text else None
+        if text and bound is None:
+            details[key] = ["Must be an ISO-8601 date or date-time."]
+        bounds.append(bound)
+    if details:
+        return validation_error(details)
+    return bounds[0], bounds[1]
 
 
 def query_refusal(query: Query) -> Response | None:

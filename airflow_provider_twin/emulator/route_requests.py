@@ -2,7 +2,8 @@
 
 The notify, tasks, templates, files and chat routes all start the same way: the bearer token is
 judged under the state lock (:func:`.require_token`) and a refused token answers before anything
-else; then the body, when there is one, is read as a JSON object (:func:`.read_json_object`). This
+else; then the body, when there is one, is read as a JSON object (:func:`.read_json_object`), or
+the paging of a list call is read (:func:`.authorised_page`). This
 module is that procedure written once. Like the rest of the emulator it imports nothing from the
 provider package.
 """
@@ -15,7 +16,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .auth import require_token
+from .auth import authorised_page, require_token
+from .list_requests import Page
 from .responses import read_json_object
 from .state import EmulatorState, state_of
 
@@ -60,4 +62,16 @@ def answer_authorised(request: Request, answer: Callable[[EmulatorState], Respon
         return denied if denied is not None else answer(state)
 
 
-__all__ = ["answer_authorised", "authorised_body", "authorised_state"]
+def answer_page(request: Request, answer: Callable[[EmulatorState, Page], Response]) -> Response:
+    """Hold the state lock, judge the token, then the paging, and give ``answer(state, page)``.
+
+    For the list routes: a call without a valid token is refused for that whatever its parameters
+    (:func:`.authorised_page`), a bad ``limit``/``offset`` with 422.
+    """
+    state = state_of(request)
+    with state.lock:
+        page = authorised_page(state, request)
+        return page if isinstance(page, Response) else answer(state, page)
+
+
+__all__ = ["answer_authorised", "answer_page", "authorised_body", "authorised_state"]

@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from .clock import iso
 from .faults import FaultRuleError
-from .list_requests import Page, query_refusal, read_page
+from .list_requests import Page, query_refusal, read_page, time_bounds
 from .query_params import Query
 from .responses import (
     error_response,
@@ -21,7 +21,6 @@ from .responses import (
     read_json_object,
     validation_error,
 )
-from .routes_chat import started_bounds
 from .settings import SettingsError, settings_to_dict
 from .state import account_subject, state_of
 
@@ -113,7 +112,7 @@ async def dump_sessions(request: Request) -> Response:
     if isinstance(page, Response):
         return page
     query = page.query
-    bounds = started_bounds(query)
+    bounds = time_bounds(query)
     if isinstance(bounds, Response):
         return bounds
     with state.lock:

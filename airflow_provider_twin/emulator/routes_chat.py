@@ -10,11 +10,11 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .auth import authorised_page
 from .chat_session import DEFAULT_SESSION_TTL, MAX_SESSION_TTL, ChatSession, start_response
-from .clock import parse_aware_datetime, parse_filter_bound
+from .clock import parse_aware_datetime
 from .ids import is_uuid
-from .query_params import Query, QueryError
+from .list_requests import Page, time_bounds
+from .query_params import QueryError
 from .responses import (
     MalformedJSONError,
     error_response,
@@ -24,7 +24,7 @@ from .responses import (
     read_json,
     validation_error,
 )
-from .route_requests import answer_authorised, authorised_body
+from .route_requests import answer_authorised, answer_page, authorised_body
 from .session_filters import further_filtered
 from .session_store import SessionExistsError
 from .state import EmulatorState, state_of
@@ -141,13 +141,10 @@ async def continue_session(chatId: str, request: Request) -> Response:
 async def list_sessions(request: Request) -> Response:
     """Sessions filtered by ``sessionId``, ``status``, ``chatId``, ``name``, ``from``/``to`` on
     ``startedAt`` and the further filters of :mod:`.session_filters` (twin-api.md §4.4)."""
-    state = state_of(request)
-    with state.lock:
-        page = authorised_page(state, request)
-        if isinstance(page, Response):
-            return page
+
+    def listed(state: EmulatorState, page: Page) -> Response:
         query = page.query
-        bounds = started_bounds(query)
+        bounds = time_bounds(query)
         if isinstance(bounds, Response):
             return bounds
         now = state.now()
@@ -169,21 +166,7 @@ async def list_sessions(request: Request) -> Response:
         items = [session.info(now) for session in page.window(found)]
         return json_response({"count": len(found), "items": items})
 
-
-def started_bounds(query: Query) -> tuple[float | None, float | None] | Response:
-    """The ``from``/``to`` filters (ISO date or date-time, inclusive; sessions: on ``startedAt``,
-    messages: on ``createdAt``), or the 422."""
-    bounds: list[float | None] = []
-    details: dict[str, list[str]] = {}
-    for key, upper in (("from", False), ("to", True)):
-        text = query.text(key)
-        bound = parse_filter_bound(text, upper=upper) if text else None
-        if text and bound is None:
-            details[key] = ["Must be an ISO-8601 date or date-time."]
-        bounds.append(bound)
-    if details:
-        return validation_error(details)
-    return bounds[0], bounds[1]
+    return answer_page(request, listed)
 
 
 def within(created_at: Any, lower: float | None, upper: float | None) -> bool:
@@ -213,12 +196,9 @@ async def get_session(sessionId: str, request: Request) -> Response:
 async def session_messages(sessionId: str, request: Request) -> Response:
     """Messages of a session, oldest first, ``from``/``to`` on ``createdAt`` (inclusive; twin-api.md
     §4.5)."""
-    state = state_of(request)
-    with state.lock:
-        page = authorised_page(state, request)
-        if isinstance(page, Response):
-            return page
-        bounds = started_bounds(page.query)
+
+    def listed(state: EmulatorState, page: Page) -> Response:
+        bounds = time_bounds(page.query)
         if isinstance(bounds, Response):
             return bounds
         session = state.sessions.get(sessionId)
@@ -226,6 +206,8 @@ async def session_messages(sessionId: str, request: Request) -> Response:
             return not_found()
         messages = [m for m in session.messages if within(m.get("createdAt"), *bounds)]
         return json_response({"count": len(messages), "items": page.window(messages)})
+
+    return answer_page(request, listed)
 
 
 def close_body_details(body: dict[str, Any], strict: bool) -> dict[str, list[str]]:

@@ -22,12 +22,11 @@ from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .auth import authorised_page
-from .clock import parse_filter_bound
+from .list_requests import Page, time_bounds
 from .responses import json_response, not_found, validation_error
-from .route_requests import answer_authorised, authorised_body, authorised_state
+from .route_requests import answer_authorised, answer_page, authorised_body, authorised_state
 from .routes_notify import NOTIFY_PREFIX
-from .state import EmulatorState, state_of
+from .state import EmulatorState
 from .task_files import TaskFileError, read_messages
 from .task_store import COMPLETED, CREATED, ERROR, PAUSED, RUNNING, TASK_STATUSES, Task
 from .time_windows import Window, parse_time_of_day
@@ -239,21 +238,14 @@ async def task_status(task_id: str, request: Request) -> Response:
 async def list_tasks(request: Request) -> Response:
     """Jobs with filters ``name`` (case-insensitive substring, ASSUMPTION), ``status`` (comma
     list), ``from``/``to`` (``createdAt``) and the common paging: ``{"count", "items"}``."""
-    state = state_of(request)
-    with state.lock:
-        page = authorised_page(state, request)
-        if isinstance(page, Response):
-            return page
+
+    def listed(state: EmulatorState, page: Page) -> Response:
         query = page.query
         name = (query.text("name") or "").strip().lower()
         statuses = query.upper_set("status")
-        bounds: list[float | None] = []
-        for key, upper in (("from", False), ("to", True)):
-            text = query.text(key)
-            bound = parse_filter_bound(text, upper=upper) if text else None
-            if text and bound is None:
-                return validation_error({key: ["Must be an ISO-8601 date or date-time."]})
-            bounds.append(bound)
+        bounds = time_bounds(query)
+        if isinstance(bounds, Response):
+            return bounds
         if statuses and not statuses <= set(TASK_STATUSES):
             return validation_error({"status": [f"Must be among {', '.join(TASK_STATUSES)}."]})
         matched = [
@@ -265,7 +257,9 @@ async def list_tasks(request: Request) -> Response:
             and (bounds[1] is None or task.created_at <= bounds[1])
         ]
         items = [task.item(state.tasks.in_progress(state, task)) for task in page.window(matched)]
-    return json_response({"count": len(matched), "items": items})
+        return json_response({"count": len(matched), "items": items})
+
+    return answer_page(request, listed)
 
 
 __all__ = ["COMPLETED", "ERROR", "router"]

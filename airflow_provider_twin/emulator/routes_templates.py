@@ -14,11 +14,11 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .auth import authorised_page, bearer_token
+from .auth import bearer_token
 from .ids import is_uuid
-from .list_requests import query_refusal
+from .list_requests import Page, query_refusal
 from .responses import json_response, not_found, validation_error
-from .route_requests import answer_authorised, authorised_body
+from .route_requests import answer_authorised, answer_page, authorised_body
 from .routes_notify import NOTIFY_PREFIX
 from .state import EmulatorState, state_of
 from .template_store import implicit_template
@@ -97,11 +97,8 @@ async def get_template(request: Request, template_id: str) -> Response:
 @router.get("/templates")
 async def list_templates(request: Request) -> Response:
     """Templates matching ``name``, ``companyId`` and ``id`` (comma lists), paged; ``{count, items}``."""
-    state = state_of(request)
-    with state.lock:
-        page = authorised_page(state, request)
-        if isinstance(page, Response):
-            return page
+
+    def listed(state: EmulatorState, page: Page) -> Response:
         query = page.query
         # A name may hold a comma: the filter is one whole name (ASSUMPTION, see .template_store).
         name = query.text("name")
@@ -112,4 +109,6 @@ async def list_templates(request: Request) -> Response:
         if refused is not None:
             return refused
         items = [template.to_json() for template in page.window(found)]
-    return json_response({"count": len(found), "items": items})
+        return json_response({"count": len(found), "items": items})
+
+    return answer_page(request, listed)
