@@ -34,17 +34,12 @@ import zipfile
 from typing import Any
 from xml.etree import ElementTree
 
+from .validation import IDENTITY_FIELDS
+
 _NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _CELL_REF = re.compile(r"^([A-Z]+)")
-DESTINATION_COLUMNS = (
-    "phone",
-    "email",
-    "clientId",
-    "externalId",
-    "messengerUserId",
-    "pushRegistrationId",
-    "platform",
-)
+#: A message's recipient: the fields that identify one (as ``POST /messages`` reads them), its platform.
+DESTINATION_COLUMNS = (*IDENTITY_FIELDS, "platform")
 MESSAGE_COLUMNS = ("channels", "channel", "text", "templateId", "groupId", "callbackUrl", "callbackData")
 OTHER_COLUMNS = ("useShortLinks", "variables")
 _KNOWN = {name.lower(): name for name in (*DESTINATION_COLUMNS, *MESSAGE_COLUMNS, *OTHER_COLUMNS)}
