@@ -72,6 +72,13 @@ def ask(emulator: TwinEmulator, asked: ConversationSettings) -> str:
     return session_id
 
 
+async def deploy_asked(emulator: TwinEmulator) -> tuple[ConversationSettings, str]:
+    """Ask Anna to approve "Deploy release 42?"; the request and the session it opened."""
+    (anna,) = parse_approvers([ANNA_PHONE])
+    deploy = settings("ti-deploy#1", "Deploy release 42?", anna, time.time())
+    return deploy, await asyncio.to_thread(ask, emulator, deploy)
+
+
 @contextlib.asynccontextmanager
 async def conversation(asked: ConversationSettings) -> AsyncIterator[ApprovalConversation]:
     async with contextlib.AsyncExitStack() as stack:
@@ -138,9 +145,7 @@ async def test_each_of_two_requests_to_one_approver_reads_only_the_replies_meant
 async def test_a_hash_word_of_no_known_request_gets_help_naming_this_one(
     twin_emulator: TwinEmulator, twin_connection_env: str, text: str
 ) -> None:
-    (anna,) = parse_approvers([ANNA_PHONE])
-    deploy = settings("ti-deploy#1", "Deploy release 42?", anna, time.time())
-    session_id = await asyncio.to_thread(ask, twin_emulator, deploy)
+    deploy, session_id = await deploy_asked(twin_emulator)
     async with conversation(deploy) as deploying:
         await asyncio.to_thread(reply, twin_emulator, session_id, text)
         assert await deploying.decisions() == []
@@ -164,9 +169,7 @@ async def test_options_that_look_like_tags_are_read_as_options(
 async def test_no_help_after_a_decision_in_the_same_read(
     twin_emulator: TwinEmulator, twin_connection_env: str
 ) -> None:
-    (anna,) = parse_approvers([ANNA_PHONE])
-    deploy = settings("ti-deploy#1", "Deploy release 42?", anna, time.time())
-    session_id = await asyncio.to_thread(ask, twin_emulator, deploy)
+    deploy, session_id = await deploy_asked(twin_emulator)
     async with conversation(deploy) as deploying:
         await asyncio.to_thread(reply, twin_emulator, session_id, "yes")
         await asyncio.to_thread(reply, twin_emulator, session_id, "thanks!")
@@ -177,9 +180,7 @@ async def test_no_help_after_a_decision_in_the_same_read(
 async def test_a_reply_with_only_the_tag_gets_help_naming_the_request(
     twin_emulator: TwinEmulator, twin_connection_env: str
 ) -> None:
-    (anna,) = parse_approvers([ANNA_PHONE])
-    deploy = settings("ti-deploy#1", "Deploy release 42?", anna, time.time())
-    session_id = await asyncio.to_thread(ask, twin_emulator, deploy)
+    deploy, session_id = await deploy_asked(twin_emulator)
     async with conversation(deploy) as deploying:
         await asyncio.to_thread(reply, twin_emulator, session_id, deploy.tag)
         assert await deploying.decisions() == []
@@ -194,14 +195,12 @@ async def test_a_round_lists_the_sessions_once_then_the_chat_too(
 ) -> None:
     """Once the first read locked the approver's client, each round also lists the chat's
     sessions since the question (the approver's other sessions)."""
-    (anna,) = parse_approvers([ANNA_PHONE])
-    deploy = settings("ti-deploy#1", "Deploy release 42?", anna, time.time())
-    session_id = await asyncio.to_thread(ask, twin_emulator, deploy)
+    deploy, session_id = await deploy_asked(twin_emulator)
     async with conversation(deploy) as deploying:
         before = len(await asyncio.to_thread(listings, twin_emulator))
         assert await deploying.decisions() == []
         assert len(await asyncio.to_thread(listings, twin_emulator)) == before + 1
-        assert deploying.inbox.accepted_sessions() == {anna.key: session_id}
+        assert deploying.inbox.accepted_sessions() == {deploy.approvers[0].key: session_id}
         assert await deploying.decisions() == []
         assert len(await asyncio.to_thread(listings, twin_emulator)) == before + 3
 
