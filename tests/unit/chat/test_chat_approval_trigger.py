@@ -118,6 +118,12 @@ def ask(approvers: list[Approver]) -> float:
     return asked_at
 
 
+async def anna_asked() -> tuple[list[Approver], float]:
+    """Ask Anna alone (off the event loop); her approver list and when she was asked."""
+    approvers = parse_approvers([ANNA])
+    return approvers, await asyncio.to_thread(ask, approvers)
+
+
 def make_trigger(approvers: list[Approver], asked_at: float, **overrides: Any) -> TwinChatApprovalTrigger:
     kwargs: dict[str, Any] = {
         "ti_id": TI_ID,
@@ -257,8 +263,7 @@ async def test_a_reply_wakes_the_wait_over_the_websocket_long_before_the_next_po
 ) -> None:
     """TWIN publishes no event for a client's message; the session's next event (the bot typing)
     wakes the wait, which reads the reply over REST at once."""
-    approvers = parse_approvers([ANNA])
-    asked_at = await asyncio.to_thread(ask, approvers)
+    approvers, asked_at = await anna_asked()
     run = asyncio.ensure_future(first_event(make_trigger(approvers, asked_at, poll_interval=25.0)))
     await until(lambda: listened(twin_emulator) == 1)
     await asyncio.sleep(0.3)  # joined, and the REST read after the join done
@@ -273,8 +278,7 @@ async def test_a_reply_wakes_the_wait_over_the_websocket_long_before_the_next_po
 async def test_strangers_are_ignored_and_a_reply_that_chooses_nothing_gets_help(
     twin_emulator: TwinEmulator, twin_connection_env: str, airflow: FakeAirflow
 ) -> None:
-    approvers = parse_approvers([ANNA])
-    asked_at = await asyncio.to_thread(ask, approvers)
+    approvers, asked_at = await anna_asked()
     await asyncio.to_thread(send_as_stranger)
     run = asyncio.ensure_future(first_event(make_trigger(approvers, asked_at)))
     await asyncio.to_thread(reply, twin_emulator, "1", STRANGER)  # not an approver's session
@@ -298,8 +302,7 @@ async def test_a_forged_widget_session_with_the_approvers_session_name_is_ignore
 ) -> None:
     """Starting a widget session needs no credentials: a stranger who learnt the session name
     starts one with it and answers "1". No message of ours is in it, so it counts for nobody."""
-    approvers = parse_approvers([ANNA])
-    asked_at = await asyncio.to_thread(ask, approvers)
+    approvers, asked_at = await anna_asked()
     run = asyncio.ensure_future(first_event(make_trigger(approvers, asked_at)))
     forged = await asyncio.to_thread(
         httpx.post,
@@ -330,8 +333,7 @@ def own_session(emulator: TwinEmulator) -> str:
 async def test_an_answer_given_in_airflow_first_is_reported_as_airflow_s(
     twin_emulator: TwinEmulator, twin_connection_env: str, airflow: FakeAirflow
 ) -> None:
-    approvers = parse_approvers([ANNA])
-    asked_at = await asyncio.to_thread(ask, approvers)
+    approvers, asked_at = await anna_asked()
     run = asyncio.ensure_future(first_event(make_trigger(approvers, asked_at)))
     await asyncio.sleep(0.5)
     airflow.answer(["Reject"], {"id": "7", "name": "Admin"}, {"reason": "not today"})
@@ -348,8 +350,7 @@ async def test_an_answer_given_in_airflow_first_is_reported_as_airflow_s(
 async def test_a_chat_answer_that_loses_the_race_reports_the_answer_airflow_kept(
     twin_emulator: TwinEmulator, twin_connection_env: str, airflow: FakeAirflow
 ) -> None:
-    approvers = parse_approvers([ANNA])
-    asked_at = await asyncio.to_thread(ask, approvers)
+    approvers, asked_at = await anna_asked()
     airflow.before_record = lambda: airflow.answer(["Reject"], {"id": "7", "name": "Admin"})
     run = asyncio.ensure_future(first_event(make_trigger(approvers, asked_at)))
     await asyncio.to_thread(reply, twin_emulator, "yes", "79001234567")
@@ -363,8 +364,7 @@ async def test_a_chat_answer_that_loses_the_race_reports_the_answer_airflow_kept
 async def test_at_the_timeout_the_defaults_are_recorded(
     twin_emulator: TwinEmulator, twin_connection_env: str, airflow: FakeAirflow
 ) -> None:
-    approvers = parse_approvers([ANNA])
-    asked_at = await asyncio.to_thread(ask, approvers)
+    approvers, asked_at = await anna_asked()
     soon = (datetime.now(timezone.utc) + timedelta(seconds=1)).isoformat()
     trigger = make_trigger(approvers, asked_at, defaults=["Reject"], timeout_datetime=soon)
     event = await asyncio.wait_for(first_event(trigger), 15)
@@ -384,8 +384,7 @@ async def test_a_chat_answer_given_before_the_timeout_wins_over_the_defaults(
 ) -> None:
     """The reply comes between two reads and the next read is after the timeout: the last read
     at the timeout still takes it, as TWIN created it in time."""
-    approvers = parse_approvers([ANNA])
-    asked_at = await asyncio.to_thread(ask, approvers)
+    approvers, asked_at = await anna_asked()
     soon = (datetime.now(timezone.utc) + timedelta(seconds=3)).isoformat()
     trigger = make_trigger(
         approvers, asked_at, defaults=["Reject"], timeout_datetime=soon, poll_interval=10.0, realtime=False
@@ -429,8 +428,7 @@ async def test_a_response_recorded_by_an_earlier_run_is_reported_after_a_restart
 async def test_errors_asking_airflow_or_twin_are_retried(
     twin_emulator: TwinEmulator, twin_connection_env: str, airflow: FakeAirflow
 ) -> None:
-    approvers = parse_approvers([ANNA])
-    asked_at = await asyncio.to_thread(ask, approvers)
+    approvers, asked_at = await anna_asked()
     airflow.fail_reads = 2
     twin_emulator.admin.add_fault(method="GET", path="/chat/api/v1/sessions*", status=503, times=8)
     run = asyncio.ensure_future(first_event(make_trigger(approvers, asked_at, realtime=False)))
@@ -473,8 +471,7 @@ async def test_without_the_realtime_extra_the_wait_polls(
         raise ImportError("TWIN realtime needs the 'realtime' extra")
 
     monkeypatch.setattr(chat_approval_wait, "load_realtime", missing)
-    approvers = parse_approvers([ANNA])
-    asked_at = await asyncio.to_thread(ask, approvers)
+    approvers, asked_at = await anna_asked()
     run = asyncio.ensure_future(first_event(make_trigger(approvers, asked_at)))
     await asyncio.sleep(0.5)
     await asyncio.to_thread(reply, twin_emulator, "да", "79001234567")
