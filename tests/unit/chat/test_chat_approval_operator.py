@@ -178,6 +178,18 @@ def bot_texts(emulator: TwinEmulator, phone: str) -> list[str]:
     return texts
 
 
+def answer_in_airflow(operator: TwinChatApprovalOperator, deferred: TaskDeferred, option: str) -> None:
+    """Resume the deferred operator as Airflow does when the admin answers ``option`` in its UI."""
+    event = {  # HITLDetail.as_resume_event_payload() of Airflow 3.3
+        "chosen_options": [option],
+        "params_input": {},
+        "responded_at": datetime.now(timezone.utc),
+        "responded_by_user": {"id": "1", "name": "admin"},
+        "timedout": False,
+    }
+    operator.execute_complete(make_context(operator), event, twin_chat=(deferred.kwargs or {})["twin_chat"])
+
+
 @pytest.mark.integration
 def test_the_question_goes_to_every_approver_and_the_wait_defers_to_the_chat_trigger(
     twin_emulator: TwinEmulator, twin_connection_env: str, hitl_detail: list[dict[str, Any]]
@@ -249,16 +261,7 @@ def test_an_answer_from_airflow_s_api_resumes_with_its_own_event_and_is_told_wit
     # no response_timeout: a reply after the session ended would not be read
     (warning,) = warnings_of(logs)
     assert warning.startswith("Chat approval: no response_timeout: longer than any chat session lives.")
-    event = {  # HITLDetail.as_resume_event_payload() of Airflow 3.3
-        "chosen_options": ["Reject"],
-        "params_input": {},
-        "responded_at": datetime.now(timezone.utc),
-        "responded_by_user": {"id": "1", "name": "admin"},
-        "timedout": False,
-    }
-    operator.execute_complete(
-        make_context(operator), event, twin_chat=(deferred.value.kwargs or {})["twin_chat"]
-    )
+    answer_in_airflow(operator, deferred.value, "Reject")
     assert operator.hitl_summary_extra["answered_in"] == "airflow"
     assert operator.hitl_summary_extra["approved"] is False
     assert bot_texts(twin_emulator, "79001234567")[-1].endswith(
@@ -329,16 +332,7 @@ def test_secrets_in_the_texts_never_reach_twin(
     )
     with pytest.raises(TaskDeferred) as deferred:
         operator.execute(make_context(operator))
-    event = {
-        "chosen_options": ["Approve"],
-        "params_input": {},
-        "responded_at": datetime.now(timezone.utc),
-        "responded_by_user": {"id": "1", "name": "admin"},
-        "timedout": False,
-    }
-    operator.execute_complete(
-        make_context(operator), event, twin_chat=(deferred.value.kwargs or {})["twin_chat"]
-    )
+    answer_in_airflow(operator, deferred.value, "Approve")
     question, outcome = bot_texts(twin_emulator, "79001234567")
     for text in (question, outcome):
         assert masked not in text
