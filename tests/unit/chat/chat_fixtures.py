@@ -35,6 +35,16 @@ def emulator_config(emulator: TwinEmulator) -> TwinClientConfig:
     )
 
 
+def bot_texts(emulator: TwinEmulator, phone: str) -> list[str]:
+    """What the approver of ``phone`` was sent in their sessions (the chat channel's texts are BOT
+    messages)."""
+    texts: list[str] = []
+    for session in emulator.admin.sessions(chatId=CHAT_ID)["items"]:
+        if session.get("clientPhone") == phone:
+            texts.extend(m["body"] for m in session.get("messages", []) if m.get("authorType") == "BOT")
+    return texts
+
+
 def start_session(emulator: TwinEmulator, http: httpx.Client | None = None, **body: Any) -> str:
     """Start a chat session over REST; returns its id."""
     response = (http or httpx).post(f"{emulator.base_url}/chat/api/v1/chats/{CHAT_ID}/sessions", json=body)

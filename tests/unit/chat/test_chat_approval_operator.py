@@ -29,7 +29,7 @@ from airflow_provider_twin.operators.chat_approval import (
     TwinChatHITLOperator,
 )
 from airflow_provider_twin.triggers.chat_approval import TwinChatApprovalTrigger
-from tests.unit.chat.chat_fixtures import CHAT_ID
+from tests.unit.chat.chat_fixtures import CHAT_ID, bot_texts
 
 ANNA, BORIS = "+7 900 123-45-67", {"phone": "+7 900 765-43-21", "name": "Boris"}
 TI_ID = uuid.UUID("0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b")
@@ -168,14 +168,6 @@ def warnings_of(logs: Sequence[Mapping[str, Any]]) -> list[str]:
         for entry in logs
         if entry.get("log_level") == "warning" and str(entry["event"]).startswith("Chat approval:")
     ]
-
-
-def bot_texts(emulator: TwinEmulator, phone: str) -> list[str]:
-    texts: list[str] = []
-    for session in emulator.admin.sessions(chatId=CHAT_ID)["items"]:
-        if session.get("clientPhone") == phone:
-            texts.extend(m["body"] for m in session.get("messages", []) if m.get("authorType") == "BOT")
-    return texts
 
 
 def answer_in_airflow(operator: TwinChatApprovalOperator, deferred: TaskDeferred, option: str) -> None:

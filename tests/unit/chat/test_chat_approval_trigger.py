@@ -35,7 +35,7 @@ from airflow_provider_twin.hooks.twin import TwinHook
 from airflow_provider_twin.triggers import chat_approval_wait, hitl_responses
 from airflow_provider_twin.triggers.chat_approval import TwinChatApprovalTrigger
 from airflow_provider_twin.triggers.connections import connections_in_use
-from tests.unit.chat.chat_fixtures import CHAT_ID, listened, until
+from tests.unit.chat.chat_fixtures import CHAT_ID, bot_texts, listened, until
 
 TI_ID = "0199a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"
 REQUEST_KEY = f"{TI_ID}#1"
@@ -152,15 +152,6 @@ async def first_event(trigger: TwinChatApprovalTrigger) -> dict[str, Any]:
 def reply(emulator: TwinEmulator, body: str, phone: str) -> dict[str, Any]:
     result: dict[str, Any] = emulator.admin.reply_in_chat(body, chat_id=CHAT_ID, phone=phone)
     return result
-
-
-def bot_texts(emulator: TwinEmulator, phone: str) -> list[str]:
-    """What the approver was sent in their sessions (the chat channel's texts are BOT messages)."""
-    texts: list[str] = []
-    for session in emulator.admin.sessions(chatId=CHAT_ID)["items"]:
-        if session.get("clientPhone") == phone:
-            texts.extend(m["body"] for m in session.get("messages", []) if m.get("authorType") == "BOT")
-    return texts
 
 
 def send_as_stranger() -> None:
