@@ -158,6 +158,13 @@ def inbox_of(
     )
 
 
+def ann_inbox(reader: Reader) -> tuple[Approver, ApprovalInbox, str]:
+    """Ann, the inbox of a question asked her now, and the name of her session."""
+    (ann,) = parse_approvers(["79001234567"])
+    inbox = inbox_of(reader, [ann], time.time())
+    return ann, inbox, inbox.names[ann.key]
+
+
 def test_replies_come_from_the_approvers_own_sessions_only(
     twin_emulator: TwinEmulator, reader: Reader
 ) -> None:
@@ -342,9 +349,7 @@ def test_a_forged_widget_session_of_the_approvers_name_is_ignored(
 ) -> None:
     """Anyone may start a widget session of any name with a first message: without our tagged
     message in it, it is nobody's answer."""
-    (ann,) = parse_approvers(["79001234567"])
-    inbox = inbox_of(reader, [ann], time.time())
-    name = inbox.names[ann.key]
+    ann, inbox, name = ann_inbox(reader)
     forged = start(twin_emulator, name, clientPhone="79995550000", messageBody="1")
     write(twin_emulator, forged, "yes")
     assert reader.replies(inbox) == []
@@ -362,9 +367,7 @@ def test_only_client_messages_after_our_tagged_message_count(
 ) -> None:
     """A session of the approver's name and client started before our message reached it: what
     the client wrote before answers no question of ours."""
-    (ann,) = parse_approvers(["79001234567"])
-    inbox = inbox_of(reader, [ann], time.time())
-    name = inbox.names[ann.key]
+    ann, inbox, name = ann_inbox(reader)
     session_id = start(twin_emulator, name, clientPhone="79001234567", messageBody="1")
     write(twin_emulator, session_id, "approve")
     assert reader.replies(inbox) == []
@@ -376,9 +379,7 @@ def test_only_client_messages_after_our_tagged_message_count(
 def test_the_first_accepted_session_locks_the_approvers_client(
     twin_emulator: TwinEmulator, reader: Reader
 ) -> None:
-    (ann,) = parse_approvers(["79001234567"])
-    inbox = inbox_of(reader, [ann], time.time())
-    name = inbox.names[ann.key]
+    ann, inbox, name = ann_inbox(reader)
     own = ask(twin_emulator, ann, name)
     assert reader.replies(inbox) == []
     ann_client = twin_emulator.admin.sessions(chatId=CHAT_ID, limit=1000)["items"][0]["clientId"]
@@ -394,9 +395,7 @@ def test_the_first_accepted_session_locks_the_approvers_client(
 def test_of_two_tagged_sessions_of_different_clients_found_at_once_the_older_locks(
     twin_emulator: TwinEmulator, reader: Reader
 ) -> None:
-    (ann,) = parse_approvers(["79001234567"])
-    inbox = inbox_of(reader, [ann], time.time())
-    name = inbox.names[ann.key]
+    ann, inbox, name = ann_inbox(reader)
     own = ask(twin_emulator, ann, name)
     write(twin_emulator, own, "2")
     twin_emulator.admin.update_settings(bot_greeting=f"Hello ({TAG})")  # TWIN tags the next one too
