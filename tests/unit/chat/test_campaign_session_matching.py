@@ -8,7 +8,7 @@ from typing import Any
 
 from airflow_provider_twin.client.chat.campaign_sessions import CampaignChatSessions
 from airflow_provider_twin.client.core.calls import ApiCall
-from airflow_provider_twin.client.core.flows import Sleep
+from tests.unit.core.procedure_runs import run_procedure
 
 CHAT = "7c1e0c2a-1d2b-4c3d-8e4f-5a6b7c8d9e0f"
 
@@ -27,19 +27,15 @@ def session(session_id: str, client: str, name: str) -> dict[str, Any]:
 
 def drive(procedure: Generator[Any, Any, Any], pages: list[list[dict[str, Any]]]) -> tuple[Any, list[Any]]:
     """Answer the n-th listing with ``pages[n]`` (the last one again after that)."""
-    calls: list[ApiCall[Any]] = []
-    reply: Any = None
-    try:
-        while True:
-            step = procedure.send(reply)
-            if isinstance(step, Sleep):
-                reply = None
-                continue
-            calls.append(step)
-            items = pages[min(len(calls), len(pages)) - 1]
-            reply = {"count": len(items), "items": items}
-    except StopIteration as done:
-        return done.value, calls
+    listed = 0
+
+    def answer(_call: ApiCall[Any]) -> dict[str, Any]:
+        nonlocal listed
+        listed += 1
+        items = pages[min(listed, len(pages)) - 1]
+        return {"count": len(items), "items": items}
+
+    return run_procedure(procedure, answer)
 
 
 def test_unmatched_sessions_do_not_end_the_wait_early() -> None:

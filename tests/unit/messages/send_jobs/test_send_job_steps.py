@@ -9,28 +9,17 @@ import pytest
 
 from airflow_provider_twin.client import TwinError, TwinValidationError
 from airflow_provider_twin.client.core.calls import ApiCall
-from airflow_provider_twin.client.core.flows import Sleep
 from airflow_provider_twin.client.messages.send_job_steps import SETTLE_READS, started_job, uploaded_job
 from airflow_provider_twin.client.messages.send_jobs import control_send_job
+from tests.unit.core.procedure_runs import run_procedure
 
 JOB = {"id": "job-1", "name": "Sale [abc]", "status": "CREATED", "totalMessageCount": 0}
 
 
 def drive(procedure: Generator[Any, Any, Any], answer: Any) -> tuple[Any, list[str]]:
-    """Run ``procedure`` against ``answer(call)``; the requests it sent and its result."""
-    sent: list[str] = []
-    reply: Any = None
-    try:
-        while True:
-            step = procedure.send(reply)
-            if isinstance(step, Sleep):
-                reply = None
-                continue
-            assert isinstance(step, ApiCall)
-            sent.append(f"{step.method} {step.path}")
-            reply = answer(step)
-    except StopIteration as done:
-        return done.value, sent
+    """Run ``procedure`` against ``answer(call)``; its result and the requests it sent."""
+    result, calls = run_procedure(procedure, answer)
+    return result, [f"{call.method} {call.path}" for call in calls]
 
 
 def stuck_twin(call: ApiCall[Any]) -> Any:
