@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import functools
-import json
 from dataclasses import dataclass
 from typing import Any
 from unittest import mock
 
 import pytest
 
-from airflow_provider_twin.client import RetryPolicy, TwinClientConfig
+from airflow_provider_twin.client import TwinClientConfig
 from airflow_provider_twin.emulator import TwinEmulator
 from airflow_provider_twin.hooks.connection import client_config
 from airflow_provider_twin.operators.messages import TwinSendMessagesOperator
+from tests.unit.messages.emulator_connection import connect_to_emulator
 from tests.unit.messages.twin_wire import Wire
-
-#: Retries of the test connection: 4 attempts in all, milliseconds apart.
-FAST_RETRY = functools.partial(RetryPolicy, backoff_initial=0.001, backoff_max=0.005, max_elapsed=10.0)
 
 
 @dataclass
@@ -60,10 +56,7 @@ class Connection:
 @pytest.fixture
 def twin(twin_emulator: TwinEmulator, monkeypatch: pytest.MonkeyPatch) -> Twin:
     """A fresh emulator behind ``twin_default`` (4 attempts, millisecond backoffs), watched."""
-    connection = twin_emulator.connection
-    connection["extra"] = {**connection["extra"], "max_retries": 3}
-    monkeypatch.setenv("AIRFLOW_CONN_TWIN_DEFAULT", json.dumps(connection))
-    monkeypatch.setattr("airflow_provider_twin.hooks.connection.RetryPolicy", FAST_RETRY)
+    connect_to_emulator(twin_emulator, monkeypatch)
     wire = Wire()
     wire.install(monkeypatch)
     return Twin(twin_emulator, wire)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import json
 from dataclasses import dataclass
 from typing import Any
 from unittest import mock
@@ -11,11 +9,10 @@ from unittest import mock
 import pytest
 from airflow.sdk import DAG
 
-from airflow_provider_twin.client import RetryPolicy
 from airflow_provider_twin.emulator import TwinEmulator
 from airflow_provider_twin.operators.send_jobs import TwinSendJobOperator
+from tests.unit.messages.emulator_connection import connect_to_emulator
 
-FAST_RETRY = functools.partial(RetryPolicy, backoff_initial=0.001, backoff_max=0.005, max_elapsed=10.0)
 PREFIX = "/notify/api/v1"
 
 
@@ -42,10 +39,7 @@ class Twin:
 @pytest.fixture
 def twin(twin_emulator: TwinEmulator, monkeypatch: pytest.MonkeyPatch) -> Twin:
     """A fresh emulator behind ``twin_default`` (4 attempts, millisecond backoffs)."""
-    connection = twin_emulator.connection
-    connection["extra"] = {**connection["extra"], "max_retries": 3}
-    monkeypatch.setenv("AIRFLOW_CONN_TWIN_DEFAULT", json.dumps(connection))
-    monkeypatch.setattr("airflow_provider_twin.hooks.connection.RetryPolicy", FAST_RETRY)
+    connect_to_emulator(twin_emulator, monkeypatch)
     twin_emulator.admin.update_settings(task_messages_per_second=0)
     return Twin(twin_emulator)
 
