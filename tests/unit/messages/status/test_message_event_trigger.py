@@ -132,7 +132,7 @@ def test_each_message_reaching_a_status_is_one_event_with_ids_and_no_address(
     twin.send(2, "DELIVERED")
     twin.send(1, "UNDELIVERED", bulk_id="bulk-2")
 
-    payloads = asyncio.run(collect(watcher(), seconds=1.5))
+    payloads = asyncio.run(collect(watcher(), seconds=20, count=3, then=1.0))
 
     assert sorted(p["event_id"] for p in payloads) == sorted(
         f"message:{r['id']}:UNDELIVERED" for r in undelivered
@@ -170,11 +170,11 @@ def test_a_running_watcher_reports_new_facts_and_never_repeats_one(
 def test_a_restarted_watcher_goes_on_from_its_stored_cursor(twin: Campaigns, variables: Variables) -> None:
     twin.send(3, "UNDELIVERED")
     trigger = watcher()
-    assert len(asyncio.run(collect(trigger, seconds=1.5))) == 3
+    assert len(asyncio.run(collect(trigger, seconds=20, count=3, then=1.0))) == 3
     assert len(variables.ids(trigger.cursor_variable)) == 3
 
     more = twin.send(2, "UNDELIVERED")
-    again = asyncio.run(collect(watcher(), seconds=1.5))  # a new instance: the triggerer restarted
+    again = asyncio.run(collect(watcher(), seconds=20, count=2, then=1.0))  # a new instance: a restart
 
     assert {p["id"] for p in again} == {r["id"] for r in more}
     assert len(variables.ids(trigger.cursor_variable)) == 5
@@ -186,11 +186,11 @@ def test_an_event_is_stored_only_commit_delay_after_it_was_yielded(
     """A stop right after yielding: the asset event may not be written yet, so the id is not stored
     and the next run reports the fact again, with the same event_id: nothing lost."""
     twin.send(2, "UNDELIVERED")
-    first = asyncio.run(collect(watcher(commit_delay=60), seconds=1.0))
+    first = asyncio.run(collect(watcher(commit_delay=60), seconds=20, count=2, then=0.5))
     assert len(first) == 2
     assert variables.ids(watcher().cursor_variable) == set()
 
-    second = asyncio.run(collect(watcher(commit_delay=0.5), seconds=2.0))
+    second = asyncio.run(collect(watcher(commit_delay=0.5), seconds=20, count=2, then=1.5))
     assert [p["event_id"] for p in second] == [p["event_id"] for p in first]
     assert variables.ids(watcher().cursor_variable) == {id_key(p["event_id"]) for p in first}
 
