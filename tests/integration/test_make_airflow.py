@@ -142,7 +142,20 @@ def start_script(tmp_path: Path, **extra_env: str) -> subprocess.Popen[str]:
         **extra_env,
     }
     command = [sys.executable, str(DEMO), "airflow", "--workdir", str(tmp_path / "work")]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        command,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        # As from a terminal: a shell's background job (CI started with `&`) ignores SIGINT,
+        # and a Python started so keeps ignoring it, so Ctrl+C would never reach the script.
+        preexec_fn=_ctrl_c_as_in_a_terminal,  # noqa: PLW1509 - only resets one signal handler
+    )
+
+
+def _ctrl_c_as_in_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def group_alive(group: int) -> bool:
