@@ -13,10 +13,11 @@ from __future__ import annotations
 import fcntl
 import functools
 import os
-import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -69,10 +70,29 @@ def _migrate() -> None:
     )
 
 
+def _close_pooled_connections() -> None:
+    """Close the connections this process's Airflow pooled (sync and async) to the metadata database."""
+    from airflow import settings
+
+    if settings.engine is not None:
+        settings.engine.dispose()
+    if settings.async_engine is not None:
+        settings.async_engine.sync_engine.dispose()
+
+
 def _copy_database(source: Path, target: Path) -> None:
-    partial = target.with_name(f"{target.name}.partial")
-    shutil.copyfile(source, partial)
-    os.replace(partial, target)
+    """Copy a SQLite database into ``target`` through SQLite itself (its backup API).
+
+    Airflow opens SQLite in WAL mode: committed pages may still sit in ``<db>-wal``, which a file
+    copy would miss, and replacing the file under open connections leaves them reading (and, when
+    they close, checkpointing) a file that is gone while new ones read the new one. The backup
+    API reads the source as a reader and writes the target in place, under SQLite's own locks.
+    """
+    with (
+        closing(sqlite3.connect(source, timeout=60)) as reader,
+        closing(sqlite3.connect(target, timeout=60)) as writer,
+    ):
+        reader.backup(writer)
 
 
 def _migrated_database(shared: Path | None) -> None:
@@ -87,6 +107,7 @@ def _migrated_database(shared: Path | None) -> None:
         _migrate()
         return
     template = shared / "migrated-airflow.db"
+    _close_pooled_connections()  # none may hold the database while it is rewritten
     with (shared / "migrated-airflow.db.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         if template.exists():
@@ -94,11 +115,7 @@ def _migrated_database(shared: Path | None) -> None:
         else:
             _migrate()
             _copy_database(database, template)
-    # Connections Airflow may have pooled before the file was put in place would see an old file.
-    from airflow import settings
-
-    if settings.engine is not None:
-        settings.engine.dispose()
+    _close_pooled_connections()  # nor read a schema cached from before
 
 
 def _reuse_one_in_process_execution_api() -> None:

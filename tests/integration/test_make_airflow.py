@@ -58,7 +58,9 @@ def store(demo: ModuleType, tmp_path: Path, conn_id: str, connection: dict[str, 
 
 def ui_test_request(api: Any, conn_id: str) -> dict[str, Any]:
     """The body of Airflow 3.3's Test button: the listed connection, ``port: Number(port)``."""
-    listed = api.get(f"/api/v2/connections/{conn_id}").json()
+    response = api.get(f"/api/v2/connections/{conn_id}")
+    assert response.status_code == 200, f"{conn_id} is not stored: {response.text}"
+    listed = response.json()
     return {
         "conn_type": listed["conn_type"],
         "connection_id": listed["connection_id"],
