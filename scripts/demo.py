@@ -13,8 +13,9 @@
 8080) with the example DAGs, in ``.demo/airflow-home``, which is kept between runs. The
 ``twin_default`` connection to the emulator is stored in that home's database (replaced at each
 start), so it is listed under Admin -> Connections and its Test button works. Messages held for
-a send window are fast-forwarded once they have waited a minute. Ctrl+C stops everything and
-exits 0; a component that fails on its own makes the script exit non-zero.
+a send window, and send jobs waiting for theirs, are fast-forwarded once they have waited a
+minute. Ctrl+C stops everything and exits 0; a component that fails on its own makes the script
+exit non-zero.
 
 ``TWIN_DEMO_AIRFLOW`` replaces the ``airflow`` command (default: ``python -m airflow`` of this
 interpreter); the tests use it to exercise the start and stop paths without a real Airflow.
@@ -31,15 +32,11 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from airflow_provider_twin.emulator import EmulatorSettings, OutcomeRule, TwinEmulator
+from airflow_provider_twin.emulator import EmulatorSettings, FastForward, OutcomeRule, TwinEmulator
 
 REPO = Path(__file__).resolve().parent.parent
 DAG_ID = "example_twin_reminder_campaign"
@@ -122,72 +119,6 @@ def store_connection(
     source.write_text(json.dumps({conn_id: fields}, indent=2), encoding="utf-8")
     command = [*airflow, "connections", "import", str(source), "--overwrite"]
     return run_step(f"storing the {conn_id} connection", command, env, workdir / "connections.log", 120)
-
-
-class FastForward:
-    """Advance the emulator's clock whenever messages wait for their send time (``DELAYED``).
-
-    The campaign holds reminders until each recipient's local send window opens, which may be
-    hours away; the demo jumps the emulator's clock there instead of waiting.
-
-    ``after_seconds``: only messages that have waited at least this long (as seen by this
-    object) are fast-forwarded, so that a DAG that schedules a message and then cancels it gets
-    the time to. ``on_jump`` is called with (messages, seconds) after each jump.
-    """
-
-    def __init__(
-        self,
-        emulator: TwinEmulator,
-        poll_seconds: float = 0.2,
-        *,
-        after_seconds: float = 0.0,
-        on_jump: Callable[[int, float], None] | None = None,
-    ) -> None:
-        self.emulator = emulator
-        self.poll_seconds = poll_seconds
-        self.after_seconds = after_seconds
-        self.on_jump = on_jump
-        self.offset = 0.0
-        #: (messages that were waiting, seconds skipped) per jump.
-        self.jumps: list[tuple[int, float]] = []
-        self._first_seen: dict[str, float] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="twin-fast-forward", daemon=True)
-
-    def __enter__(self) -> FastForward:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.poll_seconds):
-            try:
-                self.step()
-            except Exception:  # noqa: BLE001 - the emulator is stopping; the DAG run decides the outcome
-                return
-
-    def step(self) -> None:
-        """One look: jump to the latest send time of the waiting messages, if any."""
-        waiting = self.emulator.admin.messages(status="DELAYED", limit=100_000)["items"]
-        if self.after_seconds > 0:
-            now = time.monotonic()
-            seen = {str(item["id"]): self._first_seen.get(str(item["id"]), now) for item in waiting}
-            self._first_seen = seen  # forget the ones that were sent or cancelled
-            waiting = [item for item in waiting if now - seen[str(item["id"])] >= self.after_seconds]
-        if not waiting:
-            return
-        latest = max(datetime.fromisoformat(item["scheduledAt"]).timestamp() for item in waiting)
-        ahead = latest - (time.time() + self.offset) + 0.5
-        if ahead > 0:
-            self.offset = self.emulator.admin.advance_clock(ahead)
-            self.jumps.append((len(waiting), ahead))
-            if self.on_jump is not None:
-                self.on_jump(len(waiting), ahead)
 
 
 def run_step(step: str, command: list[str], env: dict[str, str], log: Path, timeout: float) -> bool:
@@ -278,7 +209,7 @@ def print_jump(waiting: int, seconds: float) -> None:
     """Tell the ``make airflow`` user that the emulator's clock jumped, and why."""
     print(
         f"[TWIN emulator] clock fast-forwarded {seconds / 3600:.1f} h: {waiting} message(s) waited "
-        "for their send time",
+        "for their send time or their send job's window",
         flush=True,
     )
 
@@ -312,7 +243,7 @@ def standalone(workdir: Path) -> int:
                 return 1
             print("DAGs from example_dags/; twin_default (Admin -> Connections) points at the emulator.")
             print(
-                "Messages held for a send window are fast-forwarded after "
+                "Messages held for a send window (and send jobs outside theirs) are fast-forwarded after "
                 f"{UI_FAST_FORWARD_AFTER_SECONDS:.0f} s: the emulator's clock jumps to their send time."
             )
             print("airflow standalone: UI on http://localhost:8080 (port 8080 must be free); it prints the")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from .admin_client import EmulatorAdmin
 from .app import create_app
+from .fast_forward import FastForward
 from .server import TwinEmulator
 from .session_events import SessionEvent
 from .settings import Account, EmulatorSettings, OutcomeRule, SettingsError
@@ -26,6 +27,7 @@ __all__ = [
     "EmulatorAdmin",
     "EmulatorSettings",
     "EmulatorState",
+    "FastForward",
     "OutcomeRule",
     "SessionEvent",
     "SettingsError",

@@ -74,6 +74,12 @@ class EmulatorAdmin:
         result: dict[str, Any] = self._call("GET", "/sessions", params=self._params(filters))
         return result
 
+    def tasks(self, **filters: Any) -> dict[str, Any]:
+        """Send jobs ``{"count", "items"}`` as ``GET /tasks`` lists them, each with ``nextWindowAt``
+        (when a running job outside its send windows sends again, else None); ``limit``, ``offset``."""
+        result: dict[str, Any] = self._call("GET", "/tasks", params=self._params(filters))
+        return result
+
     def webhooks(self, **filters: Any) -> dict[str, Any]:
         """Status webhook deliveries ``{"count", "pending", "items"}``, oldest first; filters
         ``messageId``, ``result``, ``newStatus``, ``limit``, ``offset``."""

@@ -133,6 +133,26 @@ async def dump_sessions(request: Request) -> Response:
     return json_response({"count": len(found), "items": items})
 
 
+@router.get("/tasks")
+async def dump_tasks(request: Request) -> Response:
+    """Every send job as ``GET /tasks`` lists it, and ``nextWindowAt``: when a running job that is
+    outside its send windows now sends again (null otherwise)."""
+    state = state_of(request)
+    page = _dump_page(request)
+    if isinstance(page, Response):
+        return page
+    with state.lock:
+        now = state.now()
+        offset = state.settings.time_ranges_utc_offset_minutes * 60
+        tasks = list(state.tasks.tasks.values())
+        items = []
+        for task in page.window(tasks):
+            opens = state.tasks.next_window_at(task, now, offset)
+            item = task.item(state.tasks.in_progress(state, task))
+            items.append({**item, "nextWindowAt": None if opens is None else iso(opens)})
+    return json_response({"count": len(tasks), "items": items})
+
+
 @router.post("/sessions/{session_id}/close")
 async def close_session(session_id: str, request: Request) -> Response:
     """Close a session now or after ``after_seconds``, optionally with the client's ``rating`` (1-5);

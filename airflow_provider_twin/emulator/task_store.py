@@ -35,7 +35,7 @@ from .clock import iso
 from .ids import random_uuid
 from .message_query import MessageQuery
 from .statuses import ALL_STATUSES, FINAL_STATUSES
-from .time_windows import Window
+from .time_windows import Window, next_allowed_start
 from .validation import validate_batch
 
 if TYPE_CHECKING:
@@ -160,6 +160,14 @@ class TaskStore:
         task.accounted_to = now if status == RUNNING else None
         if status != RUNNING:
             task.owed = 0.0
+
+    @staticmethod
+    def next_window_at(task: Task, now: float, offset: int) -> float | None:
+        """When a running job with rows left, outside its windows now, may send again (else None)."""
+        if task.status != RUNNING or task.released >= len(task.rows):
+            return None
+        opens = next_allowed_start(now, task.windows, offset)
+        return opens if opens > now else None
 
     def in_progress(self, state: EmulatorState, task: Task) -> int:
         """The job's messages without a final status yet (the state lock held)."""

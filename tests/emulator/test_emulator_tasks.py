@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -9,7 +11,7 @@ import pytest
 from emulator_testkit import TwinApi
 
 from airflow_provider_twin.client.messages.send_job_files import job_rows, write_xlsx
-from airflow_provider_twin.emulator import TwinEmulator
+from airflow_provider_twin.emulator import FastForward, TwinEmulator
 
 TASKS = "/notify/api/v1/tasks"
 CHANNELS = {"sms": {"text": "Hello {{name}}", "from": "Twin24"}}
@@ -111,6 +113,49 @@ def test_a_job_waits_for_its_window(api: TwinApi, twin_emulator: TwinEmulator) -
     assert api.count(taskId=task_id) == 5
     twin_emulator.state.advance_clock(1)
     assert status(api, task_id) == "COMPLETED"
+
+
+def test_the_admin_dump_says_when_a_job_outside_its_window_sends_again(
+    api: TwinApi, twin_emulator: TwinEmulator
+) -> None:
+    twin_emulator.admin.update_settings(task_messages_per_second=0)
+    now = twin_emulator.state.now()
+    opens = (now // 60 + 60) * 60  # a minute boundary an hour ahead (windows are whole minutes)
+    clock = [time.strftime("%H:%M:%S", time.gmtime(moment)) for moment in (opens, opens + 3600)]
+    waiting, open_now = create(api, allowedTimeRanges=[clock]), create(api)
+    for task_id in (waiting, open_now):
+        upload(api, task_id, xlsx(2))
+    assert {job["nextWindowAt"] for job in twin_emulator.admin.tasks()["items"]} == {None}  # not started
+
+    control(api, "POST", f"startedTasks/{waiting}")
+    control(api, "POST", f"startedTasks/{open_now}")
+    jobs = {job["id"]: job for job in twin_emulator.admin.tasks()["items"]}
+
+    assert datetime.fromisoformat(jobs[waiting]["nextWindowAt"]).timestamp() == pytest.approx(opens)
+    assert jobs[waiting]["status"] == "RUNNING"
+    assert jobs[open_now]["nextWindowAt"] is None  # no windows: it sends now
+
+
+def test_fast_forward_jumps_the_clock_to_a_waiting_jobs_window(
+    api: TwinApi, twin_emulator: TwinEmulator
+) -> None:
+    twin_emulator.admin.update_settings(task_messages_per_second=0, delivery_seconds=0.1)
+    opens = (twin_emulator.state.now() // 60 + 5 * 60) * 60  # five hours ahead
+    clock = [time.strftime("%H:%M:%S", time.gmtime(moment)) for moment in (opens, opens + 3600)]
+    task_id = create(api, allowedTimeRanges=[clock])
+    upload(api, task_id, xlsx(3))
+    control(api, "POST", f"startedTasks/{task_id}")
+
+    with FastForward(twin_emulator, poll_seconds=0.05) as clock_jumps:
+        deadline = time.monotonic() + 10
+        while status(api, task_id) != "COMPLETED" and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    assert status(api, task_id) == "COMPLETED"
+    assert api.count(taskId=task_id) == 3
+    [(waiting, seconds)] = clock_jumps.jumps
+    assert waiting == 3  # the rows the job had yet to send
+    assert 5 * 3600 - 120 < seconds < 5 * 3600 + 60
 
 
 def test_csv_files_update_delete_and_the_list_filters(api: TwinApi) -> None:
