@@ -8,9 +8,10 @@ instances). The real Variable is exercised by the integration tests with a real 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from typing import Any, cast
 
 import pytest
@@ -92,34 +93,42 @@ def memory_variables(monkeypatch: pytest.MonkeyPatch) -> Variables:
 
 
 async def collect(
-    trigger: TwinEventTrigger, seconds: float, count: int | None = None, then: float = 0.0
+    trigger: TwinEventTrigger,
+    seconds: float,
+    count: int | None = None,
+    then: float = 0.0,
+    until: Callable[[], bool] | None = None,
 ) -> list[dict[str, Any]]:
     """The payloads the watcher yields within ``seconds``, or its first ``count``; then it stops.
 
     With ``then``, the watcher runs that much longer once ``count`` payloads came (it stores what
     it reported, and a repeat would show up), so a loaded machine's slow first poll cannot end a
-    test early. Stopping it is what a triggerer does to a watcher on a restart (the generator is
-    closed).
+    test early; ``until`` ends that time as soon as it holds (e.g. once the cursor is stored).
+    Stopping it is what a triggerer does to a watcher it no longer runs: its task is cancelled.
     """
     payloads: list[dict[str, Any]] = []
     events = cast(AsyncGenerator[Any, None], trigger.run())
+
+    async def consume() -> None:
+        async for event in events:
+            payloads.append(event.payload)
+
+    consumer = asyncio.ensure_future(consume())
     deadline = time.monotonic() + seconds
     counted = False
     try:
-        while True:
+        while not consumer.done():
             if not counted and count is not None and len(payloads) >= count:
                 if then <= 0:
                     break
                 counted = True
                 deadline = time.monotonic() + then
-            left = deadline - time.monotonic()
-            if left <= 0:
+            if (counted and until is not None and until()) or time.monotonic() >= deadline:
                 break
-            try:
-                event = await asyncio.wait_for(anext(events), left)
-            except asyncio.TimeoutError:
-                break
-            payloads.append(event.payload)
+            await asyncio.sleep(0.02)
     finally:
+        consumer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await consumer
         await events.aclose()
     return payloads
