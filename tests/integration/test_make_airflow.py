@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -52,8 +54,13 @@ def api(airflow_db: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 def store(demo: ModuleType, tmp_path: Path, conn_id: str, connection: dict[str, Any]) -> None:
     """Store a connection with the script's own ``airflow connections import`` step."""
-    env = demo.airflow_env(Path(os.environ["AIRFLOW_HOME"]), None, poke_seconds=1)
+    home = Path(os.environ["AIRFLOW_HOME"])
+    env = demo.airflow_env(home, None, poke_seconds=1)
     assert demo.store_connection(demo.airflow_command(), env, conn_id, connection, tmp_path)
+    with closing(sqlite3.connect(home / "airflow.db", timeout=30)) as database:
+        stored = [row[0] for row in database.execute("SELECT conn_id FROM connection")]
+    log = (tmp_path / "connections.log").read_text(errors="replace")[-2000:]
+    assert conn_id in stored, f"{conn_id} not in {home / 'airflow.db'} ({stored}); the import said:\n{log}"
 
 
 def ui_test_request(api: Any, conn_id: str) -> dict[str, Any]:
@@ -95,17 +102,29 @@ def test_the_test_button_connects_to_the_emulator_with_make_airflows_connection(
 
 @pytest.mark.integration
 def test_a_connection_without_a_stored_port_cannot_be_tested_from_airflow_3_3s_list(
-    demo: ModuleType, api: Any, twin_emulator: Any, tmp_path: Path
+    api: Any, twin_emulator: Any
 ) -> None:
     """Why ``make airflow`` stores host and port: the Airflow bug docs/connection.md works around.
 
-    A connection made in the form has no port; Airflow 3.3's Test button sends ``port: 0`` and
-    its API, which since 3.3 refuses a test whose port differs from the stored one unless the
-    request carries the password, answers 400. Airflow 3.2 tests it.
+    A connection made in the form (created here with the request its Save button sends) has no
+    port; Airflow 3.3's Test button sends ``port: 0`` and its API, which since 3.3 refuses a test
+    whose port differs from the stored one unless the request carries the password, answers 400.
+    Airflow 3.2 tests it.
     """
     from airflow.api_fastapi.core_api.routes.public import connections
 
-    store(demo, tmp_path, "twin_form", twin_emulator.connection)  # no host, no port
+    form = twin_emulator.connection  # what the form sends on Save: no host, no port
+    created = api.post(
+        "/api/v2/connections",
+        json={
+            "connection_id": "twin_form",
+            "conn_type": form["conn_type"],
+            "login": form["login"],
+            "password": form["password"],
+            "extra": json.dumps(form["extra"]),
+        },
+    )
+    assert created.status_code == 201, created.text
 
     response = api.post("/api/v2/connections/test", json=ui_test_request(api, "twin_form"))
 
