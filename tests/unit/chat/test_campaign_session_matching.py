@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Generator
+from datetime import datetime
 from typing import Any
 
-from airflow_provider_twin.client.chat.campaign_sessions import CampaignChatSessions
+import pytest
+
+from airflow_provider_twin.client.chat.campaign_sessions import (
+    CLOCK_SLACK_SECONDS,
+    CONTINUED_LOOKBACK_SECONDS,
+    CampaignChatSessions,
+)
 from airflow_provider_twin.client.core.calls import ApiCall
 from tests.unit.core.procedure_runs import run_procedure
 
@@ -65,4 +72,5 @@ def test_a_continued_session_lookup_keeps_a_from_filter() -> None:
     _, calls = drive(chats.finding(wait_seconds=0), [[session("s-1", "c1", "Feedback")]])
     window = calls[0].params["from"]
     assert window
-    assert time.strftime("%Y-%m-%d", time.gmtime(since - 7 * 24 * 3600)) in window
+    looked_back = since - datetime.fromisoformat(window).timestamp()
+    assert looked_back == pytest.approx(CONTINUED_LOOKBACK_SECONDS + CLOCK_SLACK_SECONDS, abs=0.01)
